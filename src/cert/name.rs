@@ -1,0 +1,187 @@
+//! Distinguished names as RFC 4514 strings (x509-parser's `Display` uses its own order and escaping).
+
+use x509_parser::der_parser::asn1_rs::{Any, Class, Tag};
+use x509_parser::x509::{AttributeTypeAndValue, X509Name};
+
+/// Renders a name as RFC 4514 requires: RDNs in reverse order of their encoding, `+` between the
+/// values of a multi-valued RDN, short names only for the types RFC 4514 lists, and escaping.
+pub fn rfc4514(name: &X509Name<'_>) -> String {
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    let mut out = String::new();
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            push_attribute(&mut out, atv);
+        }
+    }
+    out
+}
+
+fn push_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {
+    let oid = atv.attr_type().to_id_string();
+    match short_name(&oid) {
+        Some(short) => out.push_str(short),
+        None => out.push_str(&oid),
+    }
+    out.push('=');
+    match decode_string(atv.attr_value()) {
+        Some(text) => escape_value(out, &text),
+        None => {
+            out.push('#');
+            out.push_str(&hex::encode(der_of(atv.attr_value())));
+        }
+    }
+}
+
+/// The attribute types RFC 4514 section 3 gives short names to; all others are written as OIDs.
+fn short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.6" => "C",
+        "2.5.4.9" => "STREET",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        _ => return None,
+    })
+}
+
+/// Decodes the directory string types; `None` for anything else (written as `#hex` instead).
+fn decode_string(value: &Any<'_>) -> Option<String> {
+    if value.class() != Class::Universal {
+        return None;
+    }
+    let data = value.data;
+    match value.tag() {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString => std::str::from_utf8(data).ok().map(str::to_owned),
+        // T61String in practice carries Latin-1; every byte maps to one code point.
+        Tag::TeletexString => Some(data.iter().map(|&b| char::from(b)).collect()),
+        Tag::BmpString => {
+            if data.len() % 2 != 0 {
+                return None;
+            }
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+        Tag::UniversalString => {
+            if data.len() % 4 != 0 {
+                return None;
+            }
+            data.chunks_exact(4)
+                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .collect()
+        }
+        _ => None,
+    }
+}
+
+/// Re-encodes an `Any` as DER (identifier, definite length, contents) for the `#hex` form.
+fn der_of(value: &Any<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.data.len() + 6);
+    let class_bits = (value.class() as u8) << 6;
+    let constructed = if value.header.is_constructed() {
+        0x20
+    } else {
+        0
+    };
+    let tag = value.tag().0;
+    if tag < 31 {
+        out.push(class_bits | constructed | tag as u8);
+    } else {
+        out.push(class_bits | constructed | 0x1f);
+        let mut groups = Vec::new();
+        let mut t = tag;
+        loop {
+            groups.push((t & 0x7f) as u8);
+            t >>= 7;
+            if t == 0 {
+                break;
+            }
+        }
+        for (i, g) in groups.iter().rev().enumerate() {
+            let more = if i + 1 < groups.len() { 0x80 } else { 0 };
+            out.push(g | more);
+        }
+    }
+    push_der_length(&mut out, value.data.len());
+    out.extend_from_slice(value.data);
+    out
+}
+
+fn push_der_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+        return;
+    }
+    let bytes = len.to_be_bytes();
+    let first = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bytes.len() - 1);
+    out.push(0x80 | (bytes.len() - first) as u8);
+    out.extend_from_slice(&bytes[first..]);
+}
+
+/// RFC 4514 section 2.4: escape the special characters, a leading space or `#`, a trailing
+/// space, and NUL.
+fn escape_value(out: &mut String, value: &str) {
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        match c {
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' if i == 0 => out.push_str("\\#"),
+            ' ' if i == 0 || i == last => out.push_str("\\ "),
+            '\0' => out.push_str("\\00"),
+            _ => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(value: &str) -> String {
+        let mut out = String::new();
+        escape_value(&mut out, value);
+        out
+    }
+
+    #[test]
+    fn escapes_specials_and_edges() {
+        assert_eq!(escaped("Acme, Inc."), "Acme\\, Inc.");
+        assert_eq!(escaped("#hash"), "\\#hash");
+        assert_eq!(escaped("a#b"), "a#b");
+        assert_eq!(escaped(" padded "), "\\ padded\\ ");
+        assert_eq!(escaped("x+y;z<>\"\\"), "x\\+y\\;z\\<\\>\\\"\\\\");
+        assert_eq!(escaped("nul\0"), "nul\\00");
+        assert_eq!(escaped(""), "");
+    }
+
+    #[test]
+    fn der_lengths() {
+        let mut v = Vec::new();
+        push_der_length(&mut v, 5);
+        push_der_length(&mut v, 200);
+        push_der_length(&mut v, 300);
+        assert_eq!(v, [5, 0x81, 200, 0x82, 1, 44]);
+    }
+}

@@ -1,0 +1,435 @@
+//! Pure classification: (inventory, revocations, policy) → one verdict per certificate.
+//! No I/O and no clock: `now` comes in with the policy.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cert::Sha256;
+use crate::crl::{Revocation, Revocations};
+use crate::inventory::{CertEntry, Inventory};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Exposed,
+    KeyReused,
+    UnknownUpload,
+    Expiring,
+    Revoked,
+    Expired,
+    NotAffected,
+    Valid,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Exposed,
+        Status::KeyReused,
+        Status::UnknownUpload,
+        Status::Expiring,
+        Status::Revoked,
+        Status::Expired,
+        Status::NotAffected,
+        Status::Valid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Exposed => "exposed",
+            Status::KeyReused => "key-reused",
+            Status::UnknownUpload => "unknown-upload",
+            Status::Expiring => "expiring",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+            Status::NotAffected => "not-affected",
+            Status::Valid => "valid",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The certificate whose key was uploaded (matched to a key, or a non-CA certificate).
+    Leaf,
+    /// A CA certificate uploaded alongside; its key was not uploaded.
+    Chain,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// New key, new certificate, upload it, then revoke the old one (keyCompromise).
+    Replace,
+    /// Find out when it was uploaded.
+    Review,
+    /// Renew before it expires.
+    Renew,
+    None,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Replace => "replace",
+            Action::Review => "review",
+            Action::Renew => "renew",
+            Action::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownUpload {
+    Review,
+    Exposed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub now: OffsetDateTime,
+    pub cutoff: Option<OffsetDateTime>,
+    pub unknown_upload: UnknownUpload,
+    pub expiring_within_days: i64,
+}
+
+/// Something else in the inventory (or an imported list) that holds the same public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRef {
+    Cert(usize),
+    Key(usize),
+    /// Line of an `--exposed-keys` file (index into `ExposedList::sources`).
+    Listed(usize),
+}
+
+/// Public-key digests imported with `--exposed-keys`, with where each came from.
+#[derive(Debug, Default)]
+pub struct ExposedList {
+    pub keys: HashMap<Sha256, usize>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Verdict<'r> {
+    pub status: Status,
+    pub role: Role,
+    pub action: Action,
+    pub private_key_in_upload: bool,
+    /// Its key was uploaded before the cutoff (here or elsewhere), or is on an exposed list.
+    pub key_exposed: bool,
+    /// For key-reused: what exposed the key.
+    pub exposed_by: Option<KeyRef>,
+    pub revocation: Option<&'r Revocation>,
+    /// Other certificates and keys with the same public key (the first few).
+    pub shares_key_with: Vec<KeyRef>,
+    pub shares_key_total: usize,
+}
+
+/// At most this many `shares_key_with` entries per record; `shares_key_total` has the count.
+pub const SHARES_SHOWN: usize = 8;
+
+pub struct Classified<'r> {
+    pub verdicts: Vec<Verdict<'r>>,
+    /// Every exposed public key, for `--export-exposed-keys`.
+    pub exposed_keys: Vec<Sha256>,
+}
+
+/// Is this upload time before the cutoff? `None` when unknown.
+fn before_cutoff(uploaded_at: Option<OffsetDateTime>, cutoff: OffsetDateTime) -> Option<bool> {
+    uploaded_at.map(|t| t < cutoff)
+}
+
+pub fn classify<'r>(
+    inv: &Inventory,
+    revocations: &'r Revocations,
+    exposed_list: &ExposedList,
+    policy: &Policy,
+) -> Classified<'r> {
+    let upload_keys: HashSet<(u32, Sha256)> =
+        inv.keys.iter().map(|k| (k.upload.id, k.spki)).collect();
+    let roles: Vec<(Role, bool)> = inv
+        .certs
+        .iter()
+        .map(|c| {
+            let matched = upload_keys.contains(&(c.upload.id, c.facts.spki));
+            let role = if matched || !c.facts.is_ca {
+                Role::Leaf
+            } else {
+                Role::Chain
+            };
+            (role, matched)
+        })
+        .collect();
+
+    // Who exposed each key: leaf certificates and keys uploaded before the cutoff (and, when
+    // unknown uploads count as exposed, those too), plus the imported list.
+    let mut exposers: HashMap<Sha256, Vec<KeyRef>> = HashMap::new();
+    if let Some(cutoff) = policy.cutoff {
+        let unknown_counts = policy.unknown_upload == UnknownUpload::Exposed;
+        for (i, c) in inv.certs.iter().enumerate() {
+            let exposed = match before_cutoff(c.upload.uploaded_at, cutoff) {
+                Some(b) => b,
+                None => unknown_counts && c.facts.not_before < cutoff,
+            };
+            if exposed && roles[i].0 == Role::Leaf {
+                exposers
+                    .entry(c.facts.spki)
+                    .or_default()
+                    .push(KeyRef::Cert(i));
+            }
+        }
+        for (i, k) in inv.keys.iter().enumerate() {
+            if before_cutoff(k.upload.uploaded_at, cutoff).unwrap_or(unknown_counts) {
+                exposers.entry(k.spki).or_default().push(KeyRef::Key(i));
+            }
+        }
+    }
+    for (spki, &line) in &exposed_list.keys {
+        exposers
+            .entry(*spki)
+            .or_default()
+            .push(KeyRef::Listed(line));
+    }
+
+    let mut holders: HashMap<Sha256, Vec<KeyRef>> = HashMap::new();
+    for (i, c) in inv.certs.iter().enumerate() {
+        holders
+            .entry(c.facts.spki)
+            .or_default()
+            .push(KeyRef::Cert(i));
+    }
+    for (i, k) in inv.keys.iter().enumerate() {
+        holders.entry(k.spki).or_default().push(KeyRef::Key(i));
+    }
+
+    let verdicts = inv
+        .certs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (role, private_key_in_upload) = roles[i];
+            let others = |r: &&KeyRef| match r {
+                KeyRef::Cert(j) => *j != i,
+                // The key uploaded with this very certificate is not "another holder".
+                KeyRef::Key(j) => inv.keys[*j].upload.id != c.upload.id,
+                KeyRef::Listed(_) => true,
+            };
+            let exposed_by = exposers
+                .get(&c.facts.spki)
+                .and_then(|v| v.iter().find(others).copied());
+            let key_exposed = exposers.contains_key(&c.facts.spki);
+            let shared: Vec<KeyRef> = holders
+                .get(&c.facts.spki)
+                .map(|v| v.iter().filter(others).copied().collect())
+                .unwrap_or_default();
+            let revocation = revocations.lookup(&c.facts);
+            let status = status_of(c, role, exposed_by.is_some(), revocation.is_some(), policy);
+            Verdict {
+                status,
+                role,
+                action: action_of(status),
+                private_key_in_upload,
+                key_exposed,
+                exposed_by: if status == Status::KeyReused {
+                    exposed_by
+                } else {
+                    None
+                },
+                revocation,
+                shares_key_total: shared.len(),
+                shares_key_with: shared.into_iter().take(SHARES_SHOWN).collect(),
+            }
+        })
+        .collect();
+    let mut exposed_keys: Vec<Sha256> = exposers.into_keys().collect();
+    exposed_keys.sort();
+    Classified {
+        verdicts,
+        exposed_keys,
+    }
+}
+
+/// The rules of DESIGN.md's classification table, in priority order.
+pub fn status_of(
+    c: &CertEntry,
+    role: Role,
+    key_exposed_elsewhere: bool,
+    revoked: bool,
+    policy: &Policy,
+) -> Status {
+    let f = &c.facts;
+    if f.not_after < policy.now {
+        return Status::Expired;
+    }
+    if revoked {
+        return Status::Revoked;
+    }
+    let Some(cutoff) = policy.cutoff else {
+        let window = time::Duration::days(policy.expiring_within_days);
+        return if role == Role::Leaf && f.not_after - policy.now <= window {
+            Status::Expiring
+        } else {
+            Status::Valid
+        };
+    };
+    if role == Role::Chain {
+        return Status::NotAffected;
+    }
+    match c.upload.uploaded_at {
+        Some(t) if t < cutoff => Status::Exposed,
+        _ if key_exposed_elsewhere => Status::KeyReused,
+        None if f.not_before < cutoff => match policy.unknown_upload {
+            UnknownUpload::Review => Status::UnknownUpload,
+            UnknownUpload::Exposed => Status::Exposed,
+        },
+        _ => Status::NotAffected,
+    }
+}
+
+pub fn action_of(status: Status) -> Action {
+    match status {
+        Status::Exposed | Status::KeyReused => Action::Replace,
+        Status::UnknownUpload => Action::Review,
+        Status::Expiring => Action::Renew,
+        _ => Action::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cert::{CertFacts, KeyInfo};
+    use crate::inventory::Upload;
+    use crate::timefmt::parse;
+
+    fn entry(uploaded: Option<&str>, not_before: &str, not_after: &str) -> CertEntry {
+        CertEntry {
+            upload: Arc::new(Upload {
+                uploaded_at: uploaded.map(|u| parse(u).unwrap()),
+                ..Upload::default()
+            }),
+            index: 1,
+            facts: CertFacts {
+                fingerprint: Sha256([1; 32]),
+                spki: Sha256([2; 32]),
+                serial: "01".into(),
+                subject: "CN=t".into(),
+                issuer: "CN=ca".into(),
+                subject_id: Sha256([3; 32]),
+                issuer_id: Sha256([4; 32]),
+                dns_names: vec![],
+                ip_addresses: vec![],
+                emails: vec![],
+                uris: vec![],
+                not_before: parse(not_before).unwrap(),
+                not_after: parse(not_after).unwrap(),
+                key: KeyInfo {
+                    algorithm: "ec",
+                    bits: Some(256),
+                    curve: Some("P-256"),
+                },
+                signature_algorithm: "ecdsa-with-SHA256".into(),
+                is_ca: false,
+                ca_spki_der: None,
+            },
+        }
+    }
+
+    fn policy(now: &str, cutoff: Option<&str>) -> Policy {
+        Policy {
+            now: parse(now).unwrap(),
+            cutoff: cutoff.map(|c| parse(c).unwrap()),
+            unknown_upload: UnknownUpload::Review,
+            expiring_within_days: 30,
+        }
+    }
+
+    const CUTOFF: &str = "2016-11-01T00:00:00Z";
+
+    #[test]
+    fn cutoff_boundary_one_second_either_side() {
+        let p = policy("2020-01-01", Some(CUTOFF));
+        let cases = [
+            ("2016-10-31T23:59:59Z", Status::Exposed),
+            ("2016-11-01T00:00:00Z", Status::NotAffected),
+            ("2016-11-01T00:00:01Z", Status::NotAffected),
+        ];
+        for (uploaded, want) in cases {
+            let e = entry(Some(uploaded), "2016-01-01", "2099-01-01");
+            assert_eq!(
+                status_of(&e, Role::Leaf, false, false, &p),
+                want,
+                "{uploaded}"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_boundary_at_now() {
+        let e = entry(Some("2016-01-01"), "2015-01-01", "2020-01-01T00:00:00Z");
+        let at = |now| status_of(&e, Role::Leaf, false, false, &policy(now, Some(CUTOFF)));
+        assert_eq!(at("2019-12-31T23:59:59Z"), Status::Exposed);
+        assert_eq!(at("2020-01-01T00:00:00Z"), Status::Exposed);
+        assert_eq!(at("2020-01-01T00:00:01Z"), Status::Expired);
+    }
+
+    #[test]
+    fn unknown_upload_depends_on_issue_date_and_policy() {
+        let p = policy("2020-01-01", Some(CUTOFF));
+        let before = entry(None, "2016-10-31T23:59:59Z", "2099-01-01");
+        let on = entry(None, CUTOFF, "2099-01-01");
+        assert_eq!(
+            status_of(&before, Role::Leaf, false, false, &p),
+            Status::UnknownUpload
+        );
+        assert_eq!(
+            status_of(&on, Role::Leaf, false, false, &p),
+            Status::NotAffected
+        );
+        let strict = Policy {
+            unknown_upload: UnknownUpload::Exposed,
+            ..p
+        };
+        assert_eq!(
+            status_of(&before, Role::Leaf, false, false, &strict),
+            Status::Exposed
+        );
+    }
+
+    #[test]
+    fn precedence_expired_then_revoked_then_exposure() {
+        let p = policy("2020-01-01", Some(CUTOFF));
+        let late = entry(Some("2018-01-01"), "2018-01-01", "2099-01-01");
+        assert_eq!(
+            status_of(&late, Role::Leaf, true, false, &p),
+            Status::KeyReused
+        );
+        assert_eq!(
+            status_of(&late, Role::Leaf, true, true, &p),
+            Status::Revoked
+        );
+        assert_eq!(
+            status_of(&late, Role::Chain, true, false, &p),
+            Status::NotAffected
+        );
+        let gone = entry(Some("2015-01-01"), "2015-01-01", "2019-01-01");
+        assert_eq!(
+            status_of(&gone, Role::Leaf, true, true, &p),
+            Status::Expired
+        );
+    }
+
+    #[test]
+    fn without_cutoff_valid_expiring_expired() {
+        let e = entry(None, "2015-01-01", "2020-01-31T00:00:00Z");
+        let at = |now| status_of(&e, Role::Leaf, false, false, &policy(now, None));
+        assert_eq!(at("2020-01-01T00:00:00Z"), Status::Expiring); // exactly 30 days left
+        assert_eq!(at("2019-12-31T23:59:59Z"), Status::Valid); // 30 days + 1 s left
+        assert_eq!(at("2020-02-01T00:00:00Z"), Status::Expired);
+    }
+}

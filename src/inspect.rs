@@ -1,0 +1,428 @@
+//! `certsweep inspect`: every field of every certificate, for people or as JSON.
+
+use std::fs::File;
+use std::io::{self, BufReader, Write};
+
+use serde::Serialize;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::cert::{self, CertFacts, KeyInfo, Sha256};
+use crate::cli::InspectArgs;
+use crate::config::Context;
+use crate::error::{Error, ExitCode};
+use crate::inventory::{self, describe_io, InputError};
+use crate::report::{Format, SCHEMA_VERSION, TOOL};
+use crate::sanitize::escape;
+use crate::timefmt;
+
+#[derive(Serialize)]
+pub struct Extension {
+    pub oid: String,
+    pub name: String,
+    pub critical: bool,
+}
+
+#[derive(Serialize)]
+pub struct Inspected {
+    pub path: String,
+    pub index: usize,
+    pub version: u32,
+    pub serial: String,
+    pub subject: String,
+    pub issuer: String,
+    pub self_issued: bool,
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+    pub validity: &'static str,
+    pub fingerprint_sha256: String,
+    pub fingerprint_sha1: String,
+    pub spki_sha256: String,
+    pub key: KeyInfo,
+    pub signature_algorithm: String,
+    pub is_ca: bool,
+    pub path_len_constraint: Option<u32>,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub emails: Vec<String>,
+    pub uris: Vec<String>,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    pub subject_key_id: Option<String>,
+    pub authority_key_id: Option<String>,
+    pub crl_distribution_points: Vec<String>,
+    pub ocsp: Vec<String>,
+    pub ca_issuers: Vec<String>,
+    pub policies: Vec<String>,
+    pub extensions: Vec<Extension>,
+    /// A private key in the same file matches this certificate's public key.
+    pub private_key_in_file: bool,
+}
+
+#[derive(Serialize)]
+struct InspectKey {
+    path: String,
+    index: usize,
+    spki_sha256: Sha256,
+    matches_certificate: bool,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    path: &'a str,
+    index: Option<usize>,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct InspectReport<'a> {
+    schema_version: u32,
+    tool: &'a crate::report::Tool,
+    now: String,
+    certificates: &'a [Inspected],
+    private_keys: &'a [InspectKey],
+    errors: Vec<ErrorOut<'a>>,
+}
+
+pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let mut certs = Vec::new();
+    let mut keys = Vec::new();
+    let mut errors: Vec<InputError> = Vec::new();
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let loaded = if path.as_os_str() == "-" {
+            inventory::read_input_with(io::stdin().lock(), true, true)
+        } else {
+            File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), true, true))
+        };
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                errors.push(InputError {
+                    path: shown,
+                    index: None,
+                    reason: describe_io(&e),
+                });
+                continue;
+            }
+        };
+        let key_spkis: Vec<Sha256> = loaded.keys.iter().map(|(_, k)| *k).collect();
+        for ((index, facts), der) in loaded.certs.iter().zip(&loaded.ders) {
+            match X509Certificate::from_der(der) {
+                Ok((_, x)) => certs.push(inspect(&shown, *index, facts, &x, &key_spkis, ctx)),
+                Err(e) => errors.push(InputError {
+                    path: shown.clone(),
+                    index: Some(*index),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        for (index, spki) in &loaded.keys {
+            keys.push(InspectKey {
+                path: shown.clone(),
+                index: *index,
+                spki_sha256: *spki,
+                matches_certificate: loaded.certs.iter().any(|(_, f)| f.spki == *spki),
+            });
+        }
+        for (index, reason) in loaded.errors {
+            errors.push(InputError {
+                path: shown.clone(),
+                index,
+                reason,
+            });
+        }
+    }
+    crate::scan::report_errors(&errors);
+    if !ctx.quiet {
+        let stdout = io::stdout();
+        let mut out = io::BufWriter::new(stdout.lock());
+        match ctx.format {
+            Format::Table => write_human(&certs, &keys, &mut out)?,
+            _ => {
+                let report = InspectReport {
+                    schema_version: SCHEMA_VERSION,
+                    tool: &TOOL,
+                    now: timefmt::rfc3339(ctx.now),
+                    certificates: &certs,
+                    private_keys: &keys,
+                    errors: errors
+                        .iter()
+                        .map(|e| ErrorOut {
+                            path: &e.path,
+                            index: e.index,
+                            reason: &e.reason,
+                        })
+                        .collect(),
+                };
+                serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+                writeln!(out)?;
+            }
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::of(!errors.is_empty(), false))
+}
+
+fn inspect(
+    path: &str,
+    index: usize,
+    f: &CertFacts,
+    x: &X509Certificate<'_>,
+    key_spkis: &[Sha256],
+    ctx: &Context,
+) -> Inspected {
+    let tbs = &x.tbs_certificate;
+    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, x.as_raw());
+    let validity = if f.not_after < ctx.now {
+        "expired"
+    } else if f.not_before > ctx.now {
+        "not-yet-valid"
+    } else {
+        "valid"
+    };
+    let mut out = Inspected {
+        path: path.to_owned(),
+        index,
+        version: tbs.version().0 + 1,
+        serial: f.serial.clone(),
+        subject: f.subject.clone(),
+        issuer: f.issuer.clone(),
+        self_issued: f.subject_id == f.issuer_id,
+        not_before: timefmt::rfc3339(f.not_before),
+        not_after: timefmt::rfc3339(f.not_after),
+        days_left: timefmt::days_between(ctx.now, f.not_after),
+        validity,
+        fingerprint_sha256: f.fingerprint.to_string(),
+        fingerprint_sha1: hex::encode(sha1.as_ref()),
+        spki_sha256: f.spki.to_string(),
+        key: f.key.clone(),
+        signature_algorithm: f.signature_algorithm.clone(),
+        is_ca: f.is_ca,
+        path_len_constraint: None,
+        dns_names: f.dns_names.clone(),
+        ip_addresses: f.ip_addresses.clone(),
+        emails: f.emails.clone(),
+        uris: f.uris.clone(),
+        key_usage: Vec::new(),
+        extended_key_usage: Vec::new(),
+        subject_key_id: None,
+        authority_key_id: None,
+        crl_distribution_points: Vec::new(),
+        ocsp: Vec::new(),
+        ca_issuers: Vec::new(),
+        policies: Vec::new(),
+        extensions: Vec::new(),
+        private_key_in_file: key_spkis.contains(&f.spki),
+    };
+    for ext in tbs.extensions() {
+        let oid = ext.oid.to_id_string();
+        out.extensions.push(Extension {
+            name: extension_name(&oid).to_owned(),
+            oid,
+            critical: ext.critical,
+        });
+        match ext.parsed_extension() {
+            ParsedExtension::BasicConstraints(bc) => {
+                out.path_len_constraint = bc.path_len_constraint
+            }
+            ParsedExtension::KeyUsage(ku) => {
+                out.key_usage = ku
+                    .to_string()
+                    .split(", ")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }
+            ParsedExtension::ExtendedKeyUsage(eku) => {
+                let named = [
+                    (eku.any, "anyExtendedKeyUsage"),
+                    (eku.server_auth, "serverAuth"),
+                    (eku.client_auth, "clientAuth"),
+                    (eku.code_signing, "codeSigning"),
+                    (eku.email_protection, "emailProtection"),
+                    (eku.time_stamping, "timeStamping"),
+                    (eku.ocsp_signing, "OCSPSigning"),
+                ];
+                out.extended_key_usage = named
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, n)| (*n).to_owned())
+                    .collect();
+                out.extended_key_usage
+                    .extend(eku.other.iter().map(|o| o.to_id_string()));
+            }
+            ParsedExtension::SubjectKeyIdentifier(id) => {
+                out.subject_key_id = Some(hex::encode(id.0))
+            }
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                out.authority_key_id = aki.key_identifier.as_ref().map(|k| hex::encode(k.0))
+            }
+            ParsedExtension::CRLDistributionPoints(dps) => {
+                for dp in dps.iter() {
+                    if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
+                        &dp.distribution_point
+                    {
+                        out.crl_distribution_points
+                            .extend(names.iter().map(general_name));
+                    }
+                }
+            }
+            ParsedExtension::AuthorityInfoAccess(aia) => {
+                for ad in aia.iter() {
+                    let target = general_name(&ad.access_location);
+                    match ad.access_method.to_id_string().as_str() {
+                        "1.3.6.1.5.5.7.48.1" => out.ocsp.push(target),
+                        "1.3.6.1.5.5.7.48.2" => out.ca_issuers.push(target),
+                        _ => {}
+                    }
+                }
+            }
+            ParsedExtension::CertificatePolicies(p) => {
+                out.policies = p.iter().map(|pi| pi.policy_id.to_id_string()).collect()
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn general_name(gn: &GeneralName<'_>) -> String {
+    match gn {
+        GeneralName::URI(u) | GeneralName::DNSName(u) | GeneralName::RFC822Name(u) => {
+            (*u).to_owned()
+        }
+        GeneralName::IPAddress(b) => cert::ip_string(b),
+        other => format!("{other:?}"),
+    }
+}
+
+fn extension_name(oid: &str) -> &'static str {
+    match oid {
+        "2.5.29.14" => "subjectKeyIdentifier",
+        "2.5.29.15" => "keyUsage",
+        "2.5.29.17" => "subjectAltName",
+        "2.5.29.18" => "issuerAltName",
+        "2.5.29.19" => "basicConstraints",
+        "2.5.29.30" => "nameConstraints",
+        "2.5.29.31" => "cRLDistributionPoints",
+        "2.5.29.32" => "certificatePolicies",
+        "2.5.29.35" => "authorityKeyIdentifier",
+        "2.5.29.37" => "extKeyUsage",
+        "1.3.6.1.5.5.7.1.1" => "authorityInfoAccess",
+        "1.3.6.1.4.1.11129.2.4.2" => "ctPrecertificateSCTs",
+        "1.3.6.1.5.5.7.1.24" => "tlsFeature",
+        _ => "",
+    }
+}
+
+fn write_human(certs: &[Inspected], keys: &[InspectKey], out: &mut dyn Write) -> io::Result<()> {
+    for (n, c) in certs.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "-".to_owned()
+            } else {
+                escape(&v.join(", "))
+            }
+        };
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let key = format!(
+            "{}{}{}",
+            c.key.algorithm,
+            c.key.curve.map(|cv| format!(" {cv}")).unwrap_or_default(),
+            c.key
+                .bits
+                .map(|b| format!(" ({b} bits)"))
+                .unwrap_or_default()
+        );
+        writeln!(out, "{} (block {})", escape(&c.path), c.index)?;
+        let rows: Vec<(&str, String)> = vec![
+            ("Subject", escape(&c.subject)),
+            ("Issuer", escape(&c.issuer)),
+            ("Serial", c.serial.clone()),
+            ("Version", c.version.to_string()),
+            ("Not before", c.not_before.clone()),
+            (
+                "Not after",
+                format!(
+                    "{} ({}, {} days left)",
+                    c.not_after, c.validity, c.days_left
+                ),
+            ),
+            ("Key", key),
+            ("Signature", c.signature_algorithm.clone()),
+            ("SHA-256", c.fingerprint_sha256.clone()),
+            ("SHA-1", c.fingerprint_sha1.clone()),
+            ("SPKI SHA-256", c.spki_sha256.clone()),
+            (
+                "CA",
+                match (c.is_ca, c.path_len_constraint) {
+                    (true, Some(p)) => format!("yes (path length {p})"),
+                    (true, None) => "yes".into(),
+                    (false, _) => "no".into(),
+                },
+            ),
+            ("DNS names", list(&c.dns_names)),
+            ("IP addresses", list(&c.ip_addresses)),
+            ("Emails", list(&c.emails)),
+            ("URIs", list(&c.uris)),
+            ("Key usage", list(&c.key_usage)),
+            ("Ext. key usage", list(&c.extended_key_usage)),
+            ("Subject key id", opt(&c.subject_key_id)),
+            ("Authority key id", opt(&c.authority_key_id)),
+            ("CRL points", list(&c.crl_distribution_points)),
+            ("OCSP", list(&c.ocsp)),
+            ("CA issuers", list(&c.ca_issuers)),
+            ("Policies", list(&c.policies)),
+            ("Extensions", {
+                let v: Vec<String> = c
+                    .extensions
+                    .iter()
+                    .map(|e| {
+                        let name = if e.name.is_empty() {
+                            e.oid.clone()
+                        } else {
+                            e.name.clone()
+                        };
+                        if e.critical {
+                            format!("{name} (critical)")
+                        } else {
+                            name
+                        }
+                    })
+                    .collect();
+                list(&v)
+            }),
+            (
+                "Private key",
+                if c.private_key_in_file {
+                    "in the same file".into()
+                } else {
+                    "-".into()
+                },
+            ),
+        ];
+        for (label, value) in rows {
+            writeln!(out, "  {:<17} {value}", format!("{label}:"))?;
+        }
+    }
+    for k in keys {
+        writeln!(
+            out,
+            "\n{} (block {}): private key, public key SHA-256 {}{}",
+            escape(&k.path),
+            k.index,
+            k.spki_sha256,
+            if k.matches_certificate {
+                ""
+            } else {
+                " (no certificate in this file matches it)"
+            }
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,460 @@
+//! Loading what was uploaded: files, directories, stdin and manifests → certificates, keys and
+//! error records. A bad input never stops the run; it becomes an `InputError`.
+
+pub mod manifest;
+pub mod pem;
+mod walk;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use time::OffsetDateTime;
+
+use crate::cert::key::{self, KeyFormat};
+use crate::cert::{self, CertFacts, Sha256};
+use pem::{PemBlock, PemItem, PemReader};
+
+/// Blocks parsed in parallel at a time; bounds memory for huge bundles.
+const BATCH: usize = 4096;
+/// A file that starts like DER but is larger than this is not one certificate.
+const MAX_DER: u64 = 16 * 1024 * 1024;
+
+/// One upload: a file (or inline PEM, or stdin) with what is known about when it was uploaded.
+#[derive(Debug, Clone, Default)]
+pub struct Upload {
+    pub id: u32,
+    pub path: String,
+    pub manifest_id: Option<String>,
+    pub host: Option<String>,
+    pub account: Option<String>,
+    pub uploaded_at: Option<OffsetDateTime>,
+    /// A manifest entry may be a private key alone (the party held just the key).
+    pub key_only_ok: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertEntry {
+    pub upload: Arc<Upload>,
+    /// The block's position in its file, from 1 (1 for DER).
+    pub index: usize,
+    pub facts: CertFacts,
+}
+
+/// A private key found in an upload, reduced to its public key digest.
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    pub upload: Arc<Upload>,
+    pub index: usize,
+    pub spki: Sha256,
+}
+
+/// An input that could not be read, and why. `index` is the PEM block number when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub path: String,
+    pub index: Option<usize>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}: block {i}: {}", self.path, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub certs: Vec<CertEntry>,
+    pub keys: Vec<KeyEntry>,
+    pub errors: Vec<InputError>,
+    pub uploads: usize,
+}
+
+impl Inventory {
+    pub fn error(&mut self, path: impl Into<String>, index: Option<usize>, reason: String) {
+        self.errors.push(InputError {
+            path: path.into(),
+            index,
+            reason,
+        });
+    }
+}
+
+/// What to read.
+pub struct Sources<'a> {
+    pub paths: &'a [PathBuf],
+    pub manifests: &'a [PathBuf],
+    /// `--uploaded-at`: stamps every PATH given on the command line.
+    pub uploaded_at: Option<OffsetDateTime>,
+    /// Files never to read as inputs (the manifests themselves, when inside a scanned folder).
+    pub skip: Vec<PathBuf>,
+}
+
+enum Input {
+    File(PathBuf),
+    Stdin,
+    Inline(String),
+}
+
+struct Job {
+    upload: Upload,
+    input: Input,
+}
+
+/// Reads every source. Files are read in parallel; results keep the order of the arguments,
+/// then manifest order, then sorted directory order.
+pub fn load(sources: &Sources<'_>) -> Inventory {
+    let mut inv = Inventory::default();
+    let mut jobs = Vec::new();
+    for path in sources.paths {
+        let upload = Upload {
+            uploaded_at: sources.uploaded_at,
+            ..Upload::default()
+        };
+        if path.as_os_str() == "-" {
+            jobs.push(Job {
+                upload: Upload {
+                    path: "-".into(),
+                    ..upload
+                },
+                input: Input::Stdin,
+            });
+            continue;
+        }
+        expand_path(path, &upload, sources, &mut jobs, &mut inv);
+    }
+    for m in sources.manifests {
+        for entry in manifest::read(m, &mut inv) {
+            match entry.source {
+                manifest::EntrySource::File(file) => {
+                    expand_path(&file, &entry.upload, sources, &mut jobs, &mut inv)
+                }
+                manifest::EntrySource::Pem(text) => jobs.push(Job {
+                    upload: entry.upload,
+                    input: Input::Inline(text),
+                }),
+            }
+        }
+    }
+    for (i, job) in jobs.iter_mut().enumerate() {
+        job.upload.id = i as u32;
+    }
+    inv.uploads = jobs.len();
+    let results: Vec<(Arc<Upload>, Loaded)> = jobs
+        .into_par_iter()
+        .map(|job| {
+            let loaded = run_job(&job);
+            (Arc::new(job.upload), loaded)
+        })
+        .collect();
+    for (upload, loaded) in results {
+        for (index, facts) in loaded.certs {
+            inv.certs.push(CertEntry {
+                upload: upload.clone(),
+                index,
+                facts,
+            });
+        }
+        for (index, spki) in loaded.keys {
+            inv.keys.push(KeyEntry {
+                upload: upload.clone(),
+                index,
+                spki,
+            });
+        }
+        for (index, reason) in loaded.errors {
+            inv.error(upload.path.clone(), index, reason);
+        }
+    }
+    inv
+}
+
+/// A file becomes one job; a directory becomes one job per file found in it.
+fn expand_path(
+    path: &Path,
+    upload: &Upload,
+    sources: &Sources<'_>,
+    jobs: &mut Vec<Job>,
+    inv: &mut Inventory,
+) {
+    let shown = path.display().to_string();
+    match std::fs::metadata(path) {
+        Err(e) => inv.error(shown, None, describe_io(&e)),
+        Ok(meta) if meta.is_dir() => {
+            let mut files = Vec::new();
+            walk::files_under(path, &mut files, inv);
+            let skip: Vec<PathBuf> = sources
+                .skip
+                .iter()
+                .filter_map(|p| p.canonicalize().ok())
+                .collect();
+            for file in files {
+                if file
+                    .canonicalize()
+                    .map(|c| skip.contains(&c))
+                    .unwrap_or(false)
+                {
+                    continue;
+                }
+                jobs.push(Job {
+                    upload: Upload {
+                        path: file.display().to_string(),
+                        ..upload.clone()
+                    },
+                    input: Input::File(file),
+                });
+            }
+        }
+        Ok(_) => jobs.push(Job {
+            upload: Upload {
+                path: shown,
+                ..upload.clone()
+            },
+            input: Input::File(path.to_path_buf()),
+        }),
+    }
+}
+
+pub fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "file not found".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => format!("cannot read: {e}"),
+    }
+}
+
+/// What one input yielded.
+#[derive(Default)]
+pub struct Loaded {
+    pub certs: Vec<(usize, CertFacts)>,
+    /// The certificates' DER, in the same order, when asked for (`inspect`).
+    pub ders: Vec<Vec<u8>>,
+    keep_der: bool,
+    pub keys: Vec<(usize, Sha256)>,
+    pub errors: Vec<(Option<usize>, String)>,
+}
+
+fn run_job(job: &Job) -> Loaded {
+    let key_only_ok = job.upload.key_only_ok;
+    let result = match &job.input {
+        Input::File(path) => File::open(path)
+            .and_then(|f| read_input(BufReader::with_capacity(256 * 1024, f), key_only_ok)),
+        Input::Stdin => read_input(io::stdin().lock(), key_only_ok),
+        Input::Inline(text) => read_input(Cursor::new(text.as_bytes()), key_only_ok),
+    };
+    result.unwrap_or_else(|e| Loaded {
+        errors: vec![(None, describe_io(&e))],
+        ..Loaded::default()
+    })
+}
+
+/// Reads one input: DER if it starts like an ASN.1 SEQUENCE and parses, else PEM.
+pub fn read_input(reader: impl BufRead, key_only_ok: bool) -> io::Result<Loaded> {
+    read_input_with(reader, key_only_ok, false)
+}
+
+/// `read_input`, optionally keeping each certificate's DER.
+pub fn read_input_with(
+    mut reader: impl BufRead,
+    key_only_ok: bool,
+    keep_der: bool,
+) -> io::Result<Loaded> {
+    let head = reader.fill_buf()?;
+    if head.is_empty() {
+        return Ok(Loaded {
+            errors: vec![(None, "empty file".into())],
+            ..Loaded::default()
+        });
+    }
+    let mut loaded = Loaded {
+        keep_der,
+        ..Loaded::default()
+    };
+    let blocks_seen = if head[0] == 0x30 {
+        let mut bytes = Vec::new();
+        reader.by_ref().take(MAX_DER + 1).read_to_end(&mut bytes)?;
+        if read_der(&bytes, &mut loaded) {
+            return Ok(finish(loaded, 1, key_only_ok));
+        }
+        // Not DER after all (a text file may start with "0"): try it as PEM.
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest)?;
+        let der_error = std::mem::take(&mut loaded.errors);
+        let chained = Cursor::new(bytes).chain(Cursor::new(rest));
+        let seen = read_pem(BufReader::new(chained), &mut loaded)?;
+        if seen == 0 {
+            loaded.errors = der_error;
+            return Ok(loaded);
+        }
+        seen
+    } else {
+        read_pem(reader, &mut loaded)?
+    };
+    Ok(finish(loaded, blocks_seen, key_only_ok))
+}
+
+/// Zero certificates in a non-empty input is an error (unless a manifest says a key was
+/// uploaded alone).
+fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
+    if loaded.certs.is_empty() && !(key_only_ok && !loaded.keys.is_empty()) {
+        let reason = if blocks_seen == 0 {
+            "no certificate found: neither PEM (no -----BEGIN line) nor a DER certificate".into()
+        } else if !loaded.keys.is_empty() {
+            format!(
+                "no certificate found ({} private key(s) only; their public keys still count as uploaded)",
+                loaded.keys.len()
+            )
+        } else {
+            format!("no certificate found in {blocks_seen} PEM block(s)")
+        };
+        loaded.errors.push((None, reason));
+    }
+    loaded
+}
+
+/// Tries `bytes` as one DER certificate, else as a DER private key. True if it was either.
+fn read_der(bytes: &[u8], loaded: &mut Loaded) -> bool {
+    if bytes.len() as u64 > MAX_DER {
+        loaded.errors.push((
+            None,
+            "not a certificate: starts like DER but is larger than 16 MiB".into(),
+        ));
+        return false;
+    }
+    match cert::parse_der_prefix(bytes) {
+        Ok((facts, trailing)) => {
+            loaded.certs.push((1, facts));
+            if loaded.keep_der {
+                loaded.ders.push(bytes[..bytes.len() - trailing].to_vec());
+            }
+            if trailing > 0 {
+                loaded.errors.push((
+                    Some(1),
+                    format!("{trailing} unexpected bytes after the DER certificate"),
+                ));
+            }
+            true
+        }
+        Err(e) => {
+            for format in [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1] {
+                if let Ok(spki) = key::public_key_digest(format, bytes) {
+                    loaded.keys.push((1, spki));
+                    return true;
+                }
+            }
+            loaded
+                .errors
+                .push((None, format!("not a DER certificate: {e}")));
+            false
+        }
+    }
+}
+
+/// Streams PEM blocks in batches parsed in parallel. Returns the number of blocks seen.
+fn read_pem(reader: impl BufRead, loaded: &mut Loaded) -> io::Result<usize> {
+    let keep_der = loaded.keep_der;
+    let mut pem = PemReader::new(reader);
+    let mut batch: Vec<PemBlock> = Vec::new();
+    loop {
+        let item = pem.next().transpose()?;
+        let finished = item.is_none();
+        match item {
+            Some(PemItem::Block(b)) => batch.push(b),
+            Some(PemItem::Fault(f)) => loaded.errors.push((
+                Some(f.number),
+                format!("{} (block starts at line {})", f.reason, f.line),
+            )),
+            None => {}
+        }
+        if batch.len() >= BATCH || (finished && !batch.is_empty()) {
+            let outcomes: Vec<(usize, BlockOutcome)> = std::mem::take(&mut batch)
+                .into_par_iter()
+                .map(|b| (b.number, read_block(&b, keep_der)))
+                .collect();
+            for (n, outcome) in outcomes {
+                match outcome {
+                    BlockOutcome::Cert(facts, der) => {
+                        loaded.certs.push((n, *facts));
+                        loaded.ders.extend(der);
+                    }
+                    BlockOutcome::Key(spki) => loaded.keys.push((n, spki)),
+                    BlockOutcome::Skipped => {}
+                    BlockOutcome::Error(reason) => loaded.errors.push((Some(n), reason)),
+                }
+            }
+        }
+        if finished {
+            return Ok(pem.blocks_seen());
+        }
+    }
+}
+
+enum BlockOutcome {
+    Cert(Box<CertFacts>, Option<Vec<u8>>),
+    Key(Sha256),
+    Skipped,
+    Error(String),
+}
+
+/// Every label is checked: certificates are parsed, keys reduced to their public key digest,
+/// harmless companions skipped, and anything else reported.
+fn read_block(b: &PemBlock, keep_der: bool) -> BlockOutcome {
+    let der = || keep_der.then(|| b.der.to_vec());
+    let key_format =
+        match b.label.as_str() {
+            "CERTIFICATE" | "X509 CERTIFICATE" => {
+                return match cert::parse_der(&b.der) {
+                    Ok(f) => BlockOutcome::Cert(Box::new(f), der()),
+                    Err(e) => BlockOutcome::Error(e.to_string()),
+                }
+            }
+            // OpenSSL's trusted form appends trust settings after the certificate.
+            "TRUSTED CERTIFICATE" => {
+                return match cert::parse_der_prefix(&b.der) {
+                    Ok((f, _)) => BlockOutcome::Cert(Box::new(f), der()),
+                    Err(e) => BlockOutcome::Error(e.to_string()),
+                }
+            }
+            "PRIVATE KEY" => KeyFormat::Pkcs8,
+            "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+            "EC PRIVATE KEY" => KeyFormat::Sec1,
+            "ENCRYPTED PRIVATE KEY" => return BlockOutcome::Error(
+                "encrypted private key: its public key cannot be matched without the passphrase"
+                    .into(),
+            ),
+            "X509 CRL"
+            | "CERTIFICATE REQUEST"
+            | "NEW CERTIFICATE REQUEST"
+            | "PUBLIC KEY"
+            | "EC PARAMETERS"
+            | "DH PARAMETERS" => return BlockOutcome::Skipped,
+            "PKCS7" | "CMS" => {
+                return BlockOutcome::Error(format!(
+                    "'{}' bundles are not supported yet; convert with `openssl pkcs7 -print_certs`",
+                    b.label
+                ))
+            }
+            other => {
+                return BlockOutcome::Error(format!(
+                    "unexpected PEM block '{}'",
+                    crate::sanitize::escape(other)
+                ))
+            }
+        };
+    if b.encrypted_headers {
+        return BlockOutcome::Error(format!(
+            "encrypted {} private key: its public key cannot be matched without the passphrase",
+            key_format.label()
+        ));
+    }
+    match key::public_key_digest(key_format, &b.der) {
+        Ok(spki) => BlockOutcome::Key(spki),
+        Err(e) => BlockOutcome::Error(e.to_string()),
+    }
+}

@@ -1,0 +1,531 @@
+//! The scan report and its JSON shape (`schema_version` 1). Records are built while writing,
+//! so a 100,000-certificate report is never held in memory as JSON values.
+
+use std::io::{self, Write};
+
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
+
+use super::{SCHEMA_VERSION, TOOL};
+use crate::cert::KeyInfo;
+use crate::classify::{Classified, ExposedList, KeyRef, Policy, Role, Status, Verdict};
+use crate::inventory::{CertEntry, InputError, Inventory};
+use crate::timefmt;
+
+pub struct ScanReport<'a> {
+    pub policy: &'a Policy,
+    pub inventory: &'a Inventory,
+    pub classified: &'a Classified<'a>,
+    pub exposed_list: &'a ExposedList,
+}
+
+#[derive(Serialize, Default, Debug, Clone)]
+pub struct Summary {
+    pub certificates: usize,
+    pub private_keys: usize,
+    pub uploads: usize,
+    pub errors: usize,
+    pub exposed: usize,
+    pub key_reused: usize,
+    pub unknown_upload: usize,
+    pub expiring: usize,
+    pub revoked: usize,
+    pub expired: usize,
+    pub not_affected: usize,
+    pub valid: usize,
+    /// Certificates whose action is `replace`, `review` or `renew`.
+    pub needing_action: usize,
+    pub action_required: bool,
+    /// False when any input failed: the audit is incomplete (exit code 2).
+    pub complete: bool,
+}
+
+impl ScanReport<'_> {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            certificates: self.inventory.certs.len(),
+            private_keys: self.inventory.keys.len(),
+            uploads: self.inventory.uploads,
+            errors: self.inventory.errors.len(),
+            complete: self.inventory.errors.is_empty(),
+            ..Summary::default()
+        };
+        for v in &self.classified.verdicts {
+            *match v.status {
+                Status::Exposed => &mut s.exposed,
+                Status::KeyReused => &mut s.key_reused,
+                Status::UnknownUpload => &mut s.unknown_upload,
+                Status::Expiring => &mut s.expiring,
+                Status::Revoked => &mut s.revoked,
+                Status::Expired => &mut s.expired,
+                Status::NotAffected => &mut s.not_affected,
+                Status::Valid => &mut s.valid,
+            } += 1;
+            if v.action != crate::classify::Action::None {
+                s.needing_action += 1;
+            }
+        }
+        s.action_required = s.needing_action > 0;
+        s
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = CertRecord<'_>> + '_ {
+        self.inventory
+            .certs
+            .iter()
+            .zip(&self.classified.verdicts)
+            .map(move |(entry, verdict)| CertRecord::new(self, entry, verdict))
+    }
+}
+
+#[derive(Serialize)]
+pub struct PolicyOut {
+    pub now: String,
+    pub cutoff: Option<String>,
+    pub unknown_upload: crate::classify::UnknownUpload,
+    pub expiring_within_days: i64,
+}
+
+impl From<&Policy> for PolicyOut {
+    fn from(p: &Policy) -> Self {
+        PolicyOut {
+            now: timefmt::rfc3339(p.now),
+            cutoff: p.cutoff.map(timefmt::rfc3339),
+            unknown_upload: p.unknown_upload,
+            expiring_within_days: p.expiring_within_days,
+        }
+    }
+}
+
+impl Serialize for ScanReport<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ScanReport", 6)?;
+        st.serialize_field("schema_version", &SCHEMA_VERSION)?;
+        st.serialize_field("tool", &TOOL)?;
+        st.serialize_field("policy", &PolicyOut::from(self.policy))?;
+        st.serialize_field("summary", &self.summary())?;
+        st.serialize_field("certificates", &Records(self))?;
+        let errors: Vec<ErrorRecord<'_>> = self
+            .inventory
+            .errors
+            .iter()
+            .map(|e| ErrorRecord::new(e, None))
+            .collect();
+        st.serialize_field("errors", &errors)?;
+        st.end()
+    }
+}
+
+struct Records<'r, 'a>(&'r ScanReport<'a>);
+
+impl Serialize for Records<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.inventory.certs.len()))?;
+        for r in self.0.records() {
+            seq.serialize_element(&r)?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+pub struct SourceOut<'a> {
+    pub path: &'a str,
+    pub index: usize,
+    pub manifest_id: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub account: Option<&'a str>,
+    pub uploaded_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SharedKeyOut<'a> {
+    pub kind: &'static str,
+    pub path: &'a str,
+    pub index: Option<usize>,
+    pub manifest_id: Option<&'a str>,
+    pub fingerprint_sha256: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct CertRecord<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    pub source: SourceOut<'a>,
+    pub fingerprint_sha256: String,
+    pub spki_sha256: String,
+    pub serial: &'a str,
+    pub subject: &'a str,
+    pub issuer: &'a str,
+    pub dns_names: &'a [String],
+    pub ip_addresses: &'a [String],
+    pub emails: &'a [String],
+    pub uris: &'a [String],
+    pub not_before: String,
+    pub not_after: String,
+    pub key: &'a KeyInfo,
+    pub signature_algorithm: &'a str,
+    pub is_ca: bool,
+    pub role: Role,
+    pub private_key_in_upload: bool,
+    pub status: Status,
+    pub action: crate::classify::Action,
+    pub reasons: Vec<String>,
+    pub days_left: i64,
+    pub key_exposed: bool,
+    pub shares_key_with: Vec<SharedKeyOut<'a>>,
+    pub shares_key_total: usize,
+}
+
+impl<'a> CertRecord<'a> {
+    fn new(report: &'a ScanReport<'a>, entry: &'a CertEntry, v: &'a Verdict<'a>) -> Self {
+        let f = &entry.facts;
+        let u = &entry.upload;
+        CertRecord {
+            kind: None,
+            source: SourceOut {
+                path: &u.path,
+                index: entry.index,
+                manifest_id: u.manifest_id.as_deref(),
+                host: u.host.as_deref(),
+                account: u.account.as_deref(),
+                uploaded_at: u.uploaded_at.map(timefmt::rfc3339),
+            },
+            fingerprint_sha256: f.fingerprint.to_string(),
+            spki_sha256: f.spki.to_string(),
+            serial: &f.serial,
+            subject: &f.subject,
+            issuer: &f.issuer,
+            dns_names: &f.dns_names,
+            ip_addresses: &f.ip_addresses,
+            emails: &f.emails,
+            uris: &f.uris,
+            not_before: timefmt::rfc3339(f.not_before),
+            not_after: timefmt::rfc3339(f.not_after),
+            key: &f.key,
+            signature_algorithm: &f.signature_algorithm,
+            is_ca: f.is_ca,
+            role: v.role,
+            private_key_in_upload: v.private_key_in_upload,
+            status: v.status,
+            action: v.action,
+            reasons: reasons(report, entry, v),
+            days_left: timefmt::days_between(report.policy.now, f.not_after),
+            key_exposed: v.key_exposed,
+            shares_key_with: v
+                .shares_key_with
+                .iter()
+                .map(|r| shared(report, *r))
+                .collect(),
+            shares_key_total: v.shares_key_total,
+        }
+    }
+}
+
+fn shared<'a>(report: &'a ScanReport<'a>, r: KeyRef) -> SharedKeyOut<'a> {
+    let inv = report.inventory;
+    match r {
+        KeyRef::Cert(i) => {
+            let c = &inv.certs[i];
+            SharedKeyOut {
+                kind: "certificate",
+                path: &c.upload.path,
+                index: Some(c.index),
+                manifest_id: c.upload.manifest_id.as_deref(),
+                fingerprint_sha256: Some(c.facts.fingerprint.to_string()),
+            }
+        }
+        KeyRef::Key(i) => {
+            let k = &inv.keys[i];
+            SharedKeyOut {
+                kind: "private-key",
+                path: &k.upload.path,
+                index: Some(k.index),
+                manifest_id: k.upload.manifest_id.as_deref(),
+                fingerprint_sha256: None,
+            }
+        }
+        KeyRef::Listed(line) => SharedKeyOut {
+            kind: "exposed-keys-list",
+            path: report
+                .exposed_list
+                .sources
+                .get(line)
+                .map(String::as_str)
+                .unwrap_or(""),
+            index: None,
+            manifest_id: None,
+            fingerprint_sha256: None,
+        },
+    }
+}
+
+/// Describes what else holds a key, for reasons: "the certificate in X (uploaded 2013-02-01)".
+fn describe(report: &ScanReport<'_>, r: KeyRef) -> String {
+    let inv = report.inventory;
+    let when = |t: Option<time::OffsetDateTime>| match t {
+        Some(t) => format!("uploaded {}", timefmt::rfc3339(t)),
+        None => "upload date unknown".to_owned(),
+    };
+    match r {
+        KeyRef::Cert(i) => {
+            let c = &inv.certs[i];
+            format!(
+                "the certificate {} in {} ({})",
+                c.facts.subject,
+                c.upload.path,
+                when(c.upload.uploaded_at)
+            )
+        }
+        KeyRef::Key(i) => {
+            let k = &inv.keys[i];
+            format!(
+                "a private key in {} ({})",
+                k.upload.path,
+                when(k.upload.uploaded_at)
+            )
+        }
+        KeyRef::Listed(line) => format!(
+            "the exposed-keys list {}",
+            report
+                .exposed_list
+                .sources
+                .get(line)
+                .map(String::as_str)
+                .unwrap_or("?")
+        ),
+    }
+}
+
+/// Human-readable reasons that cite the dates behind each verdict.
+pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> Vec<String> {
+    let p = report.policy;
+    let f = &entry.facts;
+    let now = timefmt::rfc3339(p.now);
+    let cutoff = p.cutoff.map(timefmt::rfc3339).unwrap_or_default();
+    let days = timefmt::days_between(p.now, f.not_after);
+    let uploaded = entry.upload.uploaded_at.map(timefmt::rfc3339);
+    let valid_until = format!(
+        "valid until {} ({days} days after {now})",
+        timefmt::rfc3339(f.not_after)
+    );
+    let mut out = Vec::new();
+    match v.status {
+        Status::Expired => {
+            out.push(format!(
+                "expired {} ({} days before {now})",
+                timefmt::rfc3339(f.not_after),
+                -days
+            ));
+            if v.key_exposed {
+                out.push("its key was exposed (uploaded before the cutoff); no replacement needed, but do not reuse this key".into());
+            }
+        }
+        Status::Revoked => {
+            if let Some(r) = v.revocation {
+                out.push(format!(
+                    "serial {} is listed in the CRL {} signed by {}{}{}",
+                    f.serial,
+                    r.crl_path,
+                    r.crl_issuer,
+                    r.reason
+                        .map(|x| format!(", reason {x}"))
+                        .unwrap_or_default(),
+                    r.revoked_at
+                        .map(|t| format!(", revoked {}", timefmt::rfc3339(t)))
+                        .unwrap_or_default(),
+                ));
+            }
+        }
+        Status::Exposed => {
+            match &uploaded {
+                Some(u) => out.push(format!("uploaded {u}, before the cutoff {cutoff}")),
+                None => out.push(format!(
+                    "upload date unknown and issued {}, before the cutoff {cutoff}; treated as exposed (--unknown-upload exposed)",
+                    timefmt::rfc3339(f.not_before)
+                )),
+            }
+            out.push(valid_until);
+            if v.private_key_in_upload {
+                out.push("its private key was in the same upload".into());
+            }
+        }
+        Status::KeyReused => {
+            if let Some(by) = v.exposed_by {
+                out.push(format!(
+                    "its public key is the same as {}, exposed before the cutoff {cutoff}",
+                    describe(report, by)
+                ));
+            }
+            out.push(valid_until);
+            out.push("replace it with a certificate on a NEW key".into());
+        }
+        Status::UnknownUpload => {
+            out.push(format!(
+                "upload date unknown and issued {}, before the cutoff {cutoff}; give its upload date in a manifest or with --uploaded-at",
+                timefmt::rfc3339(f.not_before)
+            ));
+            out.push(valid_until);
+        }
+        Status::NotAffected => {
+            if v.role == Role::Chain {
+                out.push("CA certificate uploaded alongside a leaf; its private key was not in the upload".into());
+            } else {
+                match &uploaded {
+                    Some(u) => out.push(format!("uploaded {u}, on or after the cutoff {cutoff}")),
+                    None => out.push(format!(
+                        "upload date unknown, but issued {}, on or after the cutoff {cutoff}",
+                        timefmt::rfc3339(f.not_before)
+                    )),
+                }
+            }
+            out.push(valid_until);
+        }
+        Status::Expiring => out.push(format!(
+            "expires {}, within {} days of {now} ({days} days left)",
+            timefmt::rfc3339(f.not_after),
+            p.expiring_within_days
+        )),
+        Status::Valid => out.push(valid_until),
+    }
+    if v.shares_key_total > 0 && v.status != Status::KeyReused {
+        out.push(format!(
+            "{} other certificate(s)/key(s) in the inventory use the same public key",
+            v.shares_key_total
+        ));
+    }
+    out
+}
+
+#[derive(Serialize)]
+pub struct ErrorRecord<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    pub path: &'a str,
+    pub index: Option<usize>,
+    pub reason: &'a str,
+}
+
+impl<'a> ErrorRecord<'a> {
+    pub fn new(e: &'a InputError, kind: Option<&'static str>) -> Self {
+        ErrorRecord {
+            kind,
+            path: &e.path,
+            index: e.index,
+            reason: &e.reason,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema_version: u32,
+    tool: &'a super::Tool,
+    policy: PolicyOut,
+    #[serde(flatten)]
+    summary: Summary,
+}
+
+/// NDJSON: one `certificate` object per line, then the `error`s, then one `summary` line.
+pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    for mut r in report.records() {
+        r.kind = Some("certificate");
+        serde_json::to_writer(&mut *out, &r).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
+    for e in &report.inventory.errors {
+        serde_json::to_writer(&mut *out, &ErrorRecord::new(e, Some("error")))
+            .map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
+    let line = SummaryLine {
+        kind: "summary",
+        schema_version: SCHEMA_VERSION,
+        tool: &TOOL,
+        policy: report.policy.into(),
+        summary: report.summary(),
+    };
+    serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// The CSV columns, in order (lists are joined with `;`).
+pub const CSV_COLUMNS: [&str; 30] = [
+    "schema_version",
+    "path",
+    "index",
+    "manifest_id",
+    "host",
+    "account",
+    "uploaded_at",
+    "status",
+    "action",
+    "role",
+    "subject",
+    "issuer",
+    "serial",
+    "not_before",
+    "not_after",
+    "days_left",
+    "dns_names",
+    "ip_addresses",
+    "emails",
+    "uris",
+    "fingerprint_sha256",
+    "spki_sha256",
+    "key_algorithm",
+    "key_bits",
+    "key_curve",
+    "signature_algorithm",
+    "is_ca",
+    "private_key_in_upload",
+    "key_exposed",
+    "reasons",
+];
+
+/// CSV: one row per certificate (errors go to stderr and the exit code).
+pub fn write_csv(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_COLUMNS)?;
+    for r in report.records() {
+        let opt = |o: Option<&str>| o.unwrap_or("").to_owned();
+        w.write_record([
+            SCHEMA_VERSION.to_string(),
+            r.source.path.to_owned(),
+            r.source.index.to_string(),
+            opt(r.source.manifest_id),
+            opt(r.source.host),
+            opt(r.source.account),
+            r.source.uploaded_at.clone().unwrap_or_default(),
+            r.status.as_str().to_owned(),
+            r.action.as_str().to_owned(),
+            match r.role {
+                Role::Leaf => "leaf".into(),
+                Role::Chain => "chain".into(),
+            },
+            r.subject.to_owned(),
+            r.issuer.to_owned(),
+            r.serial.to_owned(),
+            r.not_before.clone(),
+            r.not_after.clone(),
+            r.days_left.to_string(),
+            r.dns_names.join(";"),
+            r.ip_addresses.join(";"),
+            r.emails.join(";"),
+            r.uris.join(";"),
+            r.fingerprint_sha256.clone(),
+            r.spki_sha256.clone(),
+            r.key.algorithm.to_owned(),
+            r.key.bits.map(|b| b.to_string()).unwrap_or_default(),
+            r.key.curve.unwrap_or("").to_owned(),
+            r.signature_algorithm.to_owned(),
+            r.is_ca.to_string(),
+            r.private_key_in_upload.to_string(),
+            r.key_exposed.to_string(),
+            r.reasons.join("; "),
+        ])?;
+    }
+    w.flush()
+}

@@ -1,0 +1,190 @@
+//! `certsweep scan`: load the inventory, check CRLs, classify, report.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cert::{CertFacts, Sha256};
+use crate::classify::{self, ExposedList, Policy};
+use crate::cli::ScanArgs;
+use crate::config::{parse_flag, Context};
+use crate::error::{Error, ExitCode};
+use crate::inventory::{self, describe_io, InputError, Inventory, Sources};
+use crate::report::{self, ScanReport};
+use crate::{crl, timefmt};
+
+pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    if args.paths.is_empty() && args.manifest.is_empty() {
+        return Err(Error::Usage(
+            "nothing to scan: give PATHs (files or directories, - for stdin) or --manifest FILE"
+                .into(),
+        ));
+    }
+    let cutoff = args
+        .cutoff
+        .as_deref()
+        .map(|t| parse_flag("--cutoff", t))
+        .transpose()?;
+    let uploaded_at = args
+        .uploaded_at
+        .as_deref()
+        .map(|t| parse_flag("--uploaded-at", t))
+        .transpose()?;
+    if args.export_exposed_keys.is_some() && cutoff.is_none() {
+        return Err(Error::Usage("--export-exposed-keys needs --cutoff".into()));
+    }
+    let stdin_uses = args.paths.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_uses > 1 {
+        return Err(Error::Usage("'-' (stdin) can be given only once".into()));
+    }
+
+    let mut inv = inventory::load(&Sources {
+        paths: &args.paths,
+        manifests: &args.manifest,
+        uploaded_at,
+        skip: args.manifest.clone(),
+    });
+    let roots = load_roots(&args.roots, &mut inv);
+    let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
+    let mut crl_errors = Vec::new();
+    let revocations = {
+        let issuers: Vec<&CertFacts> = inv
+            .certs
+            .iter()
+            .map(|c| &c.facts)
+            .chain(roots.iter())
+            .filter(|f| f.is_ca)
+            .collect();
+        crl::load(&args.crl, &issuers, &mut crl_errors)
+    };
+    inv.errors.extend(crl_errors);
+
+    let policy = Policy {
+        now: ctx.now,
+        cutoff,
+        unknown_upload: args.unknown_upload,
+        expiring_within_days: i64::from(args.expiring_within),
+    };
+    let classified = classify::classify(&inv, &revocations, &exposed_list, &policy);
+    if let Some(path) = &args.export_exposed_keys {
+        if let Err(e) = export_keys(path, &classified.exposed_keys, &policy) {
+            inv.error(
+                path.display().to_string(),
+                None,
+                format!("cannot write exposed keys: {e}"),
+            );
+        }
+    }
+
+    let report = ScanReport {
+        policy: &policy,
+        inventory: &inv,
+        classified: &classified,
+        exposed_list: &exposed_list,
+    };
+    report_errors(&inv.errors);
+    if !ctx.quiet {
+        let stdout = io::stdout();
+        let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        report::write_scan(&report, ctx.format, &ctx.style, &mut out)?;
+        out.flush()?;
+    }
+    let summary = report.summary();
+    Ok(ExitCode::of(
+        !inv.errors.is_empty(),
+        summary.action_required,
+    ))
+}
+
+/// Every input error, once, on stderr (escaped: file names and reasons may hold anything).
+pub fn report_errors(errors: &[InputError]) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for e in errors {
+        let _ = writeln!(
+            err,
+            "certsweep: error: {}",
+            crate::sanitize::escape(&e.to_string())
+        );
+    }
+}
+
+fn load_roots(paths: &[PathBuf], inv: &mut Inventory) -> Vec<CertFacts> {
+    let mut roots = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        match File::open(path).and_then(|f| inventory::read_input(BufReader::new(f), false)) {
+            Ok(loaded) => {
+                roots.extend(loaded.certs.into_iter().map(|(_, f)| f));
+                for (index, reason) in loaded.errors {
+                    inv.error(shown.clone(), index, format!("--roots: {reason}"));
+                }
+            }
+            Err(e) => inv.error(shown, None, format!("--roots: {}", describe_io(&e))),
+        }
+    }
+    roots
+}
+
+/// Reads `--exposed-keys` files: one SHA-256 hex digest per line, `#` comments allowed.
+fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
+    let mut list = ExposedList::default();
+    for path in paths {
+        let shown = path.display().to_string();
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                inv.error(shown, None, format!("exposed keys: {}", describe_io(&e)));
+                continue;
+            }
+        };
+        let source = list.sources.len();
+        list.sources.push(shown.clone());
+        for (n, line) in BufReader::new(file).lines().enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    inv.error(
+                        shown.clone(),
+                        None,
+                        format!("exposed keys: line {}: {e}", n + 1),
+                    );
+                    break;
+                }
+            };
+            let token = line
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next();
+            let Some(token) = token else { continue };
+            match Sha256::parse_hex(token) {
+                Some(d) => {
+                    list.keys.entry(d).or_insert(source);
+                }
+                None => inv.error(
+                    shown.clone(),
+                    None,
+                    format!("exposed keys: line {}: not a SHA-256 hex digest", n + 1),
+                ),
+            }
+        }
+    }
+    list
+}
+
+fn export_keys(path: &Path, keys: &[Sha256], policy: &Policy) -> io::Result<()> {
+    let mut out = io::BufWriter::new(File::create(path)?);
+    writeln!(
+        out,
+        "# certsweep exposed public keys (SHA-256 of SubjectPublicKeyInfo)"
+    )?;
+    if let Some(c) = policy.cutoff {
+        writeln!(out, "# cutoff {}", timefmt::rfc3339(c))?;
+    }
+    for k in keys {
+        writeln!(out, "{k}")?;
+    }
+    out.flush()
+}
