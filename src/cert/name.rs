@@ -5,6 +5,8 @@ use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
 /// Renders a name as RFC 4514 requires: RDNs in reverse order of their encoding, `+` between the
 /// values of a multi-valued RDN, short names only for the types RFC 4514 lists, and escaping.
+/// Inside a multi-valued RDN RFC 4514 allows any order; we reverse it too, as OpenSSL's
+/// `-nameopt RFC2253` does, so admins can compare the two outputs directly.
 pub fn rfc4514(name: &X509Name<'_>) -> String {
     let rdns: Vec<_> = name.iter_rdn().collect();
     let mut out = String::new();
@@ -12,7 +14,7 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
         if i > 0 {
             out.push(',');
         }
-        for (j, atv) in rdn.iter().enumerate() {
+        for (j, atv) in rdn.iter().collect::<Vec<_>>().into_iter().rev().enumerate() {
             if j > 0 {
                 out.push('+');
             }

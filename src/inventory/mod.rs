@@ -302,7 +302,8 @@ pub fn read_input_with(
 /// Zero certificates in a non-empty input is an error (unless a manifest says a key was
 /// uploaded alone).
 fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
-    if loaded.certs.is_empty() && !(key_only_ok && !loaded.keys.is_empty()) {
+    let key_only_upload = key_only_ok && !loaded.keys.is_empty();
+    if loaded.certs.is_empty() && !key_only_upload {
         let reason = if blocks_seen == 0 {
             "no certificate found: neither PEM (no -----BEGIN line) nor a DER certificate".into()
         } else if !loaded.keys.is_empty() {

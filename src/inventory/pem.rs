@@ -203,7 +203,9 @@ fn delimited(line: &[u8], prefix: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Vec<Result<(String, usize, Vec<u8>), String>> {
+    type Read = Result<(String, usize, Vec<u8>), String>;
+
+    fn read(text: &str) -> Vec<Read> {
         PemReader::new(text.as_bytes())
             .map(|item| match item.expect("in-memory reads cannot fail") {
                 PemItem::Block(b) => Ok((b.label, b.number, b.der.to_vec())),

@@ -46,12 +46,16 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
     let rows: Vec<[String; 5]> = records
         .iter()
         .map(|r| {
-            let name = r
-                .source
-                .host
-                .map(str::to_owned)
-                .or_else(|| r.dns_names.first().cloned())
-                .unwrap_or_else(|| r.subject.to_owned());
+            // A chain certificate is not the host's: show whose it is.
+            let name = match r.role {
+                Role::Chain => r.subject.to_owned(),
+                Role::Leaf => r
+                    .source
+                    .host
+                    .map(str::to_owned)
+                    .or_else(|| r.dns_names.first().cloned())
+                    .unwrap_or_else(|| r.subject.to_owned()),
+            };
             let status = match r.role {
                 Role::Chain => format!("{} (chain)", r.status.as_str()),
                 Role::Leaf => r.status.as_str().to_owned(),

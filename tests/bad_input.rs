@@ -1,0 +1,246 @@
+//! Bad input: each becomes an error record naming the file (and block) and the reason; the
+//! rest is still classified; the exit code is 2; nothing panics or hangs.
+
+use crate::harness::*;
+
+/// Scans `bad` together with a good, exposed certificate and returns the JSON report.
+fn with_good(bad: &str) -> (serde_json::Value, String) {
+    let run = Test::new()
+        .args(["scan", bad, "fixtures/demo/uploads/fresh.pem"])
+        .args([
+            "--uploaded-at",
+            "2015-01-01",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "json",
+        ])
+        .run()
+        .code(2);
+    let r = run.json();
+    let good: Vec<_> = r["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["source"]["path"] == "fixtures/demo/uploads/fresh.pem")
+        .collect();
+    assert_eq!(good.len(), 1, "the good file is still classified");
+    assert_eq!(good[0]["status"], "exposed", "findings are still reported");
+    assert_eq!(r["summary"]["complete"], false);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    (r, run.stderr)
+}
+
+fn error_for(bad: &str) -> (Option<i64>, String) {
+    let (r, stderr) = with_good(bad);
+    let errors: Vec<_> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"] == bad)
+        .collect();
+    assert!(!errors.is_empty(), "an error names {bad}: {r}");
+    assert!(stderr.contains(bad), "stderr names {bad}: {stderr}");
+    (
+        errors[0]["index"].as_i64(),
+        errors[0]["reason"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn empty_file() {
+    assert_eq!(error_for("fixtures/broken/empty.pem").1, "empty file");
+}
+
+#[test]
+fn random_bytes() {
+    let (_, reason) = error_for("fixtures/broken/random.bin");
+    assert!(
+        reason.contains("no certificate found") || reason.contains("not a DER certificate"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn truncated_der() {
+    let (_, reason) = error_for("fixtures/broken/truncated.der");
+    assert!(reason.contains("not a DER certificate"), "{reason}");
+}
+
+#[test]
+fn broken_base64() {
+    let (index, reason) = error_for("fixtures/broken/bad-base64.pem");
+    assert_eq!(index, Some(1));
+    assert!(reason.contains("invalid base64"), "{reason}");
+}
+
+#[test]
+fn pem_without_end_line() {
+    let (index, reason) = error_for("fixtures/broken/no-end.pem");
+    assert_eq!(index, Some(1));
+    assert!(reason.contains("no END line"), "{reason}");
+}
+
+#[test]
+fn key_only_file_outside_a_manifest() {
+    let (_, reason) = error_for("fixtures/broken/key-only.pem");
+    assert!(
+        reason.contains("no certificate found (1 private key(s) only"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn unknown_pem_label_is_reported_and_the_cert_beside_it_read() {
+    let (r, _) = with_good("fixtures/broken/wrong-label.pem");
+    let e = &r["errors"][0];
+    assert_eq!(e["index"], 2);
+    assert!(e["reason"]
+        .as_str()
+        .unwrap()
+        .contains("unexpected PEM block 'FOO'"));
+    assert!(r["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["source"]["path"] == "fixtures/broken/wrong-label.pem"));
+}
+
+#[test]
+fn certificate_label_holding_something_else() {
+    let (index, reason) = error_for("fixtures/broken/not-a-cert.pem");
+    assert_eq!(index, Some(1));
+    assert!(reason.contains("not a valid X.509 certificate"), "{reason}");
+}
+
+#[test]
+fn plain_text_file() {
+    let (_, reason) = error_for("fixtures/broken/text.txt");
+    assert!(reason.contains("no certificate found"), "{reason}");
+}
+
+#[test]
+fn missing_file() {
+    assert_eq!(
+        error_for("fixtures/broken/does-not-exist.pem").1,
+        "file not found"
+    );
+}
+
+#[test]
+fn fifty_megabytes_of_random_bytes() {
+    let dir = temp();
+    // A fixed xorshift stream, so the test is the same every run.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = Vec::with_capacity(50 << 20);
+    while bytes.len() < 50 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    let big = write(dir.path(), "big.bin", &bytes);
+    let (_, reason) = error_for(big.to_str().unwrap());
+    assert!(reason.contains("no certificate found"), "{reason}");
+    // And one that starts like DER.
+    bytes[0] = 0x30;
+    let der_like = write(dir.path(), "big.der", &bytes);
+    let (_, reason) = error_for(der_like.to_str().unwrap());
+    assert!(reason.contains("DER"), "{reason}");
+}
+
+#[test]
+fn manifest_entry_whose_file_is_missing() {
+    let dir = temp();
+    write(dir.path(), "ok.pem", fixture("demo/uploads/shop.pem"));
+    let m = write(
+        dir.path(),
+        "m.json",
+        r#"[{"id": "gone", "file": "nowhere.pem", "uploaded_at": "2016-01-01"},
+            {"id": "ok", "file": "ok.pem", "uploaded_at": "2016-01-01"}]"#,
+    );
+    let run = manifest_scan(&m).code(2);
+    let r = run.json();
+    assert_eq!(leaf(&r, "ok")["status"], "exposed");
+    let e = &r["errors"][0];
+    assert!(e["path"].as_str().unwrap().ends_with("nowhere.pem"), "{e}");
+    assert_eq!(e["reason"], "file not found");
+}
+
+fn manifest_scan(m: &std::path::Path) -> Run {
+    Test::new()
+        .args([
+            "scan",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "json",
+        ])
+        .run()
+}
+
+#[test]
+fn manifest_bad_date_keeps_the_entry_as_unknown_upload() {
+    let dir = temp();
+    write(dir.path(), "ok.pem", fixture("demo/uploads/shop.pem"));
+    let m = write(
+        dir.path(),
+        "m.json",
+        r#"{"uploads": [{"id": "ok", "file": "ok.pem", "uploaded_at": "last spring"}]}"#,
+    );
+    let r = manifest_scan(&m).code(2).json();
+    assert_eq!(leaf(&r, "ok")["status"], "unknown-upload");
+    let reason = r["errors"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("entry 1 (id 'ok'): bad uploaded_at"),
+        "{reason}"
+    );
+    assert!(reason.contains("'last spring' is not a date"), "{reason}");
+    assert!(r["errors"][0]["path"].as_str().unwrap().ends_with("m.json"));
+}
+
+#[test]
+fn manifest_unknown_column_and_field() {
+    let dir = temp();
+    write(dir.path(), "ok.pem", fixture("demo/uploads/shop.pem"));
+    let csv = write(
+        dir.path(),
+        "m.csv",
+        "id,file,uploaded_at,colour\nok,ok.pem,2016-01-01,blue\n",
+    );
+    let r = manifest_scan(&csv).code(2).json();
+    assert_eq!(
+        leaf(&r, "ok")["status"],
+        "exposed",
+        "known columns still used"
+    );
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("unknown column 'colour'"));
+
+    let json = write(
+        dir.path(),
+        "m.json",
+        r#"[{"id": "ok", "file": "ok.pem", "uploaded": "2016-01-01"}]"#,
+    );
+    let r = manifest_scan(&json).code(2).json();
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("unknown field 'uploaded'"));
+    assert_eq!(leaf(&r, "ok")["status"], "unknown-upload");
+}
+
+#[test]
+fn manifest_that_is_not_json() {
+    let dir = temp();
+    let m = write(dir.path(), "m.json", "{ not json");
+    let r = manifest_scan(&m).code(2).json();
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
+}

@@ -1,0 +1,14 @@
+//! One integration-test binary: every test drives the real `certsweep` binary.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod harness;
+
+mod bad_input;
+mod cli;
+mod crl;
+mod demo;
+mod inputs;
+mod inspect;
+mod policy;
+mod schema;
