@@ -337,6 +337,7 @@ mod tests {
                 is_ca: false,
                 ca_spki_der: None,
             },
+            der: None,
         }
     }
 

@@ -54,6 +54,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Show every field of every certificate in the given files
     Inspect(InspectArgs),
+    /// Replacement CSRs with brand-new keys, one or in bulk
+    Csr(CsrArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -63,8 +65,9 @@ pub enum Command {
     Man,
 }
 
+/// What to read and how to classify it: shared by `scan`, `csr` and later `rotate`.
 #[derive(Args, Debug)]
-pub struct ScanArgs {
+pub struct InventoryArgs {
     /// Certificate files or directories (recursive); `-` reads stdin
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -86,15 +89,89 @@ pub struct ScanArgs {
     /// Extra CA certificates, used to check CRL signatures (repeatable)
     #[arg(long, value_name = "FILE")]
     pub roots: Vec<PathBuf>,
+    /// Read exposed public-key hashes (e.g. another team's export) into the key-reuse check
+    #[arg(long, value_name = "FILE")]
+    pub exposed_keys: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
     /// Without --cutoff: certificates expiring within this many days are `expiring`
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub expiring_within: u32,
     /// Write the SHA-256 of every exposed public key to FILE (one per line)
     #[arg(long, value_name = "FILE")]
     pub export_exposed_keys: Option<PathBuf>,
-    /// Read exposed public-key hashes (e.g. another team's export) into the key-reuse check
+}
+
+/// Key types for new keys; RSA via aws-lc-rs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    #[value(name = "ed25519")]
+    Ed25519,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+impl KeyType {
+    /// The name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CsrArgs {
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// One old certificate to replace (for a bundle, its leaf); repeatable
     #[arg(long, value_name = "FILE")]
-    pub exposed_keys: Vec<PathBuf>,
+    pub cert: Vec<PathBuf>,
+    /// A `scan --format json` report: a CSR for every record whose action is `replace`
+    #[arg(long, value_name = "FILE")]
+    pub from_report: Option<PathBuf>,
+    /// Type of the NEW key
+    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256, value_name = "TYPE")]
+    pub key_type: KeyType,
+    /// Folder for the CSR and key files (created if missing)
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Add a DNS name to every CSR (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub add_dns: Vec<String>,
+    /// Drop a DNS name from every CSR (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub drop_dns: Vec<String>,
+    /// Replace the subject (RFC 4514, e.g. 'CN=www.example.com,O=Example,C=GB')
+    #[arg(long, value_name = "DN")]
+    pub subject: Option<String>,
+    /// Encrypt each new key (PKCS#8, PBES2 AES-256-CBC) with a passphrase from
+    /// --passphrase-file or the environment variable CERTSWEEP_KEY_PASSPHRASE
+    #[arg(long)]
+    pub encrypt_key: bool,
+    /// File whose first line is the key passphrase
+    #[arg(long, value_name = "FILE", requires = "encrypt_key")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Refused: secrets on the command line leak into shell history and `ps`
+    #[arg(long, hide = true, value_name = "SECRET")]
+    pub passphrase: Option<String>,
 }
 
 #[derive(Args, Debug)]

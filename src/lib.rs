@@ -7,6 +7,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod crl;
+pub mod csr;
 pub mod error;
 pub mod inspect;
 pub mod inventory;
@@ -48,6 +49,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),
+        Command::Csr(args) => csr::run(args, &ctx),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
             Ok(ExitCode::Clean)

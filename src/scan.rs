@@ -6,20 +6,29 @@ use std::path::{Path, PathBuf};
 
 use crate::cert::{CertFacts, Sha256};
 use crate::classify::{self, ExposedList, Policy};
-use crate::cli::ScanArgs;
+use crate::cli::{InventoryArgs, ScanArgs};
 use crate::config::{parse_flag, Context};
 use crate::error::{Error, ExitCode};
 use crate::inventory::{self, describe_io, InputError, Inventory, Sources};
 use crate::report::{self, ScanReport};
 use crate::{crl, timefmt};
 
-pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
-    if args.paths.is_empty() && args.manifest.is_empty() {
-        return Err(Error::Usage(
-            "nothing to scan: give PATHs (files or directories, - for stdin) or --manifest FILE"
-                .into(),
-        ));
-    }
+/// The loaded and checked inventory, ready to classify.
+pub struct Prepared {
+    pub inventory: Inventory,
+    pub exposed_list: ExposedList,
+    pub revocations: crl::Revocations,
+    pub policy: Policy,
+}
+
+/// Loads every input of `args` (keeping each certificate's DER if asked), the roots, the
+/// exposed-keys lists and the CRLs; every failure is an error record in the inventory.
+pub fn prepare(
+    args: &InventoryArgs,
+    ctx: &Context,
+    expiring_within_days: i64,
+    keep_der: bool,
+) -> Result<Prepared, Error> {
     let cutoff = args
         .cutoff
         .as_deref()
@@ -30,9 +39,6 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         .as_deref()
         .map(|t| parse_flag("--uploaded-at", t))
         .transpose()?;
-    if args.export_exposed_keys.is_some() && cutoff.is_none() {
-        return Err(Error::Usage("--export-exposed-keys needs --cutoff".into()));
-    }
     let stdin_uses = args.paths.iter().filter(|p| p.as_os_str() == "-").count();
     if stdin_uses > 1 {
         return Err(Error::Usage("'-' (stdin) can be given only once".into()));
@@ -43,6 +49,7 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         manifests: &args.manifest,
         uploaded_at,
         skip: args.manifest.clone(),
+        keep_der,
     });
     let roots = load_roots(&args.roots, &mut inv);
     let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
@@ -63,8 +70,33 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         now: ctx.now,
         cutoff,
         unknown_upload: args.unknown_upload,
-        expiring_within_days: i64::from(args.expiring_within),
+        expiring_within_days,
     };
+    Ok(Prepared {
+        inventory: inv,
+        exposed_list,
+        revocations,
+        policy,
+    })
+}
+
+pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let inv_args = &args.inventory;
+    if inv_args.paths.is_empty() && inv_args.manifest.is_empty() {
+        return Err(Error::Usage(
+            "nothing to scan: give PATHs (files or directories, - for stdin) or --manifest FILE"
+                .into(),
+        ));
+    }
+    if args.export_exposed_keys.is_some() && inv_args.cutoff.is_none() {
+        return Err(Error::Usage("--export-exposed-keys needs --cutoff".into()));
+    }
+    let Prepared {
+        inventory: mut inv,
+        exposed_list,
+        revocations,
+        policy,
+    } = prepare(inv_args, ctx, i64::from(args.expiring_within), false)?;
     let classified = classify::classify(&inv, &revocations, &exposed_list, &policy);
     if let Some(path) = &args.export_exposed_keys {
         if let Err(e) = export_keys(path, &classified.exposed_keys, &policy) {

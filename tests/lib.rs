@@ -7,6 +7,7 @@ mod harness;
 mod bad_input;
 mod cli;
 mod crl;
+mod csr;
 mod demo;
 mod inputs;
 mod inspect;

@@ -41,6 +41,8 @@ pub struct CertEntry {
     /// The block's position in its file, from 1 (1 for DER).
     pub index: usize,
     pub facts: CertFacts,
+    /// The certificate's DER, kept only when `Sources::keep_der` asked for it (`csr`).
+    pub der: Option<Vec<u8>>,
 }
 
 /// A private key found in an upload, reduced to its public key digest.
@@ -94,6 +96,8 @@ pub struct Sources<'a> {
     pub uploaded_at: Option<OffsetDateTime>,
     /// Files never to read as inputs (the manifests themselves, when inside a scanned folder).
     pub skip: Vec<PathBuf>,
+    /// Keep each certificate's DER (costs memory; `scan` does not need it).
+    pub keep_der: bool,
 }
 
 enum Input {
@@ -149,16 +153,18 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
     let results: Vec<(Arc<Upload>, Loaded)> = jobs
         .into_par_iter()
         .map(|job| {
-            let loaded = run_job(&job);
+            let loaded = run_job(&job, sources.keep_der);
             (Arc::new(job.upload), loaded)
         })
         .collect();
     for (upload, loaded) in results {
+        let mut ders = loaded.ders.into_iter();
         for (index, facts) in loaded.certs {
             inv.certs.push(CertEntry {
                 upload: upload.clone(),
                 index,
                 facts,
+                der: ders.next(),
             });
         }
         for (index, spki) in loaded.keys {
@@ -240,13 +246,13 @@ pub struct Loaded {
     pub errors: Vec<(Option<usize>, String)>,
 }
 
-fn run_job(job: &Job) -> Loaded {
-    let key_only_ok = job.upload.key_only_ok;
+fn run_job(job: &Job, keep_der: bool) -> Loaded {
+    let ok = job.upload.key_only_ok;
     let result = match &job.input {
         Input::File(path) => File::open(path)
-            .and_then(|f| read_input(BufReader::with_capacity(256 * 1024, f), key_only_ok)),
-        Input::Stdin => read_input(io::stdin().lock(), key_only_ok),
-        Input::Inline(text) => read_input(Cursor::new(text.as_bytes()), key_only_ok),
+            .and_then(|f| read_input_with(BufReader::with_capacity(256 * 1024, f), ok, keep_der)),
+        Input::Stdin => read_input_with(io::stdin().lock(), ok, keep_der),
+        Input::Inline(text) => read_input_with(Cursor::new(text.as_bytes()), ok, keep_der),
     };
     result.unwrap_or_else(|e| Loaded {
         errors: vec![(None, describe_io(&e))],

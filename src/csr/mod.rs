@@ -1,0 +1,352 @@
+//! `certsweep csr`: replacement CSRs with brand-new keys and the old certificate's identity.
+//!
+//! Targets come from `--cert`, a scan report, or an inventory classified on the spot. Every
+//! new key is checked against the old key and the whole exposed set before anything is
+//! written, and no existing file is ever overwritten.
+
+pub mod dn;
+pub mod keyfile;
+mod output;
+pub mod request;
+mod targets;
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use rcgen::PublicKeyData;
+use zeroize::Zeroizing;
+
+use crate::cert::Sha256;
+use crate::cli::{CsrArgs, KeyType};
+use crate::config::Context;
+use crate::error::{Error, ExitCode};
+use crate::inventory::InputError;
+use request::San;
+use targets::Target;
+
+/// One CSR to make: the target plus the identity after edits and where the files go.
+pub struct Plan {
+    pub target: Target,
+    pub name: String,
+    pub subject_der: Vec<u8>,
+    pub subject: String,
+    pub sans: Vec<San>,
+    pub changes: Vec<String>,
+    pub csr_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+/// A CSR made, with its new key already serialised (and zeroized on drop).
+pub struct Made {
+    pub plan: Plan,
+    pub csr_pem: String,
+    pub key_pem: Zeroizing<String>,
+    pub new_spki: Sha256,
+}
+
+pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    if args.passphrase.is_some() {
+        return Err(Error::Usage(
+            "--passphrase is refused: secrets on the command line leak into shell history and \
+             `ps`; use --passphrase-file FILE or the CERTSWEEP_KEY_PASSPHRASE environment variable"
+                .into(),
+        ));
+    }
+    let passphrase = if args.encrypt_key {
+        Some(read_passphrase(args)?)
+    } else {
+        None
+    };
+    for name in args.add_dns.iter().chain(&args.drop_dns) {
+        if !name.is_ascii() || name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(Error::Usage(format!(
+                "'{}' is not a DNS name (use the ASCII/IDNA xn-- form)",
+                crate::sanitize::escape(name)
+            )));
+        }
+    }
+    let subject_override = match &args.subject {
+        Some(text) => {
+            Some(dn::parse_rfc4514(text).map_err(|e| Error::Usage(format!("--subject: {e}")))?)
+        }
+        None => None,
+    };
+
+    let found = targets::collect(args, ctx)?;
+    let mut errors = found.errors;
+    let mut plans = plan(found.targets, args, subject_override.as_ref());
+    if plans.is_empty() {
+        crate::scan::report_errors(&errors);
+        if !ctx.quiet {
+            eprintln!("certsweep: no certificate needs a replacement CSR");
+        }
+        return Ok(ExitCode::of(!errors.is_empty(), false));
+    }
+
+    // Refuse before generating anything if any output path exists: change nothing.
+    let existing: Vec<String> = plans
+        .iter()
+        .flat_map(|p| [&p.csr_path, &p.key_path])
+        .filter(|p| p.symlink_metadata().is_ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        return Err(Error::Usage(format!(
+            "refusing to overwrite existing file(s): {}; nothing was written",
+            existing.join(", ")
+        )));
+    }
+
+    let made = make_all(
+        std::mem::take(&mut plans),
+        args.key_type,
+        passphrase.as_ref().map(|p| p.as_slice()),
+        ctx,
+    )?;
+    // Every new key must be new: not the old key, not any exposed or inventoried key.
+    let collisions: Vec<String> = made
+        .iter()
+        .filter(|m| key_is_known(&m.new_spki, &m.plan.target.old.spki, &found.exposed))
+        .map(|m| m.plan.name.clone())
+        .collect();
+    if !collisions.is_empty() {
+        return Err(Error::Usage(format!(
+            "refusing: the new key for {} matches an exposed or existing key (SPKI SHA-256); nothing was written",
+            collisions.join(", ")
+        )));
+    }
+
+    let written = output::write_all(&args.out_dir, &made, &mut errors);
+    crate::scan::report_errors(&errors);
+    if !ctx.quiet {
+        output::report(&made, &written, args, ctx, &errors)?;
+    }
+    Ok(ExitCode::of(!errors.is_empty(), false))
+}
+
+/// A "new" key that is the old key or any key already exposed or inventoried is refused.
+/// It cannot happen by chance; the check proves it did not.
+pub fn key_is_known(new: &Sha256, old: &Sha256, exposed: &HashSet<Sha256>) -> bool {
+    new == old || exposed.contains(new)
+}
+
+fn read_passphrase(args: &CsrArgs) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let raw = match &args.passphrase_file {
+        Some(path) => Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Error::Usage(format!(
+                "--passphrase-file {}: {}",
+                path.display(),
+                crate::inventory::describe_io(&e)
+            ))
+        })?),
+        None => match std::env::var_os("CERTSWEEP_KEY_PASSPHRASE") {
+            Some(v) => Zeroizing::new(v.into_encoded_bytes()),
+            None => {
+                return Err(Error::Usage(
+                    "--encrypt-key needs --passphrase-file FILE or CERTSWEEP_KEY_PASSPHRASE".into(),
+                ))
+            }
+        },
+    };
+    // The first line, without its line ending.
+    let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return Err(Error::Usage("the key passphrase is empty".into()));
+    }
+    Ok(Zeroizing::new(line.to_vec()))
+}
+
+/// Applies the identity edits and picks file names (host, else CN; manifest id on collision).
+fn plan(targets: Vec<Target>, args: &CsrArgs, subject_override: Option<&Vec<u8>>) -> Vec<Plan> {
+    let bases: Vec<String> = targets
+        .iter()
+        .map(|t| safe_name(&t.display_name()))
+        .collect();
+    let mut used = HashSet::new();
+    let mut plans = Vec::with_capacity(targets.len());
+    for (i, target) in targets.into_iter().enumerate() {
+        let base = &bases[i];
+        let collides = bases.iter().filter(|b| *b == base).count() > 1;
+        let mut name = match (&target.old.manifest_id, collides) {
+            (Some(id), true) => format!("{base}-{}", safe_name(id)),
+            (None, true) => format!("{base}-{}", i + 1),
+            (_, false) => base.clone(),
+        };
+        while !used.insert(name.clone()) {
+            name = format!("{name}-{}", i + 1);
+        }
+        let mut changes = Vec::new();
+        let mut sans = target.sans.clone();
+        if sans.is_empty() {
+            if let Some(cn) = &target.common_name {
+                changes.push(format!(
+                    "the old certificate has no subjectAltName: its CN {cn} is added as DNS:{cn} (browsers ignore the CN)"
+                ));
+                sans.push(San::Dns(cn.clone()));
+            }
+        }
+        if target.unsupported_sans > 0 {
+            changes.push(format!(
+                "{} subjectAltName entr(y/ies) of other kinds (otherName, directoryName...) not carried over",
+                target.unsupported_sans
+            ));
+        }
+        for drop in &args.drop_dns {
+            let before = sans.len();
+            sans.retain(|s| !matches!(s, San::Dns(n) if n.eq_ignore_ascii_case(drop)));
+            if sans.len() < before {
+                changes.push(format!("- DNS:{drop}"));
+            } else {
+                changes.push(format!(
+                    "DNS:{drop} was not in the old certificate (nothing dropped)"
+                ));
+            }
+        }
+        for add in &args.add_dns {
+            if sans
+                .iter()
+                .any(|s| matches!(s, San::Dns(n) if n.eq_ignore_ascii_case(add)))
+            {
+                changes.push(format!("DNS:{add} is already there"));
+            } else {
+                sans.push(San::Dns(add.clone()));
+                changes.push(format!("+ DNS:{add}"));
+            }
+        }
+        let (subject_der, subject) = match subject_override {
+            Some(der) => {
+                let text = dn_text(der).unwrap_or_else(|| "(unreadable)".into());
+                if *der != target.subject_der {
+                    changes.push(format!("subject: {} -> {text}", target.old.subject));
+                }
+                (der.clone(), text)
+            }
+            None => (target.subject_der.clone(), target.old.subject.clone()),
+        };
+        plans.push(Plan {
+            csr_path: args.out_dir.join(format!("{name}.csr.pem")),
+            key_path: args.out_dir.join(format!("{name}.key.pem")),
+            name,
+            subject_der,
+            subject,
+            sans,
+            changes,
+            target,
+        });
+    }
+    plans
+}
+
+fn dn_text(der: &[u8]) -> Option<String> {
+    use x509_parser::prelude::FromDer;
+    x509_parser::x509::X509Name::from_der(der)
+        .ok()
+        .map(|(_, n)| crate::cert::name::rfc4514(&n))
+}
+
+/// A file-name-safe version of a host or CN: `*.example.com` → `wildcard.example.com`.
+pub fn safe_name(text: &str) -> String {
+    let text = text.replace('*', "wildcard");
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    out = out.trim_matches(|c| c == '.' || c == '_').to_owned();
+    if out.is_empty() {
+        out = "certificate".into();
+    }
+    out.truncate(100);
+    out
+}
+
+/// Generates keys and CSRs on all cores; a progress counter on a terminal for long runs.
+fn make_all(
+    plans: Vec<Plan>,
+    kind: KeyType,
+    passphrase: Option<&[u8]>,
+    ctx: &Context,
+) -> Result<Vec<Made>, Error> {
+    let total = plans.len();
+    let done = AtomicUsize::new(0);
+    let show = !ctx.quiet && total >= 20 && std::io::stderr().is_terminal();
+    let made: Result<Vec<Made>, String> = plans
+        .into_par_iter()
+        .map(|plan| {
+            let made = make_one(plan, kind, passphrase);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if show && (n % 10 == 0 || n == total) {
+                eprint!("\rcertsweep: {n}/{total} keys and CSRs");
+                if n == total {
+                    eprintln!();
+                }
+            }
+            made
+        })
+        .collect();
+    made.map_err(Error::Usage)
+}
+
+fn make_one(plan: Plan, kind: KeyType, passphrase: Option<&[u8]>) -> Result<Made, String> {
+    let key =
+        request::new_key(kind).map_err(|e| format!("{}: key generation failed: {e}", plan.name))?;
+    let new_spki = Sha256::of(&key.subject_public_key_info());
+    let csr = request::build_csr(&plan.subject_der, &plan.sans, &key, kind)
+        .map_err(|e| format!("{}: signing the CSR failed: {e}", plan.name))?;
+    let pkcs8 = keyfile::pkcs8_v1(&Zeroizing::new(key.serialize_der()))
+        .map_err(|e| format!("{}: {e}", plan.name))?;
+    drop(key);
+    let key_pem = match passphrase {
+        Some(p) => {
+            let enc = keyfile::encrypt_pkcs8(&pkcs8, p)
+                .map_err(|e| format!("{}: key encryption failed: {e}", plan.name))?;
+            Zeroizing::new(keyfile::pem("ENCRYPTED PRIVATE KEY", &enc))
+        }
+        None => Zeroizing::new(keyfile::pem("PRIVATE KEY", &pkcs8)),
+    };
+    Ok(Made {
+        csr_pem: keyfile::pem("CERTIFICATE REQUEST", &csr),
+        key_pem,
+        new_spki,
+        plan,
+    })
+}
+
+/// Errors met while collecting targets (named like scan's error records).
+pub struct Found {
+    pub targets: Vec<Target>,
+    pub exposed: HashSet<Sha256>,
+    pub errors: Vec<InputError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_equal_to_an_old_or_exposed_one_is_refused() {
+        let fresh = Sha256::of(b"fresh");
+        let old = Sha256::of(b"old");
+        let exposed: HashSet<Sha256> = [Sha256::of(b"leaked")].into();
+        assert!(!key_is_known(&fresh, &old, &exposed));
+        assert!(key_is_known(&old, &old, &exposed));
+        assert!(key_is_known(&Sha256::of(b"leaked"), &old, &exposed));
+    }
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("*.example.com"), "wildcard.example.com");
+        assert_eq!(safe_name("../../etc/passwd"), "etc_passwd");
+        assert_eq!(safe_name("CN with space"), "CN_with_space");
+        assert_eq!(safe_name(""), "certificate");
+    }
+}

@@ -1,0 +1,228 @@
+//! Writing CSR and key files without ever clobbering one, and reporting what was written.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Made;
+use crate::cli::CsrArgs;
+use crate::config::Context;
+use crate::error::Error;
+use crate::inventory::InputError;
+use crate::report::{Format, SCHEMA_VERSION, TOOL};
+use crate::sanitize::escape;
+
+/// Writes every CSR (0644) and key (0600); returns, per `made`, whether both landed.
+pub fn write_all(out_dir: &Path, made: &[Made], errors: &mut Vec<InputError>) -> Vec<bool> {
+    if let Err(e) = fs::create_dir_all(out_dir) {
+        errors.push(InputError {
+            path: out_dir.display().to_string(),
+            index: None,
+            reason: format!("cannot create the output folder: {e}"),
+        });
+        return vec![false; made.len()];
+    }
+    let written = made
+        .iter()
+        .map(|m| {
+            let key = write_new(&m.plan.key_path, m.key_pem.as_bytes(), 0o600);
+            let csr = key.and_then(|()| write_new(&m.plan.csr_path, m.csr_pem.as_bytes(), 0o644));
+            match csr {
+                Ok(()) => true,
+                Err((path, e)) => {
+                    errors.push(InputError {
+                        path: path.display().to_string(),
+                        index: None,
+                        reason: format!("not written: {e}"),
+                    });
+                    false
+                }
+            }
+        })
+        .collect();
+    if let Ok(dir) = File::open(out_dir) {
+        let _ = dir.sync_all(); // make the new names durable
+    }
+    written
+}
+
+/// Creates `path` with `mode` from the first byte (O_EXCL on a temporary name), fsyncs, then
+/// hard-links it into place, which fails rather than replace an existing file.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), (PathBuf, io::Error)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let fail = |e| (path.to_path_buf(), e);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let result = (|| {
+        let mut f = options.open(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::hard_link(&temp, path)
+    })();
+    let _ = fs::remove_file(&temp);
+    result.map_err(fail)
+}
+
+#[derive(Serialize)]
+struct OldOut<'a> {
+    path: &'a str,
+    index: usize,
+    manifest_id: Option<&'a str>,
+    host: Option<&'a str>,
+    fingerprint_sha256: String,
+    spki_sha256: String,
+    subject: &'a str,
+}
+
+#[derive(Serialize)]
+struct CsrOut<'a> {
+    name: &'a str,
+    old: OldOut<'a>,
+    subject: &'a str,
+    subject_unchanged: bool,
+    sans: Vec<String>,
+    changes: &'a [String],
+    key_type: &'static str,
+    new_spki_sha256: String,
+    csr_path: String,
+    key_path: String,
+    key_encrypted: bool,
+    written: bool,
+}
+
+#[derive(Serialize)]
+struct CsrReport<'a> {
+    schema_version: u32,
+    tool: &'a crate::report::Tool,
+    out_dir: String,
+    csrs: Vec<CsrOut<'a>>,
+    errors: Vec<ErrorOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    path: &'a str,
+    index: Option<usize>,
+    reason: &'a str,
+}
+
+pub fn report(
+    made: &[Made],
+    written: &[bool],
+    args: &CsrArgs,
+    ctx: &Context,
+    errors: &[InputError],
+) -> Result<(), Error> {
+    let key_type = args.key_type.name();
+    let csrs: Vec<CsrOut<'_>> = made
+        .iter()
+        .zip(written)
+        .map(|(m, &w)| CsrOut {
+            name: &m.plan.name,
+            old: OldOut {
+                path: &m.plan.target.old.path,
+                index: m.plan.target.old.index,
+                manifest_id: m.plan.target.old.manifest_id.as_deref(),
+                host: m.plan.target.old.host.as_deref(),
+                fingerprint_sha256: m.plan.target.old.fingerprint.to_string(),
+                spki_sha256: m.plan.target.old.spki.to_string(),
+                subject: &m.plan.target.old.subject,
+            },
+            subject: &m.plan.subject,
+            subject_unchanged: m.plan.subject_der == m.plan.target.subject_der,
+            sans: m.plan.sans.iter().map(ToString::to_string).collect(),
+            changes: &m.plan.changes,
+            key_type,
+            new_spki_sha256: m.new_spki.to_string(),
+            csr_path: m.plan.csr_path.display().to_string(),
+            key_path: m.plan.key_path.display().to_string(),
+            key_encrypted: args.encrypt_key,
+            written: w,
+        })
+        .collect();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match ctx.format {
+        Format::Table | Format::Csv => write_table(&csrs, args, &mut out)?,
+        Format::Json | Format::Ndjson => {
+            let report = CsrReport {
+                schema_version: SCHEMA_VERSION,
+                tool: &TOOL,
+                out_dir: args.out_dir.display().to_string(),
+                csrs,
+                errors: errors
+                    .iter()
+                    .map(|e| ErrorOut {
+                        path: &e.path,
+                        index: e.index,
+                        reason: &e.reason,
+                    })
+                    .collect(),
+            };
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_table(csrs: &[CsrOut<'_>], args: &CsrArgs, out: &mut dyn Write) -> io::Result<()> {
+    for c in csrs {
+        let note = if c.written { "" } else { "  (NOT WRITTEN)" };
+        writeln!(out, "{}{note}", escape(c.name))?;
+        writeln!(out, "    csr       {}", escape(&c.csr_path))?;
+        writeln!(
+            out,
+            "    key       {} (mode 0600{})",
+            escape(&c.key_path),
+            if c.key_encrypted { ", encrypted" } else { "" }
+        )?;
+        writeln!(
+            out,
+            "    new key   {} spki sha256 {}",
+            c.key_type, c.new_spki_sha256
+        )?;
+        writeln!(
+            out,
+            "    replaces  {} block {} (sha256 {})",
+            escape(c.old.path),
+            c.old.index,
+            c.old.fingerprint_sha256
+        )?;
+        writeln!(
+            out,
+            "    subject   {}{}",
+            escape(c.subject),
+            if c.subject_unchanged {
+                " (byte-identical to the old certificate)"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(out, "    SANs      {}", escape(&c.sans.join(", ")))?;
+        for change in c.changes {
+            writeln!(out, "    change    {}", escape(change))?;
+        }
+    }
+    let n = csrs.iter().filter(|c| c.written).count();
+    writeln!(
+        out,
+        "\n{n} CSR(s) and {n} new key(s) written to {}. Send each CSR to your CA; upload the new certificate before revoking the old one (reason keyCompromise).",
+        escape(&args.out_dir.display().to_string())
+    )
+}
