@@ -17,13 +17,28 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
         })
 }
 
-/// RFC 3339 in UTC with a `Z`, e.g. `2016-11-01T00:00:00Z`.
+/// RFC 3339 in UTC with a `Z`, e.g. `2016-11-01T00:00:00Z`. Written by hand: it runs several
+/// times per record, and the generic formatter dominated profiles of large scans.
 pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
-    t.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    ))
-    .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.unix_timestamp().to_string();
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let put = |b: &mut [u8; 20], at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut b, 0, 4, year as u32);
+    put(&mut b, 5, 2, u32::from(u8::from(t.month())));
+    put(&mut b, 8, 2, u32::from(t.day()));
+    put(&mut b, 11, 2, u32::from(t.hour()));
+    put(&mut b, 14, 2, u32::from(t.minute()));
+    put(&mut b, 17, 2, u32::from(t.second()));
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// `YYYY-MM-DD` in UTC, for tables and reasons.
@@ -56,6 +71,18 @@ mod tests {
         assert!(parse("yesterday")
             .unwrap_err()
             .contains("'yesterday' is not a date"));
+    }
+
+    #[test]
+    fn rfc3339_pads_every_field() {
+        assert_eq!(
+            rfc3339(parse("0999-01-02T03:04:05Z").unwrap()),
+            "0999-01-02T03:04:05Z"
+        );
+        assert_eq!(
+            rfc3339(parse("2099-12-31T23:59:59Z").unwrap()),
+            "2099-12-31T23:59:59Z"
+        );
     }
 
     #[test]

@@ -17,8 +17,6 @@ use crate::cert::key::{self, KeyFormat};
 use crate::cert::{self, CertFacts, Sha256};
 use pem::{PemBlock, PemItem, PemReader};
 
-/// Blocks parsed in parallel at a time; bounds memory for huge bundles.
-const BATCH: usize = 4096;
 /// A file that starts like DER but is larger than this is not one certificate.
 const MAX_DER: u64 = 16 * 1024 * 1024;
 
@@ -363,43 +361,232 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded) -> bool {
     }
 }
 
-/// Streams PEM blocks in batches parsed in parallel. Returns the number of blocks seen.
+/// How PEM input is cut for parallel parsing.
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Bytes read at a time, cut at a BEGIN line so no block is split.
+    piece: usize,
+    /// Target size of the sub-pieces parsed in parallel.
+    sub_piece: usize,
+    /// A piece grows past `piece` only while one block is unfinished, up to this.
+    max_piece: usize,
+}
+
+const SIZES: Sizes = Sizes {
+    piece: 8 << 20,
+    sub_piece: 256 << 10,
+    max_piece: 64 << 20,
+};
+
+/// Reads PEM in pieces; each piece is split at BEGIN lines into sub-pieces that are decoded
+/// and parsed on all cores. Block and line numbers are those of the whole input.
+/// Returns the number of blocks seen.
 fn read_pem(reader: impl BufRead, loaded: &mut Loaded) -> io::Result<usize> {
+    read_pem_sized(reader, loaded, SIZES)
+}
+
+fn read_pem_sized(
+    mut reader: impl BufRead,
+    loaded: &mut Loaded,
+    sizes: Sizes,
+) -> io::Result<usize> {
     let keep_der = loaded.keep_der;
-    let mut pem = PemReader::new(reader);
-    let mut batch: Vec<PemBlock> = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let (mut lines_before, mut blocks_before) = (0usize, 0usize);
+    let mut eof = false;
     loop {
-        let item = pem.next().transpose()?;
-        let finished = item.is_none();
-        match item {
-            Some(PemItem::Block(b)) => batch.push(b),
-            Some(PemItem::Fault(f)) => loaded.errors.push((
-                Some(f.number),
-                format!("{} (block starts at line {})", f.reason, f.line),
-            )),
-            None => {}
-        }
-        if batch.len() >= BATCH || (finished && !batch.is_empty()) {
-            let outcomes: Vec<(usize, BlockOutcome)> = std::mem::take(&mut batch)
-                .into_par_iter()
-                .map(|b| (b.number, read_block(&b, keep_der)))
-                .collect();
-            for (n, outcome) in outcomes {
-                match outcome {
-                    BlockOutcome::Cert(facts, der) => {
-                        loaded.certs.push((n, *facts));
-                        loaded.ders.extend(der);
-                    }
-                    BlockOutcome::Key(spki) => loaded.keys.push((n, spki)),
-                    BlockOutcome::Skipped => {}
-                    BlockOutcome::Error(reason) => loaded.errors.push((Some(n), reason)),
-                }
+        while !eof && buf.len() < sizes.piece {
+            let want = (sizes.piece - buf.len()) as u64;
+            if reader.by_ref().take(want).read_to_end(&mut buf)? == 0 {
+                eof = true;
             }
         }
-        if finished {
-            return Ok(pem.blocks_seen());
+        let first_piece = lines_before == 0;
+        let cut = match cut_point(&buf, first_piece, eof) {
+            Some(cut) => cut,
+            None if buf.len() < sizes.max_piece => {
+                // One unfinished block fills the buffer: read on.
+                let want = sizes.piece as u64;
+                if reader.by_ref().take(want).read_to_end(&mut buf)? == 0 {
+                    eof = true;
+                }
+                continue;
+            }
+            None => buf.len(),
+        };
+        let piece = &buf[..cut];
+        let more = !(eof && cut == buf.len());
+        let position = Position {
+            lines_before,
+            blocks_before,
+            first_piece,
+            more_follows: more,
+        };
+        let (lines, blocks) = parse_piece(piece, position, sizes.sub_piece, keep_der, loaded);
+        lines_before += lines;
+        blocks_before += blocks;
+        buf.drain(..cut);
+        if eof && buf.is_empty() {
+            return Ok(blocks_before);
         }
     }
+}
+
+/// Where to end this piece: before the last BEGIN line (so blocks stay whole), or at the
+/// last line end if there is no block at all. `None`: an unfinished block needs more bytes.
+fn cut_point(buf: &[u8], first_piece: bool, eof: bool) -> Option<usize> {
+    if eof {
+        return Some(buf.len());
+    }
+    let finder = memchr::memmem::FinderRev::new(BEGIN);
+    for hit in finder.rfind_iter(buf) {
+        if let Some(start) = begin_line_at(buf, hit, first_piece) {
+            return (start > 0).then_some(start);
+        }
+    }
+    Some(
+        buf.iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(buf.len(), |i| i + 1),
+    )
+}
+
+const BEGIN: &[u8] = b"-----BEGIN ";
+
+/// If the `-----BEGIN ` found at `hit` is a BEGIN line, the offset where that line starts.
+fn begin_line_at(bytes: &[u8], hit: usize, first_piece: bool) -> Option<usize> {
+    let start = bytes[..hit]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = bytes[hit..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| hit + i);
+    pem::is_begin_line(&bytes[start..end], first_piece && start == 0).then_some(start)
+}
+
+/// Offsets of the BEGIN lines in `bytes`.
+fn begin_line_starts(bytes: &[u8], first_piece: bool) -> Vec<usize> {
+    memchr::memmem::find_iter(bytes, BEGIN)
+        .filter_map(|hit| begin_line_at(bytes, hit, first_piece))
+        .collect()
+}
+
+/// The first BEGIN line starting at or after `from`.
+fn next_begin_line(bytes: &[u8], from: usize, first_piece: bool) -> Option<usize> {
+    memchr::memmem::find_iter(&bytes[from..], BEGIN)
+        .filter_map(|hit| begin_line_at(bytes, from + hit, first_piece))
+        .find(|&start| start >= from)
+}
+
+/// Parses one piece on all cores; returns its (lines, blocks).
+/// Where a piece sits in the whole input.
+struct Position {
+    lines_before: usize,
+    blocks_before: usize,
+    first_piece: bool,
+    more_follows: bool,
+}
+
+fn parse_piece(
+    piece: &[u8],
+    position: Position,
+    sub_piece: usize,
+    keep_der: bool,
+    loaded: &mut Loaded,
+) -> (usize, usize) {
+    let Position {
+        lines_before,
+        blocks_before,
+        first_piece,
+        more_follows,
+    } = position;
+    // Sub-piece boundaries: the first BEGIN line at or after every `sub_piece` bytes.
+    let mut bounds = vec![0];
+    loop {
+        let from = bounds[bounds.len() - 1] + sub_piece;
+        if from >= piece.len() {
+            break;
+        }
+        match next_begin_line(piece, from, first_piece) {
+            Some(next) => bounds.push(next),
+            None => break,
+        }
+    }
+    bounds.push(piece.len());
+    let subs: Vec<&[u8]> = bounds.windows(2).map(|w| &piece[w[0]..w[1]]).collect();
+    // Each sub-piece's line and block counts give the next one's numbering.
+    let counts: Vec<(usize, usize)> = subs
+        .par_iter()
+        .enumerate()
+        .map(|(i, sub)| {
+            let lines = sub.iter().filter(|&&b| b == b'\n').count();
+            (lines, begin_line_starts(sub, first_piece && i == 0).len())
+        })
+        .collect();
+    let mut offsets = Vec::with_capacity(subs.len());
+    let (mut lines, mut blocks) = (lines_before, blocks_before);
+    for &(l, b) in &counts {
+        offsets.push((lines, blocks));
+        lines += l;
+        blocks += b;
+    }
+    let results: Vec<io::Result<SubResult>> = subs
+        .par_iter()
+        .enumerate()
+        .map(|(i, sub)| {
+            let last = i + 1 == subs.len();
+            // A block cut off by this sub-piece's end: the next one begins right after.
+            let next_begin =
+                (!last || more_follows).then(|| offsets.get(i + 1).map_or(lines, |o| o.0) + 1);
+            let (l, b) = offsets[i];
+            parse_sub(sub, l, b, next_begin, keep_der)
+        })
+        .collect();
+    for r in results {
+        match r {
+            Ok(sub) => {
+                for (n, outcome) in sub.outcomes {
+                    match outcome {
+                        BlockOutcome::Cert(facts, der) => {
+                            loaded.certs.push((n, *facts));
+                            loaded.ders.extend(der);
+                        }
+                        BlockOutcome::Key(spki) => loaded.keys.push((n, spki)),
+                        BlockOutcome::Skipped => {}
+                        BlockOutcome::Error(reason) => loaded.errors.push((Some(n), reason)),
+                    }
+                }
+            }
+            Err(e) => loaded.errors.push((None, format!("cannot read: {e}"))),
+        }
+    }
+    (lines - lines_before, blocks - blocks_before)
+}
+
+struct SubResult {
+    outcomes: Vec<(usize, BlockOutcome)>,
+}
+
+fn parse_sub(
+    sub: &[u8],
+    lines_before: usize,
+    blocks_before: usize,
+    next_begin_line: Option<usize>,
+    keep_der: bool,
+) -> io::Result<SubResult> {
+    let mut outcomes = Vec::new();
+    for item in PemReader::piece(sub, lines_before, blocks_before, next_begin_line) {
+        match item? {
+            PemItem::Block(b) => outcomes.push((b.number, read_block(&b, keep_der))),
+            PemItem::Fault(f) => outcomes.push((
+                f.number,
+                BlockOutcome::Error(format!("{} (block starts at line {})", f.reason, f.line)),
+            )),
+        }
+    }
+    Ok(SubResult { outcomes })
 }
 
 enum BlockOutcome {
@@ -463,5 +650,80 @@ fn read_block(b: &PemBlock, keep_der: bool) -> BlockOutcome {
     match key::public_key_digest(key_format, &b.der) {
         Ok(spki) => BlockOutcome::Key(spki),
         Err(e) => BlockOutcome::Error(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CERT: &str = include_str!("../../fixtures/demo/uploads/fresh.pem");
+
+    /// An input mixing good blocks, keys, text and broken blocks, many times over.
+    fn mixed_input() -> String {
+        let mut text = String::from("\u{feff}leading text\n");
+        for i in 0..12 {
+            text.push_str(CERT);
+            text.push_str(&format!("note {i}\n"));
+            if i % 3 == 0 {
+                text.push_str("-----BEGIN CERTIFICATE-----\nMIIB\n"); // no END line
+            }
+            if i % 4 == 1 {
+                text.push_str("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+            }
+            if i % 5 == 2 {
+                text.push_str("    -----BEGIN FOO-----\n    YWJj\n    -----END FOO-----\n");
+            }
+        }
+        text
+    }
+
+    fn summary(l: &Loaded) -> Vec<String> {
+        let mut v: Vec<String> = l
+            .certs
+            .iter()
+            .map(|(n, f)| format!("cert {n} {}", f.fingerprint))
+            .chain(l.keys.iter().map(|(n, k)| format!("key {n} {k}")))
+            .chain(l.errors.iter().map(|(n, r)| format!("error {n:?} {r}")))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn tiny_pieces_give_the_same_blocks_lines_and_errors_as_one_piece() {
+        let text = mixed_input();
+        let mut whole = Loaded::default();
+        let n_whole = read_pem(text.as_bytes(), &mut whole).unwrap();
+        assert_eq!(whole.certs.len(), 12);
+        assert!(whole
+            .errors
+            .iter()
+            .any(|(_, r)| r.contains("another block begins at line")));
+        for (piece, sub) in [(600, 100), (1500, 1), (4096, 700), (50_000, 2000)] {
+            let sizes = Sizes {
+                piece,
+                sub_piece: sub,
+                max_piece: piece * 4,
+            };
+            let mut cut = Loaded::default();
+            let n_cut = read_pem_sized(text.as_bytes(), &mut cut, sizes).unwrap();
+            assert_eq!(n_cut, n_whole, "piece {piece}");
+            assert_eq!(summary(&cut), summary(&whole), "piece {piece}, sub {sub}");
+        }
+    }
+
+    #[test]
+    fn a_block_larger_than_a_piece_is_read_whole() {
+        let text = format!("{CERT}{CERT}");
+        let sizes = Sizes {
+            piece: 64,
+            sub_piece: 16,
+            max_piece: 1 << 20,
+        };
+        let mut l = Loaded::default();
+        read_pem_sized(text.as_bytes(), &mut l, sizes).unwrap();
+        assert_eq!(l.certs.len(), 2);
+        assert!(l.errors.is_empty());
     }
 }

@@ -48,17 +48,32 @@ pub struct PemReader<R> {
     line: Vec<u8>,
     /// A BEGIN line met while inside another block: start of the next block.
     pending_begin: Option<(String, usize)>,
+    /// When this reader sees one piece of a larger input: the line where the next piece's
+    /// first block begins (a block cut off by the piece's end is missing its END line).
+    next_begin_line: Option<usize>,
     done: bool,
 }
 
 impl<R: BufRead> PemReader<R> {
     pub fn new(reader: R) -> Self {
+        Self::piece(reader, 0, 0, None)
+    }
+
+    /// A reader for one piece of an input that starts after `lines_before` lines and
+    /// `blocks_before` blocks, so line and block numbers stay those of the whole input.
+    pub fn piece(
+        reader: R,
+        lines_before: usize,
+        blocks_before: usize,
+        next_begin_line: Option<usize>,
+    ) -> Self {
         PemReader {
             reader,
-            line_no: 0,
-            blocks: 0,
+            line_no: lines_before,
+            blocks: blocks_before,
             line: Vec::with_capacity(128),
             pending_begin: None,
+            next_begin_line,
             done: false,
         }
     }
@@ -94,7 +109,7 @@ impl<R: BufRead> PemReader<R> {
             return Ok(false);
         }
         self.line_no += 1;
-        if self.line_no == 1 && self.line.starts_with(b"\xef\xbb\xbf") {
+        if self.line_no == 1 && self.line.starts_with(BOM) {
             self.line.drain(..3);
         }
         while matches!(self.line.last(), Some(b'\n' | b'\r')) {
@@ -120,10 +135,15 @@ impl<R: BufRead> PemReader<R> {
         loop {
             if !self.next_line()? {
                 self.done = true;
-                return Ok(fault(format!(
-                    "'{label}' block has no END line (file ends at line {})",
-                    self.line_no
-                )));
+                return Ok(fault(match self.next_begin_line {
+                    Some(next) => format!(
+                        "'{label}' block has no END line (another block begins at line {next})"
+                    ),
+                    None => format!(
+                        "'{label}' block has no END line (file ends at line {})",
+                        self.line_no
+                    ),
+                }));
             }
             let t = self.trimmed();
             if let Some(end_label) = delimited(t, b"-----END ") {
@@ -190,6 +210,18 @@ impl<R: BufRead> Iterator for PemReader<R> {
         let number = self.blocks;
         Some(self.read_block(label, number, line))
     }
+}
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Is this raw line (as split on `\n`) a BEGIN line? The same test the reader applies.
+pub fn is_begin_line(raw: &[u8], first_line_of_input: bool) -> bool {
+    let raw = if first_line_of_input {
+        raw.strip_prefix(BOM).unwrap_or(raw)
+    } else {
+        raw
+    };
+    delimited(raw.trim_ascii(), b"-----BEGIN ").is_some()
 }
 
 /// `-----BEGIN LABEL-----` → `LABEL` (for the given prefix).

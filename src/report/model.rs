@@ -3,11 +3,12 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use super::{SCHEMA_VERSION, TOOL};
-use crate::cert::KeyInfo;
+use crate::cert::{KeyInfo, Sha256};
 use crate::classify::{Classified, ExposedList, KeyRef, Policy, Role, Status, Verdict};
 use crate::inventory::{CertEntry, InputError, Inventory};
 use crate::timefmt;
@@ -70,11 +71,42 @@ impl ScanReport<'_> {
     }
 
     pub fn records(&self) -> impl Iterator<Item = CertRecord<'_>> + '_ {
-        self.inventory
-            .certs
-            .iter()
-            .zip(&self.classified.verdicts)
-            .map(move |(entry, verdict)| CertRecord::new(self, entry, verdict))
+        (0..self.inventory.certs.len()).map(move |i| self.record(i))
+    }
+
+    pub fn record(&self, i: usize) -> CertRecord<'_> {
+        CertRecord::new(self, &self.inventory.certs[i], &self.classified.verdicts[i])
+    }
+
+    /// Renders records `render(record, buffer)` on all cores, in bounded groups of chunks, and
+    /// writes the buffers in order: output order never depends on scheduling.
+    fn write_parallel(
+        &self,
+        out: &mut dyn Write,
+        render: impl Fn(CertRecord<'_>, &mut Vec<u8>) -> io::Result<()> + Sync,
+    ) -> io::Result<()> {
+        const CHUNK: usize = 1024;
+        let n = self.inventory.certs.len();
+        let group = CHUNK * 2 * rayon::current_num_threads();
+        for start in (0..n).step_by(group.max(1)) {
+            let end = (start + group).min(n);
+            let buffers: Vec<io::Result<Vec<u8>>> = (start..end)
+                .step_by(CHUNK)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|from| {
+                    let mut buf = Vec::with_capacity(CHUNK * 1024);
+                    for i in from..(from + CHUNK).min(end) {
+                        render(self.record(i), &mut buf)?;
+                    }
+                    Ok(buf)
+                })
+                .collect();
+            for buf in buffers {
+                out.write_all(&buf?)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -144,7 +176,7 @@ pub struct SharedKeyOut<'a> {
     pub path: &'a str,
     pub index: Option<usize>,
     pub manifest_id: Option<&'a str>,
-    pub fingerprint_sha256: Option<String>,
+    pub fingerprint_sha256: Option<Sha256>,
 }
 
 #[derive(Serialize)]
@@ -152,8 +184,8 @@ pub struct CertRecord<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<&'static str>,
     pub source: SourceOut<'a>,
-    pub fingerprint_sha256: String,
-    pub spki_sha256: String,
+    pub fingerprint_sha256: Sha256,
+    pub spki_sha256: Sha256,
     pub serial: &'a str,
     pub subject: &'a str,
     pub issuer: &'a str,
@@ -191,8 +223,8 @@ impl<'a> CertRecord<'a> {
                 account: u.account.as_deref(),
                 uploaded_at: u.uploaded_at.map(timefmt::rfc3339),
             },
-            fingerprint_sha256: f.fingerprint.to_string(),
-            spki_sha256: f.spki.to_string(),
+            fingerprint_sha256: f.fingerprint,
+            spki_sha256: f.spki,
             serial: &f.serial,
             subject: &f.subject,
             issuer: &f.issuer,
@@ -232,7 +264,7 @@ fn shared<'a>(report: &'a ScanReport<'a>, r: KeyRef) -> SharedKeyOut<'a> {
                 path: &c.upload.path,
                 index: Some(c.index),
                 manifest_id: c.upload.manifest_id.as_deref(),
-                fingerprint_sha256: Some(c.facts.fingerprint.to_string()),
+                fingerprint_sha256: Some(c.facts.fingerprint),
             }
         }
         KeyRef::Key(i) => {
@@ -430,11 +462,12 @@ struct SummaryLine<'a> {
 
 /// NDJSON: one `certificate` object per line, then the `error`s, then one `summary` line.
 pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-    for mut r in report.records() {
+    report.write_parallel(out, |mut r, buf| {
         r.kind = Some("certificate");
-        serde_json::to_writer(&mut *out, &r).map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
-    }
+        serde_json::to_writer(&mut *buf, &r).map_err(io::Error::other)?;
+        buf.push(b'\n');
+        Ok(())
+    })?;
     for e in &report.inventory.errors {
         serde_json::to_writer(&mut *out, &ErrorRecord::new(e, Some("error")))
             .map_err(io::Error::other)?;
@@ -487,9 +520,17 @@ pub const CSV_COLUMNS: [&str; 30] = [
 
 /// CSV: one row per certificate (errors go to stderr and the exit code).
 pub fn write_csv(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(CSV_COLUMNS)?;
-    for r in report.records() {
+    {
+        let mut w = csv::Writer::from_writer(&mut *out);
+        w.write_record(CSV_COLUMNS)?;
+        w.flush()?;
+    }
+    report.write_parallel(out, |r, buf| csv_row(&r, buf))
+}
+
+fn csv_row(r: &CertRecord<'_>, buf: &mut Vec<u8>) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(buf);
+    {
         let opt = |o: Option<&str>| o.unwrap_or("").to_owned();
         w.write_record([
             SCHEMA_VERSION.to_string(),
@@ -515,8 +556,8 @@ pub fn write_csv(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()>
             r.ip_addresses.join(";"),
             r.emails.join(";"),
             r.uris.join(";"),
-            r.fingerprint_sha256.clone(),
-            r.spki_sha256.clone(),
+            r.fingerprint_sha256.to_string(),
+            r.spki_sha256.to_string(),
             r.key.algorithm.to_owned(),
             r.key.bits.map(|b| b.to_string()).unwrap_or_default(),
             r.key.curve.unwrap_or("").to_owned(),

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Benchmarks certsweep against two references measured in the same run:
+#   - openssl storeutl: one process parsing and printing the whole bundle (the baseline);
+#   - sha256sum: reading and hashing the same bytes (the I/O + hash floor).
+#
+# Usage (from the crate root): benches/run.sh [N...]      default: 10000 100000
+# Environment: BENCH_REPS  timed repetitions per case, median reported (default 3)
+#              CARGO_TARGET_DIR  honoured when locating the built binaries
+#
+# Output: a Markdown table on stdout, also saved as benches/results-YYYYMMDD-HHMM.md.
+# Progress goes to stderr.
+set -euo pipefail
+# C locale: EPOCHREALTIME, sort -g and awk must all use "." as the decimal point.
+export LC_ALL=C
+
+readonly REPS="${BENCH_REPS:-3}"
+readonly CORPUS_ROOT="benches/corpus"
+readonly TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+readonly CERTSWEEP="$TARGET_DIR/release/certsweep"
+readonly GEN_CORPUS="$TARGET_DIR/release/examples/gen-corpus"
+
+# Fixed clock and policy dates so every run asks certsweep the same question.
+readonly NOW="2026-11-01T00:00:00Z"
+readonly CUTOFF="2016-11-01"
+readonly UPLOADED_AT="2016-01-01"
+
+# Case names, in table order.
+readonly CASES=(certsweep-bundle certsweep-manifest openssl-storeutl sha256-bundle sha256-files)
+
+# Samples per "N|case": space-separated "seconds:kib" pairs.
+declare -A SAMPLES=()
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "run.sh: $*"; exit 2; }
+
+check_args() {
+    [[ -n "${EPOCHREALTIME:-}" ]] || die "bash 5 or later needed (EPOCHREALTIME)"
+    [[ -f Cargo.toml && -d benches ]] || die "run from the crate root (benches/run.sh)"
+    [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, got '$REPS'"
+    local n
+    for n in "$@"; do
+        [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$n'"
+    done
+}
+
+# GNU time gives peak RSS; bash's `time` keyword cannot.
+ensure_gnu_time() {
+    [[ -x /usr/bin/time ]] && return
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get > /dev/null; then
+        log "installing GNU time (Debian package 'time')"
+        apt-get update -qq && apt-get install -y -qq time > /dev/null
+    else
+        die "/usr/bin/time missing: install the Debian package 'time'"
+    fi
+}
+
+# Two cargo invocations on purpose: building the example in the same invocation would unify
+# its dev-dependency features into certsweep's dependencies, so the benchmarked binary could
+# differ from a plain `cargo build --release`.
+build() {
+    log "building release binaries"
+    cargo build --release --bin certsweep
+    cargo build --release --example gen-corpus
+}
+
+# Generates into a temporary directory and renames it, so an existing corpus dir is complete.
+ensure_corpus() {
+    local n="$1" dir="$CORPUS_ROOT/$1"
+    if [[ -d "$dir" ]]; then
+        log "corpus N=$n: reusing $dir"
+        return
+    fi
+    mkdir -p "$CORPUS_ROOT"
+    rm -rf "$dir.tmp"
+    "$GEN_CORPUS" "$n" "$dir.tmp"
+    mv "$dir.tmp" "$dir"
+}
+
+# Pulls the corpus into the page cache so every case, including the first, runs warm.
+warm_cache() {
+    local dir="$1"
+    cat "$dir/bundle.pem" > /dev/null
+    find "$dir/certs" -type f -print0 | xargs -0 cat > /dev/null
+}
+
+# Sets CMD to the argv of one case. The per-file floor is a pipeline, so it runs under bash;
+# everything else is exec'd directly by GNU time.
+case_command() {
+    local case="$1" dir="$2"
+    case "$case" in
+        certsweep-bundle)
+            CMD=("$CERTSWEEP" scan "$dir/bundle.pem" --uploaded-at "$UPLOADED_AT"
+                --cutoff "$CUTOFF" --now "$NOW" --format ndjson) ;;
+        certsweep-manifest)
+            CMD=("$CERTSWEEP" scan --manifest "$dir/manifest.json"
+                --cutoff "$CUTOFF" --now "$NOW" --format ndjson) ;;
+        openssl-storeutl)
+            CMD=(openssl storeutl -noout -text -certs "$dir/bundle.pem") ;;
+        sha256-bundle)
+            CMD=(sha256sum "$dir/bundle.pem") ;;
+        sha256-files)
+            # shellcheck disable=SC2016  # $1 is expanded by the inner bash, not here.
+            CMD=(bash -c 'set -o pipefail; find "$1" -type f -print0 | xargs -0 cat | sha256sum'
+                _ "$dir/certs") ;;
+        *)
+            die "unknown case $case" ;;
+    esac
+}
+
+# certsweep exits 1 when something needs action: that is a successful scan.
+allowed_exit_codes() {
+    case "$1" in
+        certsweep-*) echo "0 1" ;;
+        *) echo "0" ;;
+    esac
+}
+
+# Times one run of a case with stdout discarded; prints "seconds:kib".
+# Peak RSS comes from GNU time (%M); for the pipeline case that is the largest single process,
+# not the sum. Wall time comes from bash's microsecond clock around the same call, because
+# GNU time's %e has 10 ms resolution, too coarse for the sha256 floor at small N. The
+# fork/exec of /usr/bin/time itself (well under 1 ms) is included.
+time_case() {
+    local case="$1" dir="$2" out rc=0 start end
+    local -a CMD
+    case_command "$case" "$dir"
+    out="$(mktemp)"
+    start="$EPOCHREALTIME"
+    /usr/bin/time -f '%e %M' -o "$out" "${CMD[@]}" > /dev/null || rc=$?
+    end="$EPOCHREALTIME"
+    if [[ " $(allowed_exit_codes "$case") " != *" $rc "* ]]; then
+        rm -f "$out"
+        die "case $case on $dir exited with status $rc: ${CMD[*]}"
+    fi
+    # GNU time writes "Command exited with non-zero status N" first when rc != 0.
+    tail -n 1 "$out" | awk -v start="$start" -v end="$end" '{ printf "%.6f:%s\n", end - start, $2 }'
+    rm -f "$out"
+}
+
+# Interleaves repetitions across cases, so slow drift (thermal, background load) hits all
+# cases alike instead of biasing whichever ran last.
+measure_n() {
+    local n="$1" dir="$CORPUS_ROOT/$1" rep case sample
+    warm_cache "$dir"
+    for ((rep = 1; rep <= REPS; rep++)); do
+        for case in "${CASES[@]}"; do
+            sample="$(time_case "$case" "$dir")"
+            log "  N=$n rep $rep/$REPS $case: ${sample%%:*} s, ${sample##*:} KiB"
+            SAMPLES["$n|$case"]+="$sample "
+        done
+    done
+}
+
+# median N CASE FIELD: median of one field of the samples, 1 = seconds, 2 = KiB.
+median() {
+    local -a samples
+    read -r -a samples <<< "${SAMPLES["$1|$2"]}"
+    printf '%s\n' "${samples[@]}" | cut -d: -f"$3" | sort -g | awk '
+        { v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+median_secs() { median "$1" "$2" 1; }
+median_kib() { median "$1" "$2" 2; }
+
+# The floor that matches a case's file layout: one bundle file or one file per certificate.
+floor_case() {
+    case "$1" in
+        certsweep-manifest | sha256-files) echo sha256-files ;;
+        *) echo sha256-bundle ;;
+    esac
+}
+
+print_table() {
+    local n case secs kib openssl_secs floor_secs
+    echo "| N | case | median s | certs/s | peak RSS MiB | speedup vs openssl storeutl | × sha256 floor |"
+    echo "|---:|---|---:|---:|---:|---:|---:|"
+    for n in "$@"; do
+        openssl_secs="$(median_secs "$n" openssl-storeutl)"
+        for case in "${CASES[@]}"; do
+            secs="$(median_secs "$n" "$case")"
+            kib="$(median_kib "$n" "$case")"
+            floor_secs="$(median_secs "$n" "$(floor_case "$case")")"
+            awk -v n="$n" -v c="$case" -v t="$secs" -v kib="$kib" -v o="$openssl_secs" -v f="$floor_secs" '
+                function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+                BEGIN {
+                    rate = t > 0 ? sprintf("%.0f", n / t) : "n/a"
+                    printf "| %d | %s | %.3f | %s | %.1f | %s | %s |\n",
+                        n, c, t, rate, kib / 1024, ratio(o, t), ratio(t, f)
+                }'
+        done
+    done
+}
+
+# Peak-RSS slope of the certsweep bundle scan: how much memory each extra certificate costs.
+print_memory_growth() {
+    local small="$1" large="$2"
+    if [[ "$small" == "$large" ]]; then
+        echo "Memory growth per certificate: n/a (needs two different N)."
+        return
+    fi
+    awk -v ns="$small" -v nl="$large" \
+        -v rs="$(median_kib "$small" certsweep-bundle)" -v rl="$(median_kib "$large" certsweep-bundle)" '
+        BEGIN {
+            printf "Memory growth per certificate (certsweep-bundle, N=%d to N=%d): %.3f KiB\n",
+                ns, nl, (rl - rs) / (nl - ns)
+        }'
+}
+
+print_report() {
+    local sorted=("$@")
+    echo "# certsweep benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- host: $(nproc) cores, $(uname -sr)"
+    echo "- certsweep: $(git describe --always --dirty 2> /dev/null || echo 'unknown revision')"
+    echo "- baseline: $(openssl version)"
+    echo "- median of $REPS runs per case, warm page cache, all cases measured in this run"
+    echo "- speedup = openssl storeutl time / case time; × floor = case time / sha256 time"
+    echo "  (bundle cases against sha256sum of bundle.pem, per-file cases against cat certs/* | sha256sum)"
+    echo
+    print_table "${sorted[@]}"
+    echo
+    print_memory_growth "${sorted[0]}" "${sorted[-1]}"
+}
+
+main() {
+    local ns=("$@")
+    [[ ${#ns[@]} -gt 0 ]] || ns=(10000 100000)
+    check_args "${ns[@]}"
+    ensure_gnu_time
+    build
+    [[ -x "$CERTSWEEP" ]] || die "$CERTSWEEP not found after build"
+    [[ -x "$GEN_CORPUS" ]] || die "$GEN_CORPUS not found after build"
+
+    local sorted n
+    mapfile -t sorted < <(printf '%s\n' "${ns[@]}" | sort -n -u)
+    for n in "${sorted[@]}"; do
+        ensure_corpus "$n"
+        log "measuring N=$n ($REPS repetitions)"
+        measure_n "$n"
+    done
+
+    local results
+    results="benches/results-$(date +%Y%m%d-%H%M).md"
+    print_report "${sorted[@]}" | tee "$results"
+    log "results written to $results"
+}
+
+main "$@"
