@@ -3,10 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cert::Sha256;
+use crate::cert::{DigestBuild, DigestMap, Sha256};
 use crate::crl::{Revocation, Revocations};
 use crate::inventory::{CertEntry, Inventory};
 
@@ -129,7 +130,7 @@ pub struct Verdict<'r> {
 }
 
 /// At most this many `shares_key_with` entries per record; `shares_key_total` has the count.
-pub const SHARES_SHOWN: usize = 8;
+pub const SHARES_SHOWN: usize = 4;
 
 pub struct Classified<'r> {
     pub verdicts: Vec<Verdict<'r>>,
@@ -148,13 +149,13 @@ pub fn classify<'r>(
     exposed_list: &ExposedList,
     policy: &Policy,
 ) -> Classified<'r> {
-    let upload_keys: HashSet<(u32, Sha256)> =
-        inv.keys.iter().map(|k| (k.upload.id, k.spki)).collect();
+    let upload_keys: HashSet<(Sha256, u32), DigestBuild> =
+        inv.keys.iter().map(|k| (k.spki, k.upload.id)).collect();
     let roles: Vec<(Role, bool)> = inv
         .certs
         .iter()
         .map(|c| {
-            let matched = upload_keys.contains(&(c.upload.id, c.facts.spki));
+            let matched = upload_keys.contains(&(c.facts.spki, c.upload.id));
             let role = if matched || !c.facts.is_ca {
                 Role::Leaf
             } else {
@@ -166,7 +167,7 @@ pub fn classify<'r>(
 
     // Who exposed each key: leaf certificates and keys uploaded before the cutoff (and, when
     // unknown uploads count as exposed, those too), plus the imported list.
-    let mut exposers: HashMap<Sha256, Vec<KeyRef>> = HashMap::new();
+    let mut exposers: DigestMap<Vec<KeyRef>> = DigestMap::default();
     if let Some(cutoff) = policy.cutoff {
         let unknown_counts = policy.unknown_upload == UnknownUpload::Exposed;
         for (i, c) in inv.certs.iter().enumerate() {
@@ -194,7 +195,10 @@ pub fn classify<'r>(
             .push(KeyRef::Listed(line));
     }
 
-    let mut holders: HashMap<Sha256, Vec<KeyRef>> = HashMap::new();
+    let mut holders: DigestMap<Vec<KeyRef>> = DigestMap::with_capacity_and_hasher(
+        inv.certs.len() + inv.keys.len(),
+        DigestBuild::default(),
+    );
     for (i, c) in inv.certs.iter().enumerate() {
         holders
             .entry(c.facts.spki)
@@ -207,7 +211,7 @@ pub fn classify<'r>(
 
     let verdicts = inv
         .certs
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, c)| {
             let (role, private_key_in_upload) = roles[i];

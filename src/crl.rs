@@ -1,7 +1,6 @@
 //! CRLs given with `--crl`: used only when their signature verifies with the issuer's key.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Cursor};
 use std::path::Path;
 
 use time::OffsetDateTime;
@@ -85,11 +84,9 @@ fn crl_ders(bytes: &[u8]) -> Vec<(Option<usize>, Vec<u8>)> {
     if bytes.first() == Some(&0x30) {
         return vec![(None, bytes.to_vec())];
     }
-    PemReader::new(BufReader::new(Cursor::new(bytes)))
+    PemReader::new(bytes)
         .filter_map(|item| match item {
-            Ok(PemItem::Block(b)) if b.label == "X509 CRL" => {
-                Some((Some(b.number), b.der.to_vec()))
-            }
+            PemItem::Block(b) if b.label == "X509 CRL" => Some((Some(b.number), b.der.to_vec())),
             _ => None,
         })
         .collect()

@@ -2,6 +2,7 @@
 
 pub mod key;
 pub mod name;
+mod oids;
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -73,6 +74,30 @@ impl Serialize for Sha256 {
         s.serialize_str(self.hex().as_str())
     }
 }
+
+/// Hashes a `Sha256` key by its first 8 bytes: the digest is already uniform, so running
+/// SipHash over all 32 bytes only costs time (classification builds maps of every key).
+#[derive(Default, Clone, Copy)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Fold in whatever is written; for a Sha256 this is its 32 bytes, once.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+}
+
+/// Map and set types keyed by digests.
+pub type DigestBuild = std::hash::BuildHasherDefault<DigestHasher>;
+pub type DigestMap<V> = std::collections::HashMap<Sha256, V, DigestBuild>;
 
 /// The public key's algorithm and size, as read from the SubjectPublicKeyInfo.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -156,7 +181,7 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
         not_before,
         not_after,
         key: key_info(spki),
-        signature_algorithm: algorithm_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        signature_algorithm: signature_algorithm_name(&cert.signature_algorithm.algorithm),
         is_ca: tbs.is_ca(),
         ca_spki_der: None,
     };
@@ -212,59 +237,39 @@ pub fn ip_string(bytes: &[u8]) -> String {
 /// Key algorithm, size and curve. RSA bits are counted from the modulus (x509-parser's
 /// `key_size()` counts bytes, which is wrong for moduli with a leading zero or odd sizes).
 pub fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
-    let alg = spki.algorithm.algorithm.to_id_string();
-    match alg.as_str() {
-        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
-            let bits = match spki.parsed() {
-                Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => Some(bit_length(rsa.modulus)),
-                _ => None,
-            };
-            KeyInfo {
-                algorithm: "rsa",
-                bits,
-                curve: None,
+    let algorithm = oids::key_algorithms()
+        .get(&spki.algorithm.algorithm)
+        .unwrap_or("unknown");
+    let (bits, curve) = match algorithm {
+        "rsa" => match spki.parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+                (Some(bit_length(rsa.modulus)), None)
             }
-        }
-        "1.2.840.10045.2.1" => {
-            let curve_oid = spki
+            _ => (None, None),
+        },
+        "ec" => {
+            let curve = spki
                 .algorithm
                 .parameters
                 .as_ref()
                 .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string());
-            let (curve, bits) = match curve_oid.as_deref() {
-                Some("1.2.840.10045.3.1.7") => (Some("P-256"), Some(256)),
-                Some("1.3.132.0.34") => (Some("P-384"), Some(384)),
-                Some("1.3.132.0.35") => (Some("P-521"), Some(521)),
-                Some("1.3.132.0.10") => (Some("secp256k1"), Some(256)),
-                _ => (None, None),
+                .and_then(|o| oids::curves().get(&o));
+            let bits = match curve {
+                Some("P-384") => Some(384),
+                Some("P-521") => Some(521),
+                Some(_) => Some(256),
+                None => None,
             };
-            KeyInfo {
-                algorithm: "ec",
-                bits,
-                curve,
-            }
+            (bits, curve)
         }
-        "1.3.101.112" => KeyInfo {
-            algorithm: "ed25519",
-            bits: Some(256),
-            curve: None,
-        },
-        "1.3.101.113" => KeyInfo {
-            algorithm: "ed448",
-            bits: Some(456),
-            curve: None,
-        },
-        "1.2.840.10040.4.1" => KeyInfo {
-            algorithm: "dsa",
-            bits: None,
-            curve: None,
-        },
-        _ => KeyInfo {
-            algorithm: "unknown",
-            bits: None,
-            curve: None,
-        },
+        "ed25519" => (Some(256), None),
+        "ed448" => (Some(456), None),
+        _ => (None, None),
+    };
+    KeyInfo {
+        algorithm,
+        bits,
+        curve,
     }
 }
 
@@ -276,26 +281,12 @@ pub fn bit_length(bytes: &[u8]) -> u32 {
     }
 }
 
-/// Conventional names for signature algorithms; the dotted OID for anything else.
-pub fn algorithm_name(oid: &str) -> String {
-    let name = match oid {
-        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
-        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
-        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
-        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
-        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
-        "1.2.840.113549.1.1.10" => "rsassaPss",
-        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
-        "1.3.101.112" => "Ed25519",
-        "1.3.101.113" => "Ed448",
-        "1.2.840.10040.4.3" => "dsa-with-SHA1",
-        "2.16.840.1.101.3.4.3.2" => "dsa-with-SHA256",
-        other => other,
-    };
-    name.to_owned()
+/// The conventional name of a signature algorithm; the dotted OID for anything else.
+pub fn signature_algorithm_name(oid: &x509_parser::der_parser::asn1_rs::Oid<'_>) -> String {
+    match oids::signature_algorithms().get(oid) {
+        Some(name) => name.to_owned(),
+        None => oid.to_id_string(),
+    }
 }
 
 #[cfg(test)]

@@ -25,10 +25,9 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
 }
 
 fn push_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {
-    let oid = atv.attr_type().to_id_string();
-    match short_name(&oid) {
+    match super::oids::attributes().get(atv.attr_type()) {
         Some(short) => out.push_str(short),
-        None => out.push_str(&oid),
+        None => out.push_str(&atv.attr_type().to_id_string()),
     }
     out.push('=');
     match decode_string(atv.attr_value()) {
@@ -38,22 +37,6 @@ fn push_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {
             out.push_str(&hex::encode(der_of(atv.attr_value())));
         }
     }
-}
-
-/// The attribute types RFC 4514 section 3 gives short names to; all others are written as OIDs.
-fn short_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "2.5.4.3" => "CN",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.6" => "C",
-        "2.5.4.9" => "STREET",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        _ => return None,
-    })
 }
 
 /// Decodes the directory string types; `None` for anything else (written as `#hex` instead).

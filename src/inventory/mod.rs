@@ -155,6 +155,8 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
             (Arc::new(job.upload), loaded)
         })
         .collect();
+    inv.certs
+        .reserve_exact(results.iter().map(|(_, l)| l.certs.len()).sum());
     for (upload, loaded) in results {
         let mut ders = loaded.ders.into_iter();
         for (index, facts) in loaded.certs {
@@ -544,6 +546,12 @@ fn parse_piece(
             parse_sub(sub, l, b, next_begin, keep_der)
         })
         .collect();
+    loaded.certs.reserve(
+        results
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |s| s.outcomes.len()))
+            .sum(),
+    );
     for r in results {
         match r {
             Ok(sub) => {
@@ -578,7 +586,7 @@ fn parse_sub(
 ) -> io::Result<SubResult> {
     let mut outcomes = Vec::new();
     for item in PemReader::piece(sub, lines_before, blocks_before, next_begin_line) {
-        match item? {
+        match item {
             PemItem::Block(b) => outcomes.push((b.number, read_block(&b, keep_der))),
             PemItem::Fault(f) => outcomes.push((
                 f.number,

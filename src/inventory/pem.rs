@@ -1,18 +1,13 @@
-//! A streaming PEM reader: finds `-----BEGIN X-----` … `-----END X-----` blocks line by line.
+//! A PEM reader over bytes in memory: finds `-----BEGIN X-----` … `-----END X-----` blocks line by line.
 //!
 //! x509-parser's PEM iterator silently yields nothing for indented PEM, DER or garbage, so we
 //! read blocks ourselves: text between blocks, CRLF, a UTF-8 BOM and indentation are accepted;
 //! a block without its END line, a mismatched END, or broken base64 is reported per block.
 
-use std::io::{self, BufRead};
-
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use zeroize::Zeroizing;
-
-/// Longest line kept whole; longer lines (in binary junk) are cut, as only their start matters.
-const MAX_LINE: usize = 16 * 1024;
 
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -41,11 +36,12 @@ pub enum PemItem {
     Fault(PemFault),
 }
 
-pub struct PemReader<R> {
-    reader: R,
+/// Reads PEM blocks from bytes in memory, line by line, without copying lines.
+pub struct PemReader<'a> {
+    data: &'a [u8],
+    pos: usize,
     line_no: usize,
     blocks: usize,
-    line: Vec<u8>,
     /// A BEGIN line met while inside another block: start of the next block.
     pending_begin: Option<(String, usize)>,
     /// When this reader sees one piece of a larger input: the line where the next piece's
@@ -54,76 +50,57 @@ pub struct PemReader<R> {
     done: bool,
 }
 
-impl<R: BufRead> PemReader<R> {
-    pub fn new(reader: R) -> Self {
-        Self::piece(reader, 0, 0, None)
+impl<'a> PemReader<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Self::piece(data, 0, 0, None)
     }
 
     /// A reader for one piece of an input that starts after `lines_before` lines and
     /// `blocks_before` blocks, so line and block numbers stay those of the whole input.
     pub fn piece(
-        reader: R,
+        data: &'a [u8],
         lines_before: usize,
         blocks_before: usize,
         next_begin_line: Option<usize>,
     ) -> Self {
         PemReader {
-            reader,
+            data,
+            pos: 0,
             line_no: lines_before,
             blocks: blocks_before,
-            line: Vec::with_capacity(128),
             pending_begin: None,
             next_begin_line,
             done: false,
         }
     }
 
-    /// Number of BEGIN lines seen so far.
+    /// Number of BEGIN lines seen so far (including those of earlier pieces).
     pub fn blocks_seen(&self) -> usize {
         self.blocks
     }
 
-    /// Reads one line (without its end-of-line bytes) into `self.line`; false at EOF.
-    fn next_line(&mut self) -> io::Result<bool> {
-        self.line.clear();
-        let mut any = false;
-        loop {
-            let buf = self.reader.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            any = true;
-            let (chunk, found_newline) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..=i], true),
-                None => (buf, false),
-            };
-            let room = MAX_LINE.saturating_sub(self.line.len());
-            self.line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            let used = chunk.len();
-            self.reader.consume(used);
-            if found_newline {
-                break;
-            }
+    /// The next line, trimmed of its line ending and surrounding white space.
+    fn next_line(&mut self) -> Option<&'a [u8]> {
+        if self.pos >= self.data.len() {
+            return None;
         }
-        if !any {
-            return Ok(false);
-        }
+        let rest = &self.data[self.pos..];
+        let (line, used) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += used;
         self.line_no += 1;
-        if self.line_no == 1 && self.line.starts_with(BOM) {
-            self.line.drain(..3);
-        }
-        while matches!(self.line.last(), Some(b'\n' | b'\r')) {
-            self.line.pop();
-        }
-        Ok(true)
+        let line = if self.line_no == 1 {
+            line.strip_prefix(BOM).unwrap_or(line)
+        } else {
+            line
+        };
+        Some(line.trim_ascii())
     }
 
-    fn trimmed(&self) -> &[u8] {
-        self.line.trim_ascii()
-    }
-
-    fn read_block(&mut self, label: String, number: usize, line: usize) -> io::Result<PemItem> {
-        let mut body: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+    fn read_block(&mut self, label: String, number: usize, line: usize) -> PemItem {
+        let mut body: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(2048));
         let mut encrypted_headers = false;
         let fault = |reason: String| {
             PemItem::Fault(PemFault {
@@ -133,9 +110,9 @@ impl<R: BufRead> PemReader<R> {
             })
         };
         loop {
-            if !self.next_line()? {
+            let Some(t) = self.next_line() else {
                 self.done = true;
-                return Ok(fault(match self.next_begin_line {
+                return fault(match self.next_begin_line {
                     Some(next) => format!(
                         "'{label}' block has no END line (another block begins at line {next})"
                     ),
@@ -143,47 +120,50 @@ impl<R: BufRead> PemReader<R> {
                         "'{label}' block has no END line (file ends at line {})",
                         self.line_no
                     ),
-                }));
-            }
-            let t = self.trimmed();
+                });
+            };
             if let Some(end_label) = delimited(t, b"-----END ") {
                 if end_label != label {
-                    return Ok(fault(format!(
+                    return fault(format!(
                         "'{label}' block ends with a mismatched 'END {end_label}' line at line {}",
                         self.line_no
-                    )));
+                    ));
                 }
                 break;
             }
             if let Some(next_label) = delimited(t, b"-----BEGIN ") {
                 self.pending_begin = Some((next_label, self.line_no));
-                return Ok(fault(format!(
+                return fault(format!(
                     "'{label}' block has no END line (another block begins at line {})",
                     self.line_no
-                )));
+                ));
             }
             if t.contains(&b':') {
                 // RFC 1421 header lines such as "Proc-Type: 4,ENCRYPTED" / "DEK-Info: ...".
                 encrypted_headers |= t.starts_with(b"Proc-Type:") && t.ends_with(b"ENCRYPTED");
                 continue;
             }
-            body.extend(t.iter().filter(|b| !b.is_ascii_whitespace()));
+            if t.iter().any(u8::is_ascii_whitespace) {
+                body.extend(t.iter().filter(|b| !b.is_ascii_whitespace()));
+            } else {
+                body.extend_from_slice(t);
+            }
         }
         match BASE64.decode(&body[..]) {
-            Ok(der) => Ok(PemItem::Block(PemBlock {
+            Ok(der) => PemItem::Block(PemBlock {
                 number,
                 line,
                 label,
                 encrypted_headers,
                 der: Zeroizing::new(der),
-            })),
-            Err(e) => Ok(fault(format!("'{label}' block has invalid base64: {e}"))),
+            }),
+            Err(e) => fault(format!("'{label}' block has invalid base64: {e}")),
         }
     }
 }
 
-impl<R: BufRead> Iterator for PemReader<R> {
-    type Item = io::Result<PemItem>;
+impl Iterator for PemReader<'_> {
+    type Item = PemItem;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -192,17 +172,12 @@ impl<R: BufRead> Iterator for PemReader<R> {
         let (label, line) = match self.pending_begin.take() {
             Some(p) => p,
             None => loop {
-                match self.next_line() {
-                    Err(e) => return Some(Err(e)),
-                    Ok(false) => {
-                        self.done = true;
-                        return None;
-                    }
-                    Ok(true) => {
-                        if let Some(label) = delimited(self.trimmed(), b"-----BEGIN ") {
-                            break (label, self.line_no);
-                        }
-                    }
+                let Some(t) = self.next_line() else {
+                    self.done = true;
+                    return None;
+                };
+                if let Some(label) = delimited(t, b"-----BEGIN ") {
+                    break (label, self.line_no);
                 }
             },
         };
@@ -239,7 +214,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<Read> {
         PemReader::new(text.as_bytes())
-            .map(|item| match item.expect("in-memory reads cannot fail") {
+            .map(|item| match item {
                 PemItem::Block(b) => Ok((b.label, b.number, b.der.to_vec())),
                 PemItem::Fault(f) => Err(format!("{}@{}: {}", f.number, f.line, f.reason)),
             })
@@ -279,8 +254,8 @@ mod tests {
     }
 
     #[test]
-    fn long_binary_lines_are_bounded() {
-        let junk = vec![b'x'; MAX_LINE * 3];
+    fn long_binary_lines_are_passed_over() {
+        let junk = vec![b'x'; 1 << 20];
         let mut r = PemReader::new(&junk[..]);
         assert!(r.next().is_none());
         assert_eq!(r.blocks_seen(), 0);

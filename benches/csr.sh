@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Benchmarks `certsweep csr` in bulk against a shell loop of `openssl req -new -newkey ...`
+# over the same certificates, and RSA bulk generation on all cores against one thread, all in
+# the same run.
+#
+# Usage (from the crate root): benches/csr.sh
+# Needs the corpora benches/corpus/1000 and benches/corpus/100 (benches/run.sh 1000 100 or
+# the generator: target/release/examples/gen-corpus N benches/corpus/N).
+set -euo pipefail
+export LC_ALL=C
+
+readonly TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+readonly CERTSWEEP="$TARGET_DIR/release/certsweep"
+readonly GEN_CORPUS="$TARGET_DIR/release/examples/gen-corpus"
+# A cutoff after every upload and a `now` before every expiry: every certificate is exposed,
+# so every one gets a CSR.
+readonly CUTOFF="2031-01-01"
+readonly NOW="2012-01-01T00:00:00Z"
+
+log() { printf '%s\n' "$*" >&2; }
+
+seconds() { # runs "$@", prints wall seconds
+    local start end
+    start="$EPOCHREALTIME"
+    "$@" > /dev/null
+    end="$EPOCHREALTIME"
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
+}
+
+certsweep_bulk() { # N KEY_TYPE OUT [env...]
+    local n="$1" kind="$2" out="$3"
+    rm -rf "$out"
+    "$CERTSWEEP" -q csr --manifest "benches/corpus/$n/manifest.json" --cutoff "$CUTOFF" \
+        --now "$NOW" --key-type "$kind" --out-dir "$out"
+}
+
+openssl_loop() { # N NEWKEY_ARGS... (one openssl process per certificate, as a person would)
+    local n="$1" out="$2"
+    shift 2
+    rm -rf "$out" && mkdir -p "$out"
+    local i host
+    for ((i = 0; i < n; i++)); do
+        host=$(printf 'host%06d.bench.example' "$i")
+        openssl req -new -newkey "$@" -nodes -keyout "$out/$host.key.pem" -out "$out/$host.csr.pem" \
+            -subj "/CN=$host" -addext "subjectAltName=DNS:$host" 2> /dev/null
+    done
+}
+
+main() {
+    cargo build --release --bin certsweep >&2
+    cargo build --release --example gen-corpus >&2
+    local n
+    for n in 1000 100; do
+        [[ -d "benches/corpus/$n" ]] || "$GEN_CORPUS" "$n" "benches/corpus/$n" >&2
+    done
+    local tmp
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+
+    log "ECDSA P-256: 1000 CSRs"
+    local ec_cs ec_os
+    ec_cs=$(seconds certsweep_bulk 1000 ecdsa-p256 "$tmp/ec-cs")
+    ec_os=$(seconds openssl_loop 1000 "$tmp/ec-os" ec -pkeyopt ec_paramgen_curve:P-256)
+    [[ $(find "$tmp/ec-cs" -name '*.csr.pem' | wc -l) == 1000 ]] || { log "expected 1000 CSRs"; exit 2; }
+
+    log "RSA-2048: 100 CSRs"
+    local rsa_all rsa_one rsa_os
+    rsa_all=$(seconds certsweep_bulk 100 rsa-2048 "$tmp/rsa-all")
+    rsa_one=$(RAYON_NUM_THREADS=1 seconds certsweep_bulk 100 rsa-2048 "$tmp/rsa-one")
+    rsa_os=$(seconds openssl_loop 100 "$tmp/rsa-os" rsa:2048)
+
+    printf '| case | seconds | per CSR (ms) | ratio |\n|---|---|---|---|\n'
+    awk -v a="$ec_cs" -v b="$ec_os" 'BEGIN {
+        printf "| certsweep csr, 1000 x ecdsa-p256, %d cores | %.3f | %.2f | %.1fx faster than the openssl loop |\n", '"$(nproc)"', a, a, b / a
+        printf "| openssl req loop, 1000 x P-256 (baseline) | %.3f | %.2f | 1.0x |\n", b, b }'
+    awk -v a="$rsa_all" -v o="$rsa_one" -v b="$rsa_os" 'BEGIN {
+        printf "| certsweep csr, 100 x rsa-2048, all cores | %.3f | %.1f | %.2fx faster than one thread |\n", a, a * 10, o / a
+        printf "| certsweep csr, 100 x rsa-2048, RAYON_NUM_THREADS=1 (baseline) | %.3f | %.1f | 1.0x |\n", o, o * 10
+        printf "| openssl req loop, 100 x rsa:2048 | %.3f | %.1f | certsweep all cores %.2fx faster |\n", b, b * 10, b / a }'
+}
+
+main "$@"
