@@ -318,7 +318,7 @@ mod tests {
                 ..Upload::default()
             }),
             index: 1,
-            facts: CertFacts {
+            facts: Box::new(CertFacts {
                 fingerprint: Sha256([1; 32]),
                 spki: Sha256([2; 32]),
                 serial: "01".into(),
@@ -340,7 +340,7 @@ mod tests {
                 signature_algorithm: "ecdsa-with-SHA256".into(),
                 is_ca: false,
                 ca_spki_der: None,
-            },
+            }),
             der: None,
         }
     }

@@ -58,8 +58,8 @@ pub fn prepare(
         let issuers: Vec<&CertFacts> = inv
             .certs
             .iter()
-            .map(|c| &c.facts)
-            .chain(roots.iter())
+            .map(|c| &*c.facts)
+            .chain(roots.iter().map(|f| &**f))
             .filter(|f| f.is_ca)
             .collect();
         crl::load(&args.crl, &issuers, &mut crl_errors)
@@ -141,7 +141,7 @@ pub fn report_errors(errors: &[InputError]) {
     }
 }
 
-fn load_roots(paths: &[PathBuf], inv: &mut Inventory) -> Vec<CertFacts> {
+fn load_roots(paths: &[PathBuf], inv: &mut Inventory) -> Vec<Box<CertFacts>> {
     let mut roots = Vec::new();
     for path in paths {
         let shown = path.display().to_string();

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::{describe_io, Inventory, Upload};
 use crate::timefmt;
 
@@ -134,64 +132,225 @@ fn entry(raw: Raw, number: usize, base: &Path, shown: &str, inv: &mut Inventory)
 }
 
 fn json_rows(text: &str, problems: &mut Vec<String>) -> Vec<Raw> {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    // Typed and streaming: a 100,000-entry manifest as a `serde_json::Value` tree cost more
+    // memory than the certificates it lists.
+    let doc: JsonManifest = match serde_json::from_str(text) {
+        Ok(d) => d,
         Err(e) => {
             problems.push(format!("manifest is not valid JSON: {e}"));
             return Vec::new();
         }
     };
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Object(mut map) => match map.remove("uploads") {
-            Some(Value::Array(items)) => items,
-            _ => {
-                problems.push(
-                    "manifest must be a JSON array or an object with an \"uploads\" array".into(),
-                );
-                return Vec::new();
-            }
-        },
-        _ => {
-            problems.push(
-                "manifest must be a JSON array or an object with an \"uploads\" array".into(),
-            );
-            return Vec::new();
-        }
+    let Some(items) = doc.0 else {
+        problems
+            .push("manifest must be a JSON array or an object with an \"uploads\" array".into());
+        return Vec::new();
     };
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let Value::Object(map) = item else {
-            problems.push(format!("entry {}: not a JSON object; skipped", i + 1));
-            continue;
-        };
-        let mut raw = Raw::default();
-        for (key, value) in map {
-            let text = match value {
-                Value::Null => None,
-                Value::String(s) if s.trim().is_empty() => None,
-                Value::String(s) => Some(s),
-                Value::Number(n) => Some(n.to_string()),
-                other => {
-                    problems.push(format!(
-                        "entry {}: field '{key}' must be a string, not {other}",
-                        i + 1
-                    ));
-                    continue;
+        match item {
+            JsonRow::Row(raw, row_problems) => {
+                for p in row_problems {
+                    problems.push(format!("entry {}: {p}", i + 1));
                 }
-            };
-            if !set_field(&mut raw, &key, text) {
-                problems.push(format!(
-                    "entry {}: unknown field '{}' (known: {})",
-                    i + 1,
-                    crate::sanitize::escape(&key),
-                    FIELDS.join(", ")
-                ));
+                rows.push(raw);
+            }
+            JsonRow::NotAnObject => {
+                problems.push(format!("entry {}: not a JSON object; skipped", i + 1))
             }
         }
-        rows.push(raw);
     }
     rows
+}
+
+/// The whole JSON manifest: the entries, or `None` if the shape is wrong.
+struct JsonManifest(Option<Vec<JsonRow>>);
+
+/// One JSON entry, with the problems met reading its fields.
+enum JsonRow {
+    Row(Raw, Vec<String>),
+    NotAnObject,
+}
+
+impl<'de> serde::Deserialize<'de> for JsonManifest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonManifest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of uploads or an object with \"uploads\"")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut rows = Vec::new();
+                while let Some(row) = seq.next_element()? {
+                    rows.push(row);
+                }
+                Ok(JsonManifest(Some(rows)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut rows = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "uploads" {
+                        rows = map.next_value::<Option<Vec<JsonRow>>>()?;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(JsonManifest(rows))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(JsonManifest(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(JsonManifest(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(JsonManifest(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(JsonManifest(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(JsonManifest(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(JsonManifest(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonRow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonRow;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an upload object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut raw = Raw::default();
+                let mut problems = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<JsonField>()?;
+                    let text = match value {
+                        JsonField::Text(t) => t,
+                        JsonField::Wrong(kind) => {
+                            problems.push(format!(
+                                "field '{}' must be a string, not {kind}",
+                                crate::sanitize::escape(&key)
+                            ));
+                            continue;
+                        }
+                    };
+                    if !set_field(&mut raw, &key, text) {
+                        problems.push(format!(
+                            "unknown field '{}' (known: {})",
+                            crate::sanitize::escape(&key),
+                            FIELDS.join(", ")
+                        ));
+                    }
+                }
+                Ok(JsonRow::Row(raw, problems))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(JsonRow::NotAnObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(JsonRow::NotAnObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(JsonRow::NotAnObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(JsonRow::NotAnObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(JsonRow::NotAnObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(JsonRow::NotAnObject)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(JsonRow::NotAnObject)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A field's value: text (strings; numbers as their digits; null or blank as absent), or
+/// the JSON kind that cannot be a field value.
+enum JsonField {
+    Text(Option<String>),
+    Wrong(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for JsonField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(JsonField::Text(
+                    (!v.trim().is_empty()).then(|| v.to_owned()),
+                ))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(JsonField::Text((!v.trim().is_empty()).then_some(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(JsonField::Text(Some(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(JsonField::Text(Some(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(JsonField::Text(Some(v.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(JsonField::Text(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(JsonField::Wrong("a boolean"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(JsonField::Wrong("an array"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(JsonField::Wrong("an object"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn csv_rows(text: &str, problems: &mut Vec<String>) -> Vec<Raw> {
@@ -248,4 +407,47 @@ fn set_field(raw: &mut Raw, key: &str, value: Option<String>) -> bool {
     };
     *slot = value;
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &str) -> (Vec<Raw>, Vec<String>) {
+        let mut problems = Vec::new();
+        let rows = json_rows(text, &mut problems);
+        (rows, problems)
+    }
+
+    #[test]
+    fn json_shapes_fields_and_problems() {
+        let (r, p) = rows(
+            r#"{"uploads": [{"id": 7, "file": "a.pem", "host": null, "account": " "}], "note": 1}"#,
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(r[0].id.as_deref(), Some("7"));
+        assert_eq!(r[0].file.as_deref(), Some("a.pem"));
+        assert_eq!(r[0].host, None);
+        assert_eq!(r[0].account, None, "blank is absent");
+
+        let (r, p) = rows(r#"[{"file": "a.pem", "uploaded_at": ["x"], "colour": "red"}, 5, "x"]"#);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            p,
+            [
+                "entry 1: field 'uploaded_at' must be a string, not an array",
+                "entry 1: unknown field 'colour' (known: id, file, pem, uploaded_at, host, account)",
+                "entry 2: not a JSON object; skipped",
+                "entry 3: not a JSON object; skipped",
+            ]
+        );
+
+        for bad in [r#"{"files": []}"#, "42", r#""text""#] {
+            let (r, p) = rows(bad);
+            assert!(r.is_empty());
+            assert!(p[0].contains("must be a JSON array"), "{bad}: {p:?}");
+        }
+        let (_, p) = rows("[{");
+        assert!(p[0].starts_with("manifest is not valid JSON"));
+    }
 }

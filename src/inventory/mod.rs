@@ -38,7 +38,8 @@ pub struct CertEntry {
     pub upload: Arc<Upload>,
     /// The block's position in its file, from 1 (1 for DER).
     pub index: usize,
-    pub facts: CertFacts,
+    /// Boxed: loading moves 100,000s of these between vectors; a pointer moves cheaply.
+    pub facts: Box<CertFacts>,
     /// The certificate's DER, kept only when `Sources::keep_der` asked for it (`csr`).
     pub der: Option<Vec<u8>>,
 }
@@ -134,9 +135,12 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
     for m in sources.manifests {
         for entry in manifest::read(m, &mut inv) {
             match entry.source {
-                manifest::EntrySource::File(file) => {
-                    expand_path(&file, &entry.upload, sources, &mut jobs, &mut inv)
-                }
+                // No stat here (one per entry, serial): a missing file or a folder is
+                // reported by the job that opens it.
+                manifest::EntrySource::File(file) => jobs.push(Job {
+                    upload: entry.upload,
+                    input: Input::File(file),
+                }),
                 manifest::EntrySource::Pem(text) => jobs.push(Job {
                     upload: entry.upload,
                     input: Input::Inline(text),
@@ -148,15 +152,31 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
         job.upload.id = i as u32;
     }
     inv.uploads = jobs.len();
-    let results: Vec<(Arc<Upload>, Loaded)> = jobs
-        .into_par_iter()
-        .map(|job| {
-            let loaded = run_job(&job, sources.keep_der);
-            (Arc::new(job.upload), loaded)
-        })
-        .collect();
-    inv.certs
-        .reserve_exact(results.iter().map(|(_, l)| l.certs.len()).sum());
+    // Most uploads hold one certificate: reserve for that, and run the jobs in batches so
+    // the per-job results of a 100,000-file manifest never all exist at once.
+    inv.certs.reserve_exact(jobs.len());
+    let mut jobs = jobs.into_iter();
+    loop {
+        let batch: Vec<Job> = jobs.by_ref().take(JOB_BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let results: Vec<(Arc<Upload>, Loaded)> = batch
+            .into_par_iter()
+            .map(|job| {
+                let loaded = run_job(&job, sources.keep_der);
+                (Arc::new(job.upload), loaded)
+            })
+            .collect();
+        merge(&mut inv, results);
+    }
+    inv
+}
+
+/// Jobs run in parallel at a time.
+const JOB_BATCH: usize = 4096;
+
+fn merge(inv: &mut Inventory, results: Vec<(Arc<Upload>, Loaded)>) {
     for (upload, loaded) in results {
         let mut ders = loaded.ders.into_iter();
         for (index, facts) in loaded.certs {
@@ -178,7 +198,6 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
             inv.error(upload.path.clone(), index, reason);
         }
     }
-    inv
 }
 
 /// A file becomes one job; a directory becomes one job per file found in it.
@@ -231,6 +250,7 @@ pub fn describe_io(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "file not found".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::IsADirectory => "is a directory (a manifest entry names one file)".into(),
         _ => format!("cannot read: {e}"),
     }
 }
@@ -238,7 +258,7 @@ pub fn describe_io(e: &io::Error) -> String {
 /// What one input yielded.
 #[derive(Default)]
 pub struct Loaded {
-    pub certs: Vec<(usize, CertFacts)>,
+    pub certs: Vec<(usize, Box<CertFacts>)>,
     /// The certificates' DER, in the same order, when asked for (`inspect`).
     pub ders: Vec<Vec<u8>>,
     keep_der: bool,
@@ -336,7 +356,7 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded) -> bool {
     }
     match cert::parse_der_prefix(bytes) {
         Ok((facts, trailing)) => {
-            loaded.certs.push((1, facts));
+            loaded.certs.push((1, Box::new(facts)));
             if loaded.keep_der {
                 loaded.ders.push(bytes[..bytes.len() - trailing].to_vec());
             }
@@ -558,7 +578,7 @@ fn parse_piece(
                 for (n, outcome) in sub.outcomes {
                     match outcome {
                         BlockOutcome::Cert(facts, der) => {
-                            loaded.certs.push((n, *facts));
+                            loaded.certs.push((n, facts));
                             loaded.ders.extend(der);
                         }
                         BlockOutcome::Key(spki) => loaded.keys.push((n, spki)),
