@@ -59,7 +59,7 @@ pub fn prepare(
             .certs
             .iter()
             .map(|c| &*c.facts)
-            .chain(roots.iter().map(|f| &**f))
+            .chain(roots.iter())
             .filter(|f| f.is_ca)
             .collect();
         crl::load(&args.crl, &issuers, &mut crl_errors)
@@ -141,13 +141,13 @@ pub fn report_errors(errors: &[InputError]) {
     }
 }
 
-fn load_roots(paths: &[PathBuf], inv: &mut Inventory) -> Vec<Box<CertFacts>> {
+fn load_roots(paths: &[PathBuf], inv: &mut Inventory) -> Vec<CertFacts> {
     let mut roots = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
         match File::open(path).and_then(|f| inventory::read_input(BufReader::new(f), false)) {
             Ok(loaded) => {
-                roots.extend(loaded.certs.into_iter().map(|(_, f)| f));
+                roots.extend(loaded.certs.into_iter().map(|(_, f)| *f));
                 for (index, reason) in loaded.errors {
                     inv.error(shown.clone(), index, format!("--roots: {reason}"));
                 }
