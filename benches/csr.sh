@@ -4,6 +4,8 @@
 # the same run.
 #
 # Usage (from the crate root): benches/csr.sh
+# Environment: BENCH_REPS runs per case, median reported (default 3);
+#              BENCH_DIR where both tools write their files (default /dev/shm, tmpfs)
 # Needs the corpora benches/corpus/1000 and benches/corpus/100 (benches/run.sh 1000 100 or
 # the generator: target/release/examples/gen-corpus N benches/corpus/N).
 set -euo pipefail
@@ -19,25 +21,36 @@ readonly NOW="2012-01-01T00:00:00Z"
 
 log() { printf '%s\n' "$*" >&2; }
 
-seconds() { # runs "$@", prints wall seconds
-    local start end
-    start="$EPOCHREALTIME"
-    "$@" > /dev/null
-    end="$EPOCHREALTIME"
-    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
+tmp="" # scratch folder, removed on exit
+
+readonly REPS="${BENCH_REPS:-3}"
+
+seconds() { # runs "$@" REPS times, prints the median wall seconds
+    local start end i
+    local -a samples=()
+    for ((i = 0; i < REPS; i++)); do
+        # Flush earlier writes (the build, the previous case) so that no case pays for them:
+        # certsweep makes its files durable before it reports them, openssl does not.
+        sync
+        start="$EPOCHREALTIME"
+        "$@" > /dev/null
+        end="$EPOCHREALTIME"
+        samples+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')")
+    done
+    printf '%s\n' "${samples[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
-certsweep_bulk() { # N KEY_TYPE OUT [env...]
-    local n="$1" kind="$2" out="$3"
-    rm -rf "$out"
+certsweep_bulk() { # N KEY_TYPE OUT: a fresh folder each time (this VM's ext4 is slow to
+    # create files right after a mass delete, which would penalise whichever case ran second)
+    local n="$1" kind="$2" out="$3.$RANDOM$RANDOM"
     "$CERTSWEEP" -q csr --manifest "benches/corpus/$n/manifest.json" --cutoff "$CUTOFF" \
         --now "$NOW" --key-type "$kind" --out-dir "$out"
 }
 
 openssl_loop() { # N NEWKEY_ARGS... (one openssl process per certificate, as a person would)
-    local n="$1" out="$2"
+    local n="$1" out="$2.$RANDOM$RANDOM"
     shift 2
-    rm -rf "$out" && mkdir -p "$out"
+    mkdir -p "$out"
     local i host
     for ((i = 0; i < n; i++)); do
         host=$(printf 'host%06d.bench.example' "$i")
@@ -53,15 +66,19 @@ main() {
     for n in 1000 100; do
         [[ -d "benches/corpus/$n" ]] || "$GEN_CORPUS" "$n" "benches/corpus/$n" >&2
     done
-    local tmp
-    tmp="$(mktemp -d)"
+    # Both tools write to the same place. Default: tmpfs, because this VM's ext4 slows file
+    # creation for seconds after any mass delete, which swamped the tools' own cost
+    # (see benches/README.md). BENCH_DIR=/some/disk/folder measures a disk instead.
+    tmp="$(mktemp -d -p "${BENCH_DIR:-/dev/shm}")"
     trap 'rm -rf "$tmp"' EXIT
 
     log "ECDSA P-256: 1000 CSRs"
     local ec_cs ec_os
     ec_cs=$(seconds certsweep_bulk 1000 ecdsa-p256 "$tmp/ec-cs")
     ec_os=$(seconds openssl_loop 1000 "$tmp/ec-os" ec -pkeyopt ec_paramgen_curve:P-256)
-    [[ $(find "$tmp/ec-cs" -name '*.csr.pem' | wc -l) == 1000 ]] || { log "expected 1000 CSRs"; exit 2; }
+    local made
+    made=$(find "$tmp" -path "$tmp/ec-cs.*" -name '*.csr.pem' | wc -l)
+    [[ $made == $((1000 * REPS)) ]] || { log "expected $((1000 * REPS)) CSRs, found $made"; exit 2; }
 
     log "RSA-2048: 100 CSRs"
     local rsa_all rsa_one rsa_os

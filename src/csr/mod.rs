@@ -87,12 +87,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
     }
 
     // Refuse before generating anything if any output path exists: change nothing.
-    let existing: Vec<String> = plans
-        .iter()
-        .flat_map(|p| [&p.csr_path, &p.key_path])
-        .filter(|p| p.symlink_metadata().is_ok())
-        .map(|p| p.display().to_string())
-        .collect();
+    let existing = existing_outputs(&args.out_dir, &plans);
     if !existing.is_empty() {
         return Err(Error::Usage(format!(
             "refusing to overwrite existing file(s): {}; nothing was written",
@@ -125,6 +120,24 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
         output::report(&made, &written, args, ctx, &errors)?;
     }
     Ok(ExitCode::of(!errors.is_empty(), false))
+}
+
+/// Output paths that already exist. One listing of the folder instead of a `stat` per file
+/// (a bulk run plans thousands); `write_new` refuses to clobber regardless.
+fn existing_outputs(out_dir: &std::path::Path, plans: &[Plan]) -> Vec<String> {
+    let names: HashSet<std::ffi::OsString> = match std::fs::read_dir(out_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect(),
+        Err(_) => HashSet::new(), // no folder yet: nothing to clobber
+    };
+    plans
+        .iter()
+        .flat_map(|p| [&p.csr_path, &p.key_path])
+        .filter(|p| p.file_name().is_some_and(|n| names.contains(n)))
+        .map(|p| p.display().to_string())
+        .collect()
 }
 
 /// A "new" key that is the old key or any key already exposed or inventoried is refused.

@@ -24,40 +24,111 @@ pub fn write_all(out_dir: &Path, made: &[Made], errors: &mut Vec<InputError>) ->
         });
         return vec![false; made.len()];
     }
-    let written = made
+    // Sequential on purpose: creating files in one folder from two threads measured slower
+    // (the folder's lock), not faster.
+    let written: Vec<Result<(), (PathBuf, io::Error)>> = made
         .iter()
         .map(|m| {
             let key = write_new(&m.plan.key_path, m.key_pem.as_bytes(), 0o600);
-            let csr = key.and_then(|()| write_new(&m.plan.csr_path, m.csr_pem.as_bytes(), 0o644));
-            match csr {
-                Ok(()) => true,
-                Err((path, e)) => {
-                    errors.push(InputError {
-                        path: path.display().to_string(),
-                        index: None,
-                        reason: format!("not written: {e}"),
-                    });
-                    false
-                }
-            }
+            key.and_then(|()| write_new(&m.plan.csr_path, m.csr_pem.as_bytes(), 0o644))
         })
         .collect();
-    if let Ok(dir) = File::open(out_dir) {
-        let _ = dir.sync_all(); // make the new names durable
+    // One flush for every file instead of an fsync per file (each costs ~0.1 ms here, more
+    // than making the key): nothing is reported written before it is on disk.
+    if let Err(e) = sync_folder(out_dir) {
+        errors.push(InputError {
+            path: out_dir.display().to_string(),
+            index: None,
+            reason: format!("cannot flush the new files to disk: {e}"),
+        });
+        return vec![false; made.len()];
     }
     written
+        .into_iter()
+        .map(|r| match r {
+            Ok(()) => true,
+            Err((path, e)) => {
+                errors.push(InputError {
+                    path: path.display().to_string(),
+                    index: None,
+                    reason: format!("not written: {e}"),
+                });
+                false
+            }
+        })
+        .collect()
 }
 
-/// Creates `path` with `mode` from the first byte (O_EXCL on a temporary name), fsyncs, then
-/// hard-links it into place, which fails rather than replace an existing file.
+/// Makes the new files' data and names durable: `syncfs` on Linux (one call for all files),
+/// else an fsync of each file and of the folder.
+fn sync_folder(dir: &Path) -> io::Result<()> {
+    let folder = File::open(dir)?;
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::syncfs(&folder)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for entry in fs::read_dir(dir)? {
+            File::open(entry?.path())?.sync_all()?;
+        }
+    }
+    folder.sync_all()
+}
+
+/// Creates `path` with `mode` from the first byte and never replaces an existing file: the
+/// content is written to an unnamed file (Linux `O_TMPFILE`) or a temporary name, then
+/// hard-linked into place, which fails if the name exists. A reader never sees a half-written
+/// key. `sync_folder` makes it durable.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), (PathBuf, io::Error)> {
+    let fail = |e| (path.to_path_buf(), e);
+    #[cfg(target_os = "linux")]
+    match write_new_unnamed(path, bytes, mode) {
+        // O_TMPFILE is unsupported on some filesystems: fall back to a temporary name.
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::OPNOTSUPP.raw_os_error()) => {}
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::ISDIR.raw_os_error()) => {}
+        other => return other.map_err(fail),
+    }
+    write_new_named(path, bytes, mode).map_err(fail)
+}
+
+#[cfg(target_os = "linux")]
+fn write_new_unnamed(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use rustix::fs::{linkat, openat, AtFlags, Mode, OFlags, CWD};
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?;
+    let fd = openat(
+        CWD,
+        dir,
+        OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode),
+    )?;
+    let mut file = File::from(fd);
+    file.write_all(bytes)?;
+    // Linking an unnamed file by its /proc path needs no privilege (AT_EMPTY_PATH would).
+    let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    linkat(
+        CWD,
+        proc_path.as_str(),
+        CWD,
+        dir.join(name),
+        AtFlags::SYMLINK_FOLLOW,
+    )?;
+    Ok(())
+}
+
+fn write_new_named(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let fail = |e| (path.to_path_buf(), e);
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -70,11 +141,10 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), (PathBuf, io::E
     let result = (|| {
         let mut f = options.open(&temp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
         fs::hard_link(&temp, path)
     })();
     let _ = fs::remove_file(&temp);
-    result.map_err(fail)
+    result
 }
 
 #[derive(Serialize)]
