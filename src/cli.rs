@@ -56,6 +56,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Replacement CSRs with brand-new keys, one or in bulk
     Csr(CsrArgs),
+    /// Walk each exposed certificate through upload-new-then-revoke-old
+    Rotate(RotateArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -179,4 +181,107 @@ pub struct InspectArgs {
     /// Certificate files (PEM, DER); `-` reads stdin
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// The rotation plan (JSON); created by `rotate init`
+    #[arg(
+        long,
+        global = true,
+        default_value = "certsweep-rotation.json",
+        value_name = "FILE"
+    )]
+    pub state: PathBuf,
+    /// Seconds to wait for another certsweep working on the same plan
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECS")]
+    pub lock_timeout: u64,
+    #[command(subcommand)]
+    pub command: RotateCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RotateCommand {
+    /// Make (or extend) the plan: one item per certificate that must be replaced
+    Init(InventoryArgs),
+    /// Every item, its step, its age and what blocks it (exit 0 all done, 1 work remains)
+    Status,
+    /// The next action for each item, as an exact command
+    Next {
+        /// Compromise date to give the CA [default: the plan's cutoff]
+        #[arg(long, value_name = "DATE")]
+        compromised_at: Option<String>,
+    },
+    /// New key + CSR for an item (as `certsweep csr`), recording the key path and new SPKI
+    Csr(RotateCsrArgs),
+    /// Check and record the certificate the CA issued for an item's CSR
+    Import {
+        item: String,
+        /// The issued certificate (PEM or DER)
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// Intermediate certificates (repeatable)
+        #[arg(long, value_name = "FILE")]
+        chain: Vec<PathBuf>,
+        /// Trust anchors [default: the system store]
+        #[arg(long, value_name = "FILE")]
+        roots: Vec<PathBuf>,
+    },
+    /// Record that the new certificate was uploaded (and check an endpoint serves it)
+    Uploaded(EndpointArgs),
+    /// Check again that an endpoint serves the new certificate
+    Verify(EndpointArgs),
+    /// Record the old certificate's revocation (refused until verified, unless --force)
+    Revoked {
+        item: String,
+        /// A CRL from the old issuer that must list the old serial
+        #[arg(long, value_name = "FILE")]
+        crl: Vec<PathBuf>,
+        /// The old issuer's certificate, to check the CRL's signature (repeatable)
+        #[arg(long, value_name = "FILE")]
+        issuer: Vec<PathBuf>,
+        /// Record the revocation although the new certificate is not verified as served
+        #[arg(long, requires = "reason")]
+        force: bool,
+        /// Why --force was needed (kept in the item's history)
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// An interactive guide over the same steps (needs a terminal)
+    Walk,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateCsrArgs {
+    /// The item (id or unique prefix); or --all
+    pub item: Option<String>,
+    /// Every item still waiting for a CSR
+    #[arg(long, conflicts_with = "item")]
+    pub all: bool,
+    /// Type of the NEW key
+    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256, value_name = "TYPE")]
+    pub key_type: KeyType,
+    /// Folder for CSR and key files [default: `rotation-csrs` beside the plan]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Encrypt the new keys (passphrase from --passphrase-file or CERTSWEEP_KEY_PASSPHRASE)
+    #[arg(long)]
+    pub encrypt_key: bool,
+    /// File whose first line is the key passphrase
+    #[arg(long, value_name = "FILE", requires = "encrypt_key")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EndpointArgs {
+    pub item: String,
+    /// HOST:PORT that should now serve the new certificate
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+    /// Server name to send [default: the host]
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Seconds for the whole check
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub timeout: u64,
 }

@@ -19,17 +19,34 @@ pub struct Revocation {
     pub crl_issuer: String,
     pub reason: Option<&'static str>,
     pub revoked_at: Option<OffsetDateTime>,
+    pub crl_number: Option<String>,
+}
+
+/// A CRL that was read and whose signature verified.
+#[derive(Debug, Clone)]
+pub struct CheckedCrl {
+    pub path: String,
+    pub issuer: String,
+    pub issuer_id: Sha256,
+    pub crl_number: Option<String>,
 }
 
 /// Revoked serials, keyed by (issuer name digest, serial hex).
 #[derive(Debug, Default)]
 pub struct Revocations {
     entries: HashMap<(Sha256, String), Revocation>,
+    /// Every CRL used, in the order read.
+    pub crls: Vec<CheckedCrl>,
 }
 
 impl Revocations {
     pub fn lookup(&self, facts: &CertFacts) -> Option<&Revocation> {
         self.entries.get(&(facts.issuer_id, facts.serial.clone()))
+    }
+
+    /// The revocation of `serial` (lowercase hex) by the issuer whose name digest is given.
+    pub fn find(&self, issuer_id: Sha256, serial: &str) -> Option<&Revocation> {
+        self.entries.get(&(issuer_id, serial.to_owned()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,6 +145,13 @@ fn add_crl(
             crate::sanitize::escape(&issuer_name)
         ));
     }
+    let crl_number = crl.crl_number().map(|n| n.to_string());
+    out.crls.push(CheckedCrl {
+        path: shown.to_owned(),
+        issuer: issuer_name.clone(),
+        issuer_id,
+        crl_number: crl_number.clone(),
+    });
     for revoked in crl.iter_revoked_certificates() {
         let serial = cert::serial_hex(revoked.raw_serial());
         let reason = revoked.reason_code().map(|(_, code)| reason_name(code.0));
@@ -140,6 +164,7 @@ fn add_crl(
                 crl_issuer: issuer_name.clone(),
                 reason,
                 revoked_at,
+                crl_number: crl_number.clone(),
             },
         );
     }

@@ -30,6 +30,12 @@ pub enum Error {
     Usage(String),
     #[error("writing output: {0}")]
     Output(#[from] io::Error),
+    /// The rotation plan cannot be read, locked or written; it is left as it was.
+    #[error("{0}")]
+    State(String),
+    /// A step of the walk was refused (the plan is unchanged); the message says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl Error {

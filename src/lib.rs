@@ -12,6 +12,7 @@ pub mod error;
 pub mod inspect;
 pub mod inventory;
 pub mod report;
+pub mod rotate;
 pub mod sanitize;
 pub mod scan;
 pub mod timefmt;
@@ -50,6 +51,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),
         Command::Csr(args) => csr::run(args, &ctx),
+        Command::Rotate(args) => rotate::run(args, &ctx),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
             Ok(ExitCode::Clean)

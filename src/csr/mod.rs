@@ -6,9 +6,9 @@
 
 pub mod dn;
 pub mod keyfile;
-mod output;
+pub mod output;
 pub mod request;
-mod targets;
+pub mod targets;
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -56,7 +56,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
         ));
     }
     let passphrase = if args.encrypt_key {
-        Some(read_passphrase(args)?)
+        Some(read_passphrase_from(args.passphrase_file.as_deref())?)
     } else {
         None
     };
@@ -77,7 +77,13 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
     let found = targets::collect(args, ctx)?;
     let mut errors = found.errors;
-    let mut plans = plan(found.targets, args, subject_override.as_ref());
+    let options = PlanOptions {
+        out_dir: &args.out_dir,
+        add_dns: &args.add_dns,
+        drop_dns: &args.drop_dns,
+        subject_override: subject_override.as_ref(),
+    };
+    let mut plans = plan(found.targets, &options);
     if plans.is_empty() {
         crate::scan::report_errors(&errors);
         if !ctx.quiet {
@@ -124,7 +130,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
 /// Output paths that already exist. One listing of the folder instead of a `stat` per file
 /// (a bulk run plans thousands); `write_new` refuses to clobber regardless.
-fn existing_outputs(out_dir: &std::path::Path, plans: &[Plan]) -> Vec<String> {
+pub fn existing_outputs(out_dir: &std::path::Path, plans: &[Plan]) -> Vec<String> {
     let names: HashSet<std::ffi::OsString> = match std::fs::read_dir(out_dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
@@ -146,8 +152,9 @@ pub fn key_is_known(new: &Sha256, old: &Sha256, exposed: &HashSet<Sha256>) -> bo
     new == old || exposed.contains(new)
 }
 
-fn read_passphrase(args: &CsrArgs) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let raw = match &args.passphrase_file {
+/// The key passphrase: first line of `--passphrase-file`, else `CERTSWEEP_KEY_PASSPHRASE`.
+pub fn read_passphrase_from(file: Option<&std::path::Path>) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let raw = match file {
         Some(path) => Zeroizing::new(std::fs::read(path).map_err(|e| {
             Error::Usage(format!(
                 "--passphrase-file {}: {}",
@@ -173,8 +180,17 @@ fn read_passphrase(args: &CsrArgs) -> Result<Zeroizing<Vec<u8>>, Error> {
     Ok(Zeroizing::new(line.to_vec()))
 }
 
+/// The identity edits and output folder of a CSR run.
+pub struct PlanOptions<'a> {
+    pub out_dir: &'a std::path::Path,
+    pub add_dns: &'a [String],
+    pub drop_dns: &'a [String],
+    pub subject_override: Option<&'a Vec<u8>>,
+}
+
 /// Applies the identity edits and picks file names (host, else CN; manifest id on collision).
-fn plan(targets: Vec<Target>, args: &CsrArgs, subject_override: Option<&Vec<u8>>) -> Vec<Plan> {
+pub fn plan(targets: Vec<Target>, args: &PlanOptions<'_>) -> Vec<Plan> {
+    let subject_override = args.subject_override;
     let bases: Vec<String> = targets
         .iter()
         .map(|t| safe_name(&t.display_name()))
@@ -208,7 +224,7 @@ fn plan(targets: Vec<Target>, args: &CsrArgs, subject_override: Option<&Vec<u8>>
                 target.unsupported_sans
             ));
         }
-        for drop in &args.drop_dns {
+        for drop in args.drop_dns {
             let before = sans.len();
             sans.retain(|s| !matches!(s, San::Dns(n) if n.eq_ignore_ascii_case(drop)));
             if sans.len() < before {
@@ -219,7 +235,7 @@ fn plan(targets: Vec<Target>, args: &CsrArgs, subject_override: Option<&Vec<u8>>
                 ));
             }
         }
-        for add in &args.add_dns {
+        for add in args.add_dns {
             if sans
                 .iter()
                 .any(|s| matches!(s, San::Dns(n) if n.eq_ignore_ascii_case(add)))
@@ -283,7 +299,7 @@ pub fn safe_name(text: &str) -> String {
 }
 
 /// Generates keys and CSRs on all cores; a progress counter on a terminal for long runs.
-fn make_all(
+pub fn make_all(
     plans: Vec<Plan>,
     kind: KeyType,
     passphrase: Option<&[u8]>,
@@ -297,7 +313,7 @@ fn make_all(
         .map(|plan| {
             let made = make_one(plan, kind, passphrase);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if show && (n % 10 == 0 || n == total) {
+            if show && (n.is_multiple_of(10) || n == total) {
                 eprint!("\rcertsweep: {n}/{total} keys and CSRs");
                 if n == total {
                     eprintln!();

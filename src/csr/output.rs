@@ -80,7 +80,7 @@ fn sync_folder(dir: &Path) -> io::Result<()> {
 /// content is written to an unnamed file (Linux `O_TMPFILE`) or a temporary name, then
 /// hard-linked into place, which fails if the name exists. A reader never sees a half-written
 /// key. `sync_folder` makes it durable.
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), (PathBuf, io::Error)> {
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), (PathBuf, io::Error)> {
     let fail = |e| (path.to_path_buf(), e);
     #[cfg(target_os = "linux")]
     match write_new_unnamed(path, bytes, mode) {

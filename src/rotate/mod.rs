@@ -1,0 +1,649 @@
+//! `certsweep rotate`: walks each exposed certificate through
+//! planned → csr-generated → issued → uploaded → verified → revoked → done,
+//! enforcing the safe order (upload and verify the new one before revoking the old one).
+
+mod checks;
+mod next;
+pub mod plan;
+pub mod state;
+mod walk;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cert::Sha256;
+use crate::classify::{self, Action};
+use crate::cli::{EndpointArgs, InventoryArgs, RotateArgs, RotateCommand, RotateCsrArgs};
+use crate::config::Context;
+use crate::csr::{self, targets::OldRef, PlanOptions};
+use crate::error::{Error, ExitCode};
+use crate::inventory::{self, describe_io, InputError};
+use crate::{crl, timefmt};
+use plan::{Applied, Event};
+use state::{
+    CrlEvidence, CsrRecord, IssuedRecord, Item, OldCert, State, StatePolicy, Step, UploadRecord,
+};
+
+pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    match &args.command {
+        RotateCommand::Init(inv) => init(args, inv, ctx),
+        RotateCommand::Status => status(args, ctx),
+        RotateCommand::Next { compromised_at } => next::run(args, ctx, compromised_at.as_deref()),
+        RotateCommand::Csr(a) => csr_step(args, a, ctx),
+        RotateCommand::Import {
+            item,
+            cert,
+            chain,
+            roots,
+        } => import(args, ctx, item, cert, chain, roots),
+        RotateCommand::Uploaded(e) => uploaded(args, ctx, e, false),
+        RotateCommand::Verify(e) => uploaded(args, ctx, e, true),
+        RotateCommand::Revoked {
+            item,
+            crl,
+            issuer,
+            force,
+            reason,
+        } => revoked(args, ctx, item, crl, issuer, *force, reason.as_deref()),
+        RotateCommand::Walk => walk::run(args, ctx),
+    }
+}
+
+/// Who did it, for the history: `$USER`, else "unknown".
+fn actor() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs `change` on the plan under the lock and saves it if anything changed.
+fn with_plan<T>(
+    args: &RotateArgs,
+    change: impl FnOnce(&mut State) -> Result<(T, bool), Error>,
+) -> Result<T, Error> {
+    let _lock = state::lock(&args.state, Duration::from_secs(args.lock_timeout))?;
+    let mut plan = state::load(&args.state)?.ok_or_else(|| no_plan(&args.state))?;
+    let (out, changed) = change(&mut plan)?;
+    if changed {
+        state::save(&args.state, &plan)?;
+    }
+    Ok(out)
+}
+
+fn no_plan(path: &Path) -> Error {
+    Error::State(format!(
+        "no rotation plan at {}: run `certsweep rotate init --manifest ... --cutoff DATE` first",
+        path.display()
+    ))
+}
+
+/// Applies one event to one item and says what happened, on stdout.
+/// `make` sees the item and the plan's exposed keys, and returns the event (or a refusal).
+fn step_item(
+    args: &RotateArgs,
+    ctx: &Context,
+    id: &str,
+    make: impl FnOnce(&Item, &HashSet<String>) -> Result<Event, Error>,
+) -> Result<ExitCode, Error> {
+    let at = timefmt::rfc3339(ctx.now);
+    let (item_id, applied) = with_plan(args, |plan| {
+        let exposed: HashSet<String> = plan.exposed_keys.iter().cloned().collect();
+        let item = plan.item_mut(id)?;
+        let event = make(item, &exposed)?;
+        let applied = plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
+        let changed = matches!(applied, Applied::Changed { .. });
+        Ok(((item.id.clone(), applied), changed))
+    })?;
+    if !ctx.quiet {
+        match applied {
+            Applied::Changed { from, to } => {
+                println!("{item_id}: {} -> {}", from.as_str(), to.as_str())
+            }
+            Applied::Unchanged(why) => println!("{item_id}: unchanged ({why})"),
+        }
+    }
+    Ok(ExitCode::Clean)
+}
+
+fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let Some(_) = &inv_args.cutoff else {
+        return Err(Error::Usage("rotate init needs --cutoff DATE".into()));
+    };
+    if inv_args.paths.is_empty() && inv_args.manifest.is_empty() {
+        return Err(Error::Usage(
+            "rotate init needs PATHs or --manifest FILE".into(),
+        ));
+    }
+    let prepared = crate::scan::prepare(inv_args, ctx, 30, true)?;
+    let classified = classify::classify(
+        &prepared.inventory,
+        &prepared.revocations,
+        &prepared.exposed_list,
+        &prepared.policy,
+    );
+    let cutoff = timefmt::rfc3339(prepared.policy.cutoff.unwrap_or(ctx.now));
+    let mut exposed: Vec<String> = classified
+        .exposed_keys
+        .iter()
+        .map(Sha256::to_string)
+        .collect();
+    let mut candidates = Vec::new();
+    for (entry, v) in prepared.inventory.certs.iter().zip(&classified.verdicts) {
+        if v.action != Action::Replace {
+            continue;
+        }
+        let Some(der) = &entry.der else { continue };
+        candidates.push((entry, v.status.as_str(), der));
+    }
+    let _lock = state::lock(&args.state, Duration::from_secs(args.lock_timeout))?;
+    let mut plan = match state::load(&args.state)? {
+        Some(existing) => {
+            if existing.policy.cutoff != cutoff {
+                return Err(Error::Refused(format!(
+                    "the plan {} was made with cutoff {}, not {cutoff}; use another --state file",
+                    args.state.display(),
+                    existing.policy.cutoff
+                )));
+            }
+            existing
+        }
+        None => State {
+            schema_version: state::STATE_SCHEMA_VERSION,
+            policy: StatePolicy {
+                cutoff: cutoff.clone(),
+                unknown_upload: prepared.policy.unknown_upload,
+            },
+            created_at: timefmt::rfc3339(ctx.now),
+            exposed_keys: Vec::new(),
+            items: Vec::new(),
+        },
+    };
+    let known: HashSet<String> = plan
+        .items
+        .iter()
+        .map(|i| i.old.fingerprint_sha256.clone())
+        .collect();
+    let mut added = 0;
+    for (entry, status, der) in candidates {
+        let f = &entry.facts;
+        let fp = f.fingerprint.to_string();
+        if known.contains(&fp) {
+            continue;
+        }
+        let name = entry
+            .upload
+            .host
+            .clone()
+            .or_else(|| f.dns_names.first().cloned())
+            .unwrap_or_else(|| f.subject.clone());
+        let mut id = format!("{}-{}", csr::safe_name(&name), &fp[..6]);
+        if plan.items.iter().any(|i| i.id == id) {
+            id = format!("{}-{}", csr::safe_name(&name), &fp[..12]);
+        }
+        plan.items.push(Item {
+            id,
+            step: Step::Planned,
+            host: entry.upload.host.clone(),
+            manifest_id: entry.upload.manifest_id.clone(),
+            old: OldCert {
+                status: status.to_owned(),
+                source_path: entry.upload.path.clone(),
+                source_index: entry.index,
+                fingerprint_sha256: fp,
+                spki_sha256: f.spki.to_string(),
+                serial: f.serial.clone(),
+                subject: f.subject.clone(),
+                issuer: f.issuer.clone(),
+                issuer_name_sha256: f.issuer_id.to_string(),
+                dns_names: f.dns_names.clone(),
+                ip_addresses: f.ip_addresses.clone(),
+                not_after: timefmt::rfc3339(f.not_after),
+                pem: csr::keyfile::pem("CERTIFICATE", der),
+            },
+            csr: None,
+            issued: None,
+            upload: None,
+            verification: None,
+            revocation: None,
+            history: Vec::new(),
+        });
+        added += 1;
+    }
+    exposed.append(&mut plan.exposed_keys);
+    exposed.sort();
+    exposed.dedup();
+    plan.exposed_keys = exposed;
+    state::save(&args.state, &plan)?;
+    crate::scan::report_errors(&prepared.inventory.errors);
+    if !ctx.quiet {
+        println!(
+            "{added} new item(s), {} already planned, in {}. Next: certsweep rotate next --state {}",
+            plan.items.len() - added,
+            args.state.display(),
+            args.state.display()
+        );
+    }
+    Ok(ExitCode::of(!prepared.inventory.errors.is_empty(), false))
+}
+
+fn status(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let plan = state::load(&args.state)?.ok_or_else(|| no_plan(&args.state))?;
+    let rows: Vec<next::StatusRow> = plan
+        .items
+        .iter()
+        .map(|i| next::status_row(i, ctx.now))
+        .collect();
+    if !ctx.quiet {
+        next::print_status(&plan, &rows, ctx.format)?;
+    }
+    let all_done = plan.items.iter().all(|i| i.step == Step::Done);
+    Ok(if all_done {
+        ExitCode::Clean
+    } else {
+        ExitCode::ActionRequired
+    })
+}
+
+fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    if a.item.is_none() && !a.all {
+        return Err(Error::Usage("which item? give ITEM or --all".into()));
+    }
+    let passphrase = if a.encrypt_key {
+        Some(csr::read_passphrase_from(a.passphrase_file.as_deref())?)
+    } else {
+        None
+    };
+    let out_dir = a.out_dir.clone().unwrap_or_else(|| {
+        let dir = args
+            .state
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        dir.join("rotation-csrs")
+    });
+    let at = timefmt::rfc3339(ctx.now);
+    let report = with_plan(args, |plan| {
+        let wanted: Vec<usize> = match &a.item {
+            Some(id) => {
+                let item = plan.item_mut(id)?;
+                let id = item.id.clone();
+                if item.step != Step::Planned {
+                    return Ok((vec![format!("{id}: unchanged (already has a CSR)")], false));
+                }
+                plan.items
+                    .iter()
+                    .position(|i| i.id == id)
+                    .into_iter()
+                    .collect()
+            }
+            None => plan
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.step == Step::Planned)
+                .map(|(n, _)| n)
+                .collect(),
+        };
+        if wanted.is_empty() {
+            return Ok((vec!["no item is waiting for a CSR".into()], false));
+        }
+        let mut targets = Vec::new();
+        for &n in &wanted {
+            let item = &plan.items[n];
+            let der = pem_der(&item.old.pem).ok_or_else(|| {
+                Error::State(format!(
+                    "item {}: its stored certificate is unreadable",
+                    item.id
+                ))
+            })?;
+            let old = OldRef {
+                path: item.old.source_path.clone(),
+                index: item.old.source_index,
+                manifest_id: Some(item.id.clone()),
+                host: item.host.clone(),
+                fingerprint: Sha256::parse_hex(&item.old.fingerprint_sha256)
+                    .unwrap_or(Sha256([0; 32])),
+                spki: Sha256::parse_hex(&item.old.spki_sha256).unwrap_or(Sha256([0; 32])),
+                subject: item.old.subject.clone(),
+            };
+            targets.push(
+                csr::targets::target_from_der(&der, old)
+                    .map_err(|e| Error::State(format!("item {}: {e}", item.id)))?,
+            );
+        }
+        let plans = csr::plan(
+            targets,
+            &PlanOptions {
+                out_dir: &out_dir,
+                add_dns: &[],
+                drop_dns: &[],
+                subject_override: None,
+            },
+        );
+        let existing = csr::existing_outputs(&out_dir, &plans);
+        if !existing.is_empty() {
+            return Err(Error::Refused(format!(
+                "refusing to overwrite existing file(s): {}; nothing was written",
+                existing.join(", ")
+            )));
+        }
+        let made = csr::make_all(
+            plans,
+            a.key_type,
+            passphrase.as_ref().map(|p| p.as_slice()),
+            ctx,
+        )?;
+        let exposed: HashSet<Sha256> = plan
+            .exposed_keys
+            .iter()
+            .filter_map(|k| Sha256::parse_hex(k))
+            .collect();
+        if let Some(m) = made
+            .iter()
+            .find(|m| csr::key_is_known(&m.new_spki, &m.plan.target.old.spki, &exposed))
+        {
+            return Err(Error::Refused(format!(
+                "refusing: the new key for {} matches an exposed key; nothing was written",
+                m.plan.name
+            )));
+        }
+        let mut errors: Vec<InputError> = Vec::new();
+        let written = csr::output::write_all(&out_dir, &made, &mut errors);
+        let mut lines = Vec::new();
+        let mut changed = false;
+        for (m, ok) in made.iter().zip(written) {
+            let Some(id) = &m.plan.target.old.manifest_id else {
+                continue;
+            };
+            if !ok {
+                continue;
+            }
+            let item = plan.item_mut(id)?;
+            let event = Event::CsrGenerated(CsrRecord {
+                csr_path: m.plan.csr_path.display().to_string(),
+                key_path: m.plan.key_path.display().to_string(),
+                key_type: a.key_type.name().to_owned(),
+                new_spki_sha256: m.new_spki.to_string(),
+                subject: m.plan.subject.clone(),
+                sans: m.plan.sans.iter().map(ToString::to_string).collect(),
+            });
+            plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
+            changed = true;
+            lines.push(format!(
+                "{id}: planned -> csr-generated ({}, key {} mode 0600)",
+                m.plan.csr_path.display(),
+                m.plan.key_path.display()
+            ));
+        }
+        for e in &errors {
+            lines.push(format!("error: {e}"));
+        }
+        if !errors.is_empty() {
+            // Items whose files were written are saved; the rest stay planned.
+            lines.push("some files could not be written; their items stay planned".into());
+        }
+        Ok((lines, changed))
+    })?;
+    if !ctx.quiet {
+        for line in &report {
+            println!("{line}");
+        }
+    }
+    let failed = report.iter().any(|l| l.starts_with("error: "));
+    Ok(ExitCode::of(failed, false))
+}
+
+/// The DER inside a PEM text (the stored old certificate).
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    inventory::pem::PemReader::new(pem.as_bytes()).find_map(|item| match item {
+        inventory::pem::PemItem::Block(b) => Some(b.der.to_vec()),
+        inventory::pem::PemItem::Fault(_) => None,
+    })
+}
+
+/// Certificates (facts and DER) in the given files; any read problem refuses.
+fn read_certs(
+    paths: &[PathBuf],
+    what: &str,
+) -> Result<Vec<(crate::cert::CertFacts, Vec<u8>)>, Error> {
+    let mut out = Vec::new();
+    for path in paths {
+        let loaded = File::open(path)
+            .and_then(|f| inventory::read_input_with(BufReader::new(f), false, true))
+            .map_err(|e| {
+                Error::Refused(format!("{what} {}: {}", path.display(), describe_io(&e)))
+            })?;
+        if let Some((_, reason)) = loaded.errors.first() {
+            return Err(Error::Refused(format!(
+                "{what} {}: {reason}",
+                path.display()
+            )));
+        }
+        out.extend(loaded.certs.into_iter().map(|(_, f)| *f).zip(loaded.ders));
+    }
+    Ok(out)
+}
+
+/// The system's trust store, for when no --roots is given.
+fn system_roots() -> Vec<Vec<u8>> {
+    const BUNDLES: [&str; 3] = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ];
+    for path in BUNDLES {
+        if let Ok(certs) = read_certs(&[PathBuf::from(path)], "system store") {
+            return certs.into_iter().map(|(_, der)| der).collect();
+        }
+    }
+    Vec::new()
+}
+
+fn import(
+    args: &RotateArgs,
+    ctx: &Context,
+    id: &str,
+    cert: &Path,
+    chain: &[PathBuf],
+    roots: &[PathBuf],
+) -> Result<ExitCode, Error> {
+    let issued = read_certs(&[cert.to_path_buf()], "--cert")?;
+    let extra = read_certs(chain, "--chain")?;
+    let anchors: Vec<Vec<u8>> = if roots.is_empty() {
+        system_roots()
+    } else {
+        read_certs(roots, "--roots")?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    };
+    step_item(args, ctx, id, |item, exposed| {
+        let Some(csr) = &item.csr else {
+            return Err(Error::Refused("no CSR yet: run `rotate csr` first".into()));
+        };
+        // The leaf: the certificate on the CSR's key, else the first non-CA one.
+        let leaf = issued
+            .iter()
+            .position(|(f, _)| f.spki.to_string() == csr.new_spki_sha256)
+            .or_else(|| issued.iter().position(|(f, _)| !f.is_ca))
+            .ok_or_else(|| {
+                Error::Refused(format!(
+                    "--cert {}: no end-entity certificate in it",
+                    cert.display()
+                ))
+            })?;
+        let (facts, der) = &issued[leaf];
+        let candidate = checks::Candidate { facts, der };
+        checks::key(
+            &candidate,
+            &csr.new_spki_sha256,
+            &item.old.spki_sha256,
+            exposed,
+        )
+        .map_err(Error::Refused)?;
+        checks::names(&candidate, &item.old.dns_names, &item.old.ip_addresses)
+            .map_err(Error::Refused)?;
+        checks::validity(&candidate, ctx.now).map_err(Error::Refused)?;
+        let intermediates: Vec<Vec<u8>> = issued
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| *n != leaf)
+            .map(|(_, (_, d))| d.clone())
+            .chain(extra.iter().map(|(_, d)| d.clone()))
+            .collect();
+        checks::chain(&candidate, &intermediates, &anchors, ctx.now).map_err(Error::Refused)?;
+        Ok(Event::Imported(IssuedRecord {
+            cert_path: cert.display().to_string(),
+            fingerprint_sha256: facts.fingerprint.to_string(),
+            serial: facts.serial.clone(),
+            issuer: facts.issuer.clone(),
+            not_before: timefmt::rfc3339(facts.not_before),
+            not_after: timefmt::rfc3339(facts.not_after),
+            dns_names: facts.dns_names.clone(),
+            ip_addresses: facts.ip_addresses.clone(),
+        }))
+    })
+}
+
+fn uploaded(
+    args: &RotateArgs,
+    ctx: &Context,
+    e: &EndpointArgs,
+    verify_only: bool,
+) -> Result<ExitCode, Error> {
+    let at = timefmt::rfc3339(ctx.now);
+    if verify_only && e.endpoint.is_none() {
+        return Err(Error::Usage(
+            "rotate verify needs --endpoint HOST:PORT".into(),
+        ));
+    }
+    // Record the upload first (unless only verifying), then check the endpoint.
+    if !verify_only {
+        step_item(args, ctx, &e.item, |_, _| {
+            Ok(Event::Uploaded(UploadRecord {
+                at: at.clone(),
+                endpoint: e.endpoint.clone(),
+            }))
+        })?;
+    }
+    let Some(endpoint) = &e.endpoint else {
+        return Ok(ExitCode::Clean);
+    };
+    let expected = {
+        let plan = state::load(&args.state)?.ok_or_else(|| no_plan(&args.state))?;
+        let item = plan
+            .items
+            .iter()
+            .find(|i| i.id == e.item || i.id.starts_with(&e.item))
+            .cloned();
+        item.and_then(|i| i.issued).map(|i| i.fingerprint_sha256)
+    }
+    .ok_or_else(|| Error::Refused("no issued certificate recorded for this item".into()))?;
+    let served = served_leaf(endpoint, e.sni.as_deref(), Duration::from_secs(e.timeout), ctx.now)
+        .map_err(|why| Error::Refused(format!("{endpoint}: could not check what it serves: {why}; the item stays uploaded (retry with `rotate verify`)")))?;
+    if served != expected {
+        return Err(Error::Refused(format!(
+            "{endpoint} still serves a different certificate (sha256 {served}), not the new one (sha256 {expected}); the item stays uploaded: fix the upload, then `rotate verify`"
+        )));
+    }
+    step_item(args, ctx, &e.item, |_, _| {
+        Ok(Event::Verified(state::VerificationRecord {
+            at: at.clone(),
+            endpoint: endpoint.clone(),
+            sni: e.sni.clone(),
+            served_fingerprint_sha256: served.clone(),
+        }))
+    })
+}
+
+fn revoked(
+    args: &RotateArgs,
+    ctx: &Context,
+    id: &str,
+    crls: &[PathBuf],
+    issuers: &[PathBuf],
+    force: bool,
+    reason: Option<&str>,
+) -> Result<ExitCode, Error> {
+    let forced_reason = if force {
+        match reason {
+            Some(r) if !r.trim().is_empty() => Some(r.to_owned()),
+            _ => {
+                return Err(Error::Usage(
+                    "--force needs --reason TEXT (it is recorded)".into(),
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    let issuer_certs = read_certs(issuers, "--issuer")?;
+    step_item(args, ctx, id, |item, _| {
+        let crl = if crls.is_empty() {
+            None
+        } else {
+            Some(confirm_crl(item, crls, &issuer_certs)?)
+        };
+        Ok(Event::Revoked {
+            crl,
+            forced_reason: forced_reason.clone(),
+        })
+    })
+}
+
+/// A CRL signed by the old issuer must list the old serial.
+fn confirm_crl(
+    item: &Item,
+    paths: &[PathBuf],
+    issuers: &[(crate::cert::CertFacts, Vec<u8>)],
+) -> Result<CrlEvidence, Error> {
+    let facts: Vec<&crate::cert::CertFacts> =
+        issuers.iter().map(|(f, _)| f).filter(|f| f.is_ca).collect();
+    let mut errors = Vec::new();
+    let found = crl::load(paths, &facts, &mut errors);
+    if let Some(e) = errors.first() {
+        return Err(Error::Refused(format!(
+            "{e} (give the old issuer's certificate with --issuer FILE)"
+        )));
+    }
+    let issuer_id = Sha256::parse_hex(&item.old.issuer_name_sha256).unwrap_or(Sha256([0; 32]));
+    if !found.crls.iter().any(|c| c.issuer_id == issuer_id) {
+        let from: Vec<String> = found.crls.iter().map(|c| c.issuer.clone()).collect();
+        return Err(Error::Refused(format!(
+            "refused: the CRL is from {}, not from the old certificate's issuer {}",
+            from.join(", "),
+            item.old.issuer
+        )));
+    }
+    match found.find(issuer_id, &item.old.serial) {
+        Some(r) => Ok(CrlEvidence {
+            path: r.crl_path.clone(),
+            crl_number: r.crl_number.clone(),
+            reason: r.reason.map(str::to_owned),
+            revoked_at: r.revoked_at.map(timefmt::rfc3339),
+        }),
+        None => Err(Error::Refused(format!(
+            "refused: the CRL from {} does not list the old serial {}; not revoked yet (ask the CA, then retry)",
+            item.old.issuer, item.old.serial
+        ))),
+    }
+}
+
+// TEMPORARY until the probe command (issue 4) lands on main: then this calls it.
+fn served_leaf(
+    _endpoint: &str,
+    _sni: Option<&str>,
+    _timeout: Duration,
+    _now: time::OffsetDateTime,
+) -> Result<String, String> {
+    Err("endpoint checks need the probe module, which is not merged yet".into())
+}
+
+/// For `--format json` callers and `walk`: whether stdin is a person.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}

@@ -1,0 +1,208 @@
+//! What to do next, per item: `rotate status` (a table) and `rotate next` (exact commands,
+//! and for revocation everything the CA asks for).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::state::{Item, State, Step};
+use crate::cli::RotateArgs;
+use crate::config::Context;
+use crate::error::{Error, ExitCode};
+use crate::report::{Format, SCHEMA_VERSION, TOOL};
+use crate::sanitize::escape;
+use crate::timefmt;
+
+#[derive(Serialize)]
+pub struct StatusRow {
+    pub id: String,
+    pub step: Step,
+    pub host: Option<String>,
+    pub old_not_after: String,
+    /// Whole days since the item last moved (or since it was planned).
+    pub days_in_step: Option<i64>,
+    pub blocked_by: String,
+}
+
+pub fn status_row(item: &Item, now: OffsetDateTime) -> StatusRow {
+    let since = item
+        .history
+        .last()
+        .and_then(|h| timefmt::parse(&h.at).ok())
+        .map(|t| timefmt::days_between(t, now));
+    StatusRow {
+        id: item.id.clone(),
+        step: item.step,
+        host: item.host.clone(),
+        old_not_after: item.old.not_after.clone(),
+        days_in_step: since,
+        blocked_by: waiting_for(item).to_owned(),
+    }
+}
+
+/// What the item waits for, in a few words.
+fn waiting_for(item: &Item) -> &'static str {
+    match item.step {
+        Step::Planned => "a new key and CSR",
+        Step::CsrGenerated => "the CA to issue the certificate",
+        Step::Issued => "the new certificate to be uploaded",
+        Step::Uploaded => "verification that the endpoint serves it",
+        Step::Verified => "revocation of the old certificate",
+        Step::Revoked => "a CRL confirming the revocation",
+        Step::Done => "nothing",
+    }
+}
+
+#[derive(Serialize)]
+struct StatusReport<'a> {
+    schema_version: u32,
+    tool: &'a crate::report::Tool,
+    cutoff: &'a str,
+    items: &'a [StatusRow],
+    done: usize,
+    remaining: usize,
+}
+
+pub fn print_status(plan: &State, rows: &[StatusRow], format: Format) -> Result<(), Error> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let done = rows.iter().filter(|r| r.step == Step::Done).count();
+    if matches!(format, Format::Json | Format::Ndjson) {
+        let report = StatusReport {
+            schema_version: SCHEMA_VERSION,
+            tool: &TOOL,
+            cutoff: &plan.policy.cutoff,
+            items: rows,
+            done,
+            remaining: rows.len() - done,
+        };
+        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<28} {:<14} {:<26} {:>5}  WAITING FOR",
+        "ITEM", "STEP", "HOST", "DAYS"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<28} {:<14} {:<26} {:>5}  {}",
+            escape(&r.id),
+            r.step.as_str(),
+            escape(r.host.as_deref().unwrap_or("-")),
+            r.days_in_step
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.blocked_by
+        )?;
+    }
+    writeln!(out, "\n{done} of {} item(s) done.", rows.len())?;
+    Ok(())
+}
+
+/// The exact next command for each item that is not done.
+pub fn run(
+    args: &RotateArgs,
+    ctx: &Context,
+    compromised_at: Option<&str>,
+) -> Result<ExitCode, Error> {
+    let plan = super::state::load(&args.state)?.ok_or_else(|| super::no_plan(&args.state))?;
+    let compromise = match compromised_at {
+        Some(t) => timefmt::rfc3339(crate::config::parse_flag("--compromised-at", t)?),
+        None => plan.policy.cutoff.clone(),
+    };
+    let state = format!("--state {}", args.state.display());
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut remaining = 0;
+    for item in &plan.items {
+        if item.step == Step::Done {
+            continue;
+        }
+        remaining += 1;
+        if ctx.quiet {
+            continue;
+        }
+        writeln!(
+            out,
+            "{} ({}, {})",
+            escape(&item.id),
+            escape(item.host.as_deref().unwrap_or(&item.old.subject)),
+            item.step.as_str()
+        )?;
+        for line in actions(item, &state, &compromise) {
+            writeln!(out, "    {}", escape(&line))?;
+        }
+        writeln!(out)?;
+    }
+    if !ctx.quiet {
+        if remaining == 0 {
+            writeln!(out, "Every item is done.")?;
+        } else {
+            writeln!(out, "Never revoke an old certificate before its replacement is verified as served: `rotate revoked` refuses it unless --force.")?;
+        }
+    }
+    Ok(if remaining == 0 {
+        ExitCode::Clean
+    } else {
+        ExitCode::ActionRequired
+    })
+}
+
+fn actions(item: &Item, state: &str, compromise: &str) -> Vec<String> {
+    let id = &item.id;
+    let host = item.host.clone().unwrap_or_else(|| {
+        item.old
+            .dns_names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "HOST".into())
+    });
+    match item.step {
+        Step::Planned => vec![format!("certsweep rotate csr {id} {state}")],
+        Step::CsrGenerated => {
+            let csr = item.csr.as_ref().map(|c| c.csr_path.as_str()).unwrap_or("?");
+            vec![
+                format!("send {csr} to your CA, then:"),
+                format!("certsweep rotate import {id} --cert ISSUED.pem --chain CHAIN.pem {state}"),
+            ]
+        }
+        Step::Issued => {
+            let cert = item.issued.as_ref().map(|c| c.cert_path.as_str()).unwrap_or("?");
+            let key = item.csr.as_ref().map(|c| c.key_path.as_str()).unwrap_or("?");
+            vec![
+                format!("upload {cert} with its key {key} where {host} is served, then:"),
+                format!("certsweep rotate uploaded {id} --endpoint {host}:443 {state}"),
+            ]
+        }
+        Step::Uploaded => vec![format!(
+            "once {host} serves the new certificate: certsweep rotate verify {id} --endpoint {host}:443 {state}"
+        )],
+        Step::Verified => {
+            let mut lines = vec![
+                "ask the old issuer to revoke the old certificate:".to_owned(),
+                format!("  serial {}", item.old.serial),
+                format!("  issuer {}", item.old.issuer),
+                "  reason keyCompromise (1)".to_owned(),
+                format!("  compromise date {compromise}"),
+            ];
+            if item.old.issuer.contains("Let's Encrypt") {
+                lines.push(format!(
+                    "  ACME: certbot revoke --cert-path {} --reason keycompromise",
+                    item.old.source_path
+                ));
+            }
+            lines.push(format!(
+                "then, with the issuer's CRL: certsweep rotate revoked {id} --crl ISSUER.crl --issuer ISSUER.pem {state}"
+            ));
+            lines
+        }
+        Step::Revoked => vec![format!(
+            "confirm with the issuer's CRL: certsweep rotate revoked {id} --crl ISSUER.crl --issuer ISSUER.pem {state}"
+        )],
+        Step::Done => Vec::new(),
+    }
+}
