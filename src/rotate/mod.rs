@@ -235,7 +235,7 @@ fn status(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let rows: Vec<next::StatusRow> = plan
         .items
         .iter()
-        .map(|i| next::status_row(i, ctx.now))
+        .map(|i| next::status_row(i, &plan.created_at, ctx.now))
         .collect();
     if !ctx.quiet {
         next::print_status(&plan, &rows, ctx.format)?;

@@ -25,11 +25,13 @@ pub struct StatusRow {
     pub blocked_by: String,
 }
 
-pub fn status_row(item: &Item, now: OffsetDateTime) -> StatusRow {
+pub fn status_row(item: &Item, created_at: &str, now: OffsetDateTime) -> StatusRow {
     let since = item
         .history
         .last()
-        .and_then(|h| timefmt::parse(&h.at).ok())
+        .map(|h| h.at.as_str())
+        .or(Some(created_at))
+        .and_then(|at| timefmt::parse(at).ok())
         .map(|t| timefmt::days_between(t, now));
     StatusRow {
         id: item.id.clone(),

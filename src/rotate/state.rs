@@ -307,7 +307,25 @@ pub fn save(path: &Path, state: &State) -> Result<(), Error> {
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
-    result.map_err(|e| Error::State(format!("cannot write {}: {e}", path.display())))
+    result.map_err(|e| Error::State(format!("cannot write {}: {e}", path.display())))?;
+    remove_stale_temps(&dir, &file_name);
+    Ok(())
+}
+
+/// Temporary files left by writers that were killed mid-write. Writers hold the lock, which
+/// the caller holds now, so none of these is anyone's work in progress.
+fn remove_stale_temps(dir: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// An exclusive lock on `STATE.lock`, held until dropped.
