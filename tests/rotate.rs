@@ -48,6 +48,29 @@ impl Walk {
     }
 }
 
+/// A plan with one item: shop, uploaded 2016-05-10.
+fn one_item_walk() -> Walk {
+    let w = Walk { dir: temp() };
+    let one = write(
+        w.dir.path(),
+        "one.json",
+        format!(
+            r#"[{{"id": "shop", "file": "{}", "uploaded_at": "2016-05-10", "host": "shop.example.com"}}]"#,
+            root().join("fixtures/demo/uploads/shop.pem").display()
+        ),
+    );
+    w.run(&[
+        "init",
+        "--manifest",
+        one.to_str().unwrap(),
+        "--cutoff",
+        CUTOFF,
+    ])
+    .code(0)
+    .stdout_has("1 new item(s)");
+    w
+}
+
 /// A plan from the demo inventory (8 items).
 fn walk() -> Walk {
     let w = Walk { dir: temp() };
@@ -151,24 +174,7 @@ fn to_issued(w: &Walk) -> String {
 
 #[test]
 fn init_plans_every_certificate_to_replace_and_rerun_keeps_progress() {
-    let w = Walk { dir: temp() };
-    let one = write(
-        w.dir.path(),
-        "one.json",
-        format!(
-            r#"[{{"id": "shop", "file": "{}", "uploaded_at": "2016-05-10", "host": "shop.example.com"}}]"#,
-            root().join("fixtures/demo/uploads/shop.pem").display()
-        ),
-    );
-    w.run(&[
-        "init",
-        "--manifest",
-        one.to_str().unwrap(),
-        "--cutoff",
-        CUTOFF,
-    ])
-    .code(0)
-    .stdout_has("1 new item(s)");
+    let w = one_item_walk();
     let id = w.id("shop.example.com");
     w.run(&["csr", &id]).code(0);
     w.run(&[
@@ -501,23 +507,7 @@ impl Walk {
 
 #[test]
 fn all_done_exits_zero() {
-    let w = Walk { dir: temp() };
-    let one = write(
-        w.dir.path(),
-        "one.json",
-        format!(
-            r#"[{{"id": "shop", "file": "{}", "uploaded_at": "2016-05-10", "host": "shop.example.com"}}]"#,
-            root().join("fixtures/demo/uploads/shop.pem").display()
-        ),
-    );
-    w.run(&[
-        "init",
-        "--manifest",
-        one.to_str().unwrap(),
-        "--cutoff",
-        CUTOFF,
-    ])
-    .code(0);
+    let w = one_item_walk();
     let id = w.id("shop.example.com");
     let serial = w.item("shop.example.com")["old"]["serial"]
         .as_str()

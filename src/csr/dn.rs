@@ -392,7 +392,7 @@ fn is_printable_string_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::Command;
 
     /// DER of a Name with one single-valued RDN holding a UTF8String.
@@ -746,38 +746,6 @@ mod tests {
 
     // ---- checks against the real OpenSSL CLI ----
 
-    /// A scratch directory removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "certsweep-dn-{tag}-{}-{:?}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Self(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn openssl_available() -> bool {
-        let found = Command::new("openssl").arg("version").output().is_ok();
-        if !found {
-            eprintln!("SKIPPED: openssl CLI not found on PATH");
-        }
-        found
-    }
-
     /// Has OpenSSL write a CSR for `subj` (its `/A=b/C=d` syntax) and returns
     /// the DER `Name` inside it.
     fn openssl_subject(dir: &Path, subj: &str) -> Vec<u8> {
@@ -832,11 +800,9 @@ mod tests {
 
     #[test]
     fn simple_subject_matches_openssl_byte_for_byte() {
-        if !openssl_available() {
-            return;
-        }
-        let dir = TempDir::new("simple");
-        let theirs = openssl_subject(&dir.0, "/C=GB/O=Example Ltd/CN=www.example.com");
+        crate::csr::test_support::require_openssl();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let theirs = openssl_subject(&dir.path(), "/C=GB/O=Example Ltd/CN=www.example.com");
         let ours = parse_rfc4514("CN=www.example.com,O=Example Ltd,C=GB").unwrap();
         assert_eq!(hex::encode(&ours), hex::encode(&theirs));
     }
@@ -845,12 +811,10 @@ mod tests {
 
     #[test]
     fn tricky_subject_matches_openssl_byte_for_byte() {
-        if !openssl_available() {
-            return;
-        }
-        let dir = TempDir::new("tricky");
+        crate::csr::test_support::require_openssl();
+        let dir = tempfile::tempdir().expect("temp dir");
         let theirs = openssl_subject(
-            &dir.0,
+            &dir.path(),
             r"/DC=com/DC=example/C=DE/L=Zürich/O=Acme, Inc./OU=Web/OU=Platform\+Ops/OU=#hash/CN=tricky.example.com+UID=u123",
         );
         let ours = parse_rfc4514(TRICKY).unwrap();
@@ -859,11 +823,9 @@ mod tests {
 
     #[test]
     fn tricky_subject_structure_per_openssl_asn1parse() {
-        if !openssl_available() {
-            return;
-        }
-        let dir = TempDir::new("asn1parse");
-        let path = dir.0.join("name.der");
+        crate::csr::test_support::require_openssl();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("name.der");
         std::fs::write(&path, parse_rfc4514(TRICKY).unwrap()).unwrap();
         let out = Command::new("openssl")
             .args(["asn1parse", "-inform", "DER", "-in"])

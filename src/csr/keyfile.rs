@@ -179,7 +179,7 @@ mod tests {
     use aws_lc_rs::cipher::{DecryptionContext, PaddedBlockDecryptingKey};
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::Command;
 
     const PASSPHRASE: &[u8] = b"correct horse battery staple";
@@ -384,38 +384,6 @@ mod tests {
 
     // ---- checks against the real OpenSSL CLI ----
 
-    /// A scratch directory removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "certsweep-keyfile-{tag}-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Self(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn openssl_available() -> bool {
-        let found = Command::new("openssl").arg("version").output().is_ok();
-        if !found {
-            eprintln!("SKIPPED: openssl CLI not found on PATH");
-        }
-        found
-    }
-
     /// Runs `openssl pkcs8` to decrypt `enc.pem` with the passphrase in a file;
     /// returns the decrypted DER PKCS#8, or OpenSSL's stderr on failure.
     fn openssl_decrypt(dir: &Path, passphrase: &[u8]) -> Result<Vec<u8>, String> {
@@ -441,30 +409,32 @@ mod tests {
         }
     }
 
-    fn check_with_openssl(tag: &str, plain: &[u8]) {
-        if !openssl_available() {
-            return;
-        }
-        let dir = TempDir::new(tag);
+    fn check_with_openssl(plain: &[u8]) {
+        crate::csr::test_support::require_openssl();
+        let dir = tempfile::tempdir().expect("temp dir");
         let der = encrypt_pkcs8(plain, PASSPHRASE).unwrap();
-        std::fs::write(dir.0.join("enc.pem"), pem("ENCRYPTED PRIVATE KEY", &der)).unwrap();
+        std::fs::write(
+            dir.path().join("enc.pem"),
+            pem("ENCRYPTED PRIVATE KEY", &der),
+        )
+        .unwrap();
 
-        let decrypted = openssl_decrypt(&dir.0, PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
+        let decrypted = openssl_decrypt(&dir.path(), PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(hex::encode(decrypted), hex::encode(plain));
 
-        let wrong = openssl_decrypt(&dir.0, b"correct horse battery stapler");
+        let wrong = openssl_decrypt(&dir.path(), b"correct horse battery stapler");
         assert!(wrong.is_err(), "openssl accepted a wrong passphrase");
     }
 
     #[test]
     fn openssl_decrypts_p256_key_to_the_same_bytes() {
-        check_with_openssl("p256", &p256_pkcs8());
+        check_with_openssl(&p256_pkcs8());
     }
 
     #[test]
     fn openssl_decrypts_ed25519_v1_key_to_the_same_bytes() {
         let v1 = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new()).unwrap();
-        check_with_openssl("ed25519", v1.as_ref());
+        check_with_openssl(v1.as_ref());
     }
 
     /// aws-lc's `Ed25519KeyPair::generate_pkcs8` writes PKCS#8 v2 (with the
@@ -474,13 +444,11 @@ mod tests {
     /// iteration count and IV read from our DER.
     #[test]
     fn openssl_primitives_decrypt_ed25519_v2_key_to_the_same_bytes() {
-        if !openssl_available() {
-            return;
-        }
+        crate::csr::test_support::require_openssl();
         let plain = ed25519_pkcs8();
         assert_eq!(plain[4], 1, "expected a PKCS#8 v2 key from aws-lc");
         let parsed = parse(&encrypt_pkcs8(&plain, PASSPHRASE).unwrap());
-        let dir = TempDir::new("ed25519-v2");
+        let dir = tempfile::tempdir().expect("temp dir");
 
         let kdf = Command::new("openssl")
             .args([
@@ -507,8 +475,8 @@ mod tests {
         );
         assert_eq!(kdf.stdout.len(), 32);
 
-        let encrypted = dir.0.join("data.bin");
-        let decrypted = dir.0.join("plain.bin");
+        let encrypted = dir.path().join("data.bin");
+        let decrypted = dir.path().join("plain.bin");
         std::fs::write(&encrypted, &parsed.encrypted).unwrap();
         let enc = Command::new("openssl")
             .args(["enc", "-d", "-aes-256-cbc", "-K"])

@@ -357,6 +357,21 @@ pub struct Found {
     pub errors: Vec<InputError>,
 }
 
+/// Shared by unit tests that check our bytes against the real OpenSSL CLI.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// CI installs openssl (.ci/run): a missing one fails the test rather than skipping it.
+    pub fn require_openssl() {
+        let found = std::process::Command::new("openssl")
+            .arg("version")
+            .output();
+        assert!(
+            found.is_ok_and(|o| o.status.success()),
+            "the openssl CLI is needed for this test (apt-get install openssl)"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
