@@ -802,7 +802,7 @@ mod tests {
     fn simple_subject_matches_openssl_byte_for_byte() {
         crate::csr::test_support::require_openssl();
         let dir = tempfile::tempdir().expect("temp dir");
-        let theirs = openssl_subject(&dir.path(), "/C=GB/O=Example Ltd/CN=www.example.com");
+        let theirs = openssl_subject(dir.path(), "/C=GB/O=Example Ltd/CN=www.example.com");
         let ours = parse_rfc4514("CN=www.example.com,O=Example Ltd,C=GB").unwrap();
         assert_eq!(hex::encode(&ours), hex::encode(&theirs));
     }
@@ -814,7 +814,7 @@ mod tests {
         crate::csr::test_support::require_openssl();
         let dir = tempfile::tempdir().expect("temp dir");
         let theirs = openssl_subject(
-            &dir.path(),
+            dir.path(),
             r"/DC=com/DC=example/C=DE/L=Zürich/O=Acme, Inc./OU=Web/OU=Platform\+Ops/OU=#hash/CN=tricky.example.com+UID=u123",
         );
         let ours = parse_rfc4514(TRICKY).unwrap();

@@ -419,10 +419,10 @@ mod tests {
         )
         .unwrap();
 
-        let decrypted = openssl_decrypt(&dir.path(), PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
+        let decrypted = openssl_decrypt(dir.path(), PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(hex::encode(decrypted), hex::encode(plain));
 
-        let wrong = openssl_decrypt(&dir.path(), b"correct horse battery stapler");
+        let wrong = openssl_decrypt(dir.path(), b"correct horse battery stapler");
         assert!(wrong.is_err(), "openssl accepted a wrong passphrase");
     }
 
