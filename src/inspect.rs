@@ -12,6 +12,7 @@ use crate::cli::InspectArgs;
 use crate::config::Context;
 use crate::error::{Error, ExitCode};
 use crate::inventory::{self, describe_io, InputError};
+use crate::report::model::ErrorRecord;
 use crate::report::{Format, SCHEMA_VERSION, TOOL};
 use crate::sanitize::escape;
 use crate::timefmt;
@@ -69,20 +70,13 @@ struct InspectKey {
 }
 
 #[derive(Serialize)]
-struct ErrorOut<'a> {
-    path: &'a str,
-    index: Option<usize>,
-    reason: &'a str,
-}
-
-#[derive(Serialize)]
 struct InspectReport<'a> {
     schema_version: u32,
     tool: &'a crate::report::Tool,
     now: String,
     certificates: &'a [Inspected],
     private_keys: &'a [InspectKey],
-    errors: Vec<ErrorOut<'a>>,
+    errors: Vec<ErrorRecord<'a>>,
 }
 
 pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
@@ -147,14 +141,7 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                     now: timefmt::rfc3339(ctx.now),
                     certificates: &certs,
                     private_keys: &keys,
-                    errors: errors
-                        .iter()
-                        .map(|e| ErrorOut {
-                            path: &e.path,
-                            index: e.index,
-                            reason: &e.reason,
-                        })
-                        .collect(),
+                    errors: errors.iter().map(|e| ErrorRecord::new(e, None)).collect(),
                 };
                 serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
                 writeln!(out)?;

@@ -11,6 +11,7 @@ use crate::cli::CsrArgs;
 use crate::config::Context;
 use crate::error::Error;
 use crate::inventory::InputError;
+use crate::report::model::ErrorRecord;
 use crate::report::{Format, SCHEMA_VERSION, TOOL};
 use crate::sanitize::escape;
 
@@ -180,14 +181,7 @@ struct CsrReport<'a> {
     tool: &'a crate::report::Tool,
     out_dir: String,
     csrs: Vec<CsrOut<'a>>,
-    errors: Vec<ErrorOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct ErrorOut<'a> {
-    path: &'a str,
-    index: Option<usize>,
-    reason: &'a str,
+    errors: Vec<ErrorRecord<'a>>,
 }
 
 pub fn report(
@@ -234,14 +228,7 @@ pub fn report(
                 tool: &TOOL,
                 out_dir: args.out_dir.display().to_string(),
                 csrs,
-                errors: errors
-                    .iter()
-                    .map(|e| ErrorOut {
-                        path: &e.path,
-                        index: e.index,
-                        reason: &e.reason,
-                    })
-                    .collect(),
+                errors: errors.iter().map(|e| ErrorRecord::new(e, None)).collect(),
             };
             serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
             writeln!(out)?;
