@@ -56,6 +56,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Replacement CSRs with brand-new keys, one or in bulk
     Csr(CsrArgs),
+    /// App installations set up before the cutoff whose settings hold credentials
+    Apps(AppsArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -193,4 +195,14 @@ pub struct InspectArgs {
     /// Refused: secrets on the command line leak into shell history and `ps`
     #[arg(long, hide = true, value_name = "SECRET")]
     pub p12_password: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AppsArgs {
+    /// The vendor's app-installation list (JSON); several pages as several files
+    #[arg(value_name = "INSTALLATIONS.json", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The breach cutoff: installations created before it had their settings exposed
+    #[arg(long, value_name = "DATE", required = true)]
+    pub cutoff: String,
 }
