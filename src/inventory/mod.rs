@@ -332,10 +332,10 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
         let mut bytes = Vec::new();
         reader.by_ref().take(MAX_DER + 1).read_to_end(&mut bytes)?;
         match read_der(&bytes, &mut loaded, opts) {
-            Der::Read => return Ok(finish(loaded, 1, key_only_ok)),
+            DerKind::Read => return Ok(finish(loaded, 1, key_only_ok)),
             // A bundle that was recognised but failed has said why; no second error.
-            Der::ContainerFailed => return Ok(loaded),
-            Der::NotDer => {}
+            DerKind::ContainerFailed => return Ok(loaded),
+            DerKind::Neither => {}
         }
         // Not DER after all (a text file may start with "0"): try it as PEM.
         let mut rest = Vec::new();
@@ -375,23 +375,23 @@ fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
 }
 
 /// What a DER input turned out to be.
-enum Der {
+enum DerKind {
     /// A certificate, key, or container with certificates or keys.
     Read,
     /// A PKCS#7 or PKCS#12 container that could not be read; `loaded.errors` says why.
     ContainerFailed,
     /// None of the DER forms: maybe PEM after all.
-    NotDer,
+    Neither,
 }
 
 /// Tries `bytes` as one DER certificate, then as PKCS#7, PKCS#12 and a DER private key.
-fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> Der {
+fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKind {
     if bytes.len() as u64 > MAX_DER {
         loaded.errors.push((
             None,
             "not a certificate: starts like DER but is larger than 16 MiB".into(),
         ));
-        return Der::NotDer;
+        return DerKind::Neither;
     }
     let cert_error = match cert::parse_der_prefix(bytes) {
         Ok((facts, trailing)) => {
@@ -405,7 +405,7 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> Der {
                     format!("{trailing} unexpected bytes after the DER certificate"),
                 ));
             }
-            return Der::Read;
+            return DerKind::Read;
         }
         Err(e) => e,
     };
@@ -422,11 +422,11 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> Der {
                     ));
                 }
                 add_bundle(loaded, None, &bundle);
-                Der::Read
+                DerKind::Read
             }
             Err(reason) => {
                 loaded.errors.push((None, reason));
-                Der::ContainerFailed
+                DerKind::ContainerFailed
             }
         };
     }
@@ -435,18 +435,18 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> Der {
         return match pkcs12::decode(bytes, password) {
             Ok(contents) => {
                 add_pkcs12(loaded, contents);
-                Der::Read
+                DerKind::Read
             }
             Err(e) => {
                 loaded.errors.push((None, e.to_string()));
-                Der::ContainerFailed
+                DerKind::ContainerFailed
             }
         };
     }
     for format in [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1] {
         if let Ok(spki) = key::public_key_digest(format, bytes) {
             loaded.keys.push((1, spki));
-            return Der::Read;
+            return DerKind::Read;
         }
     }
     let structure = match der::read(bytes) {
@@ -459,7 +459,7 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> Der {
             "not a DER certificate, PKCS#7 bundle, PKCS#12 file or private key: {cert_error}{structure}"
         ),
     ));
-    Der::NotDer
+    DerKind::Neither
 }
 
 /// The certificates of a PKCS#7 bundle. In a DER file (`block` None) each is numbered by
