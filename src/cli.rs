@@ -58,6 +58,8 @@ pub enum Command {
     Csr(CsrArgs),
     /// Walk each exposed certificate through upload-new-then-revoke-old
     Rotate(RotateArgs),
+    /// App installations set up before the cutoff whose settings hold credentials
+    Apps(AppsArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -94,6 +96,13 @@ pub struct InventoryArgs {
     /// Read exposed public-key hashes (e.g. another team's export) into the key-reuse check
     #[arg(long, value_name = "FILE")]
     pub exposed_keys: Vec<PathBuf>,
+    /// PKCS#12 (.p12/.pfx) password: the first line of FILE [default: the environment
+    /// variable CERTSWEEP_P12_PASSWORD, else the empty password]
+    #[arg(long, value_name = "FILE")]
+    pub p12_password_file: Option<PathBuf>,
+    /// Refused: secrets on the command line leak into shell history and `ps`
+    #[arg(long, hide = true, value_name = "SECRET")]
+    pub p12_password: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -178,9 +187,26 @@ pub struct CsrArgs {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// Certificate files (PEM, DER); `-` reads stdin
+    /// Certificate files (PEM, DER, PKCS#7, PKCS#12); `-` reads stdin
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+    /// PKCS#12 (.p12/.pfx) password: the first line of FILE [default: the environment
+    /// variable CERTSWEEP_P12_PASSWORD, else the empty password]
+    #[arg(long, value_name = "FILE")]
+    pub p12_password_file: Option<PathBuf>,
+    /// Refused: secrets on the command line leak into shell history and `ps`
+    #[arg(long, hide = true, value_name = "SECRET")]
+    pub p12_password: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AppsArgs {
+    /// The vendor's app-installation list (JSON); several pages as several files
+    #[arg(value_name = "INSTALLATIONS.json", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The breach cutoff: installations created before it had their settings exposed
+    #[arg(long, value_name = "DATE", required = true)]
+    pub cutoff: String,
 }
 
 #[derive(Args, Debug)]

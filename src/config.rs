@@ -1,8 +1,10 @@
 //! Resolving raw flags into typed values: the clock (read once, here), format, colour.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::error::Error;
@@ -46,4 +48,39 @@ impl Context {
 /// Parses a date flag, naming the flag in the error.
 pub fn parse_flag(flag: &str, text: &str) -> Result<OffsetDateTime, Error> {
     timefmt::parse(text).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+}
+
+/// The environment variable holding the PKCS#12 password.
+pub const P12_PASSWORD_ENV: &str = "CERTSWEEP_P12_PASSWORD";
+
+/// The PKCS#12 password: the first line of `--p12-password-file`, else the environment
+/// variable, else none (the empty password is then tried). A password given on the command
+/// line (`--p12-password`) is refused.
+pub fn p12_password(
+    file: Option<&PathBuf>,
+    argv: Option<&String>,
+) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    if argv.is_some() {
+        return Err(Error::Usage(format!(
+            "--p12-password is refused: secrets on the command line leak into shell history \
+             and `ps`; use --p12-password-file FILE or the {P12_PASSWORD_ENV} environment variable"
+        )));
+    }
+    let raw = match file {
+        Some(path) => Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Error::Usage(format!(
+                "--p12-password-file {}: {}",
+                path.display(),
+                crate::inventory::describe_io(&e)
+            ))
+        })?),
+        None => match std::env::var_os(P12_PASSWORD_ENV) {
+            Some(v) => Zeroizing::new(v.into_encoded_bytes()),
+            None => return Ok(None),
+        },
+    };
+    // The first line, without its line ending (an empty line is the empty password).
+    let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok(Some(Zeroizing::new(line.to_vec())))
 }

@@ -83,12 +83,19 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let mut certs = Vec::new();
     let mut keys = Vec::new();
     let mut errors: Vec<InputError> = Vec::new();
+    let p12_password =
+        crate::config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
+    let opts = inventory::ReadOptions {
+        key_only_ok: true,
+        keep_der: true,
+        p12_password: p12_password.as_ref(),
+    };
     for path in &args.files {
         let shown = path.display().to_string();
         let loaded = if path.as_os_str() == "-" {
-            inventory::read_input_with(io::stdin().lock(), true, true)
+            inventory::read_input_with(io::stdin().lock(), &opts)
         } else {
-            File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), true, true))
+            File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), &opts))
         };
         let loaded = match loaded {
             Ok(l) => l,

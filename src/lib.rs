@@ -2,6 +2,7 @@
 //!
 //! The binary is a thin shell over [`run`]; commands return data and `report` renders it.
 
+pub mod apps;
 pub mod cert;
 pub mod classify;
 pub mod cli;
@@ -52,6 +53,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Inspect(args) => inspect::run(args, &ctx),
         Command::Csr(args) => csr::run(args, &ctx),
         Command::Rotate(args) => rotate::run(args, &ctx),
+        Command::Apps(args) => apps::run(args, &ctx),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
             Ok(ExitCode::Clean)

@@ -4,12 +4,14 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use crate::cert::{CertFacts, Sha256};
 use crate::classify::{self, ExposedList, Policy};
 use crate::cli::{InventoryArgs, ScanArgs};
-use crate::config::{parse_flag, Context};
+use crate::config::{self, parse_flag, Context};
 use crate::error::{Error, ExitCode};
-use crate::inventory::{self, describe_io, InputError, Inventory, Sources};
+use crate::inventory::{self, describe_io, InputError, Inventory, ReadOptions, Sources};
 use crate::report::{self, ScanReport};
 use crate::{crl, timefmt};
 
@@ -19,6 +21,8 @@ pub struct Prepared {
     pub exposed_list: ExposedList,
     pub revocations: crl::Revocations,
     pub policy: Policy,
+    /// The PKCS#12 password, for commands that read more files (`csr --cert`).
+    pub p12_password: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// Loads every input of `args` (keeping each certificate's DER if asked), the roots, the
@@ -43,6 +47,8 @@ pub fn prepare(
     if stdin_uses > 1 {
         return Err(Error::Usage("'-' (stdin) can be given only once".into()));
     }
+    let p12_password =
+        config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
 
     let mut inv = inventory::load(&Sources {
         paths: &args.paths,
@@ -50,8 +56,9 @@ pub fn prepare(
         uploaded_at,
         skip: args.manifest.clone(),
         keep_der,
+        p12_password: p12_password.as_ref(),
     });
-    let roots = load_roots(&args.roots, &mut inv);
+    let roots = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
     let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
     let mut crl_errors = Vec::new();
     let revocations = {
@@ -77,6 +84,7 @@ pub fn prepare(
         exposed_list,
         revocations,
         policy,
+        p12_password,
     })
 }
 
@@ -96,6 +104,7 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         exposed_list,
         revocations,
         policy,
+        ..
     } = prepare(inv_args, ctx, i64::from(args.expiring_within), false)?;
     let classified = classify::classify(&inv, &revocations, &exposed_list, &policy);
     if let Some(path) = &args.export_exposed_keys {
@@ -141,11 +150,19 @@ pub fn report_errors(errors: &[InputError]) {
     }
 }
 
-fn load_roots(paths: &[PathBuf], inv: &mut Inventory) -> Vec<CertFacts> {
+fn load_roots(
+    paths: &[PathBuf],
+    p12_password: Option<&Zeroizing<Vec<u8>>>,
+    inv: &mut Inventory,
+) -> Vec<CertFacts> {
+    let opts = ReadOptions {
+        p12_password,
+        ..ReadOptions::default()
+    };
     let mut roots = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
-        match File::open(path).and_then(|f| inventory::read_input(BufReader::new(f), false)) {
+        match File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), &opts)) {
             Ok(loaded) => {
                 roots.extend(loaded.certs.into_iter().map(|(_, f)| *f));
                 for (index, reason) in loaded.errors {

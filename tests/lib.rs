@@ -4,11 +4,13 @@
 
 mod harness;
 
+mod apps;
 mod bad_input;
 mod cli;
 mod crl;
 mod csr;
 mod demo;
+mod formats;
 mod inputs;
 mod inspect;
 mod policy;

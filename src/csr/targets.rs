@@ -15,7 +15,7 @@ use crate::classify::{self, Action};
 use crate::cli::CsrArgs;
 use crate::config::Context;
 use crate::error::Error;
-use crate::inventory::{self, describe_io, Inventory, Loaded};
+use crate::inventory::{self, describe_io, Inventory, Loaded, ReadOptions};
 
 /// The old certificate a CSR replaces, as the output names it.
 #[derive(Clone, Debug)]
@@ -163,26 +163,31 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
             }
         }
     }
+    let opts = ReadOptions {
+        key_only_ok: false,
+        keep_der: true,
+        p12_password: prepared.p12_password.as_ref(),
+    };
     for path in &args.cert {
-        from_cert_file(path, &mut found, &mut scratch);
+        from_cert_file(path, &opts, &mut found, &mut scratch);
     }
     if let Some(report) = &args.from_report {
-        from_report(report, &mut found, &mut scratch)?;
+        from_report(report, &opts, &mut found, &mut scratch)?;
     }
     found.errors.extend(scratch.errors);
     Ok(found)
 }
 
-fn load_file(path: &Path) -> Result<Loaded, String> {
+fn load_file(path: &Path, opts: &ReadOptions<'_>) -> Result<Loaded, String> {
     File::open(path)
-        .and_then(|f| inventory::read_input_with(BufReader::new(f), false, true))
+        .and_then(|f| inventory::read_input_with(BufReader::new(f), opts))
         .map_err(|e| describe_io(&e))
 }
 
 /// `--cert FILE`: its leaf (the certificate matching a key in the file, else the first non-CA).
-fn from_cert_file(path: &Path, found: &mut Found, scratch: &mut Inventory) {
+fn from_cert_file(path: &Path, opts: &ReadOptions<'_>, found: &mut Found, scratch: &mut Inventory) {
     let shown = path.display().to_string();
-    let loaded = match load_file(path) {
+    let loaded = match load_file(path, opts) {
         Ok(l) => l,
         Err(reason) => return scratch.error(shown, None, reason),
     };
@@ -227,7 +232,12 @@ fn from_cert_file(path: &Path, found: &mut Found, scratch: &mut Inventory) {
 
 /// `--from-report scan.json`: every record whose action is `replace`, re-read from its file
 /// and checked against the report's fingerprint (the file may have changed since).
-fn from_report(report: &Path, found: &mut Found, scratch: &mut Inventory) -> Result<(), Error> {
+fn from_report(
+    report: &Path,
+    opts: &ReadOptions<'_>,
+    found: &mut Found,
+    scratch: &mut Inventory,
+) -> Result<(), Error> {
     let shown = report.display().to_string();
     let text = std::fs::read_to_string(report)
         .map_err(|e| Error::Usage(format!("--from-report {shown}: {}", describe_io(&e))))?;
@@ -260,7 +270,7 @@ fn from_report(report: &Path, found: &mut Found, scratch: &mut Inventory) -> Res
         let want = r["fingerprint_sha256"].as_str().and_then(Sha256::parse_hex);
         let loaded = files
             .entry(path.clone())
-            .or_insert_with(|| load_report_source(&path, base));
+            .or_insert_with(|| load_report_source(&path, base, opts));
         let loaded = match loaded {
             Ok(l) => l,
             Err(reason) => {
@@ -268,7 +278,15 @@ fn from_report(report: &Path, found: &mut Found, scratch: &mut Inventory) -> Res
                 continue;
             }
         };
-        let Some(i) = loaded.certs.iter().position(|(n, _)| *n == index) else {
+        // A PKCS#7 block holds several certificates under one block number: prefer the one
+        // with the report's fingerprint.
+        let at_index = |(n, _): &(usize, Box<crate::cert::CertFacts>)| *n == index;
+        let Some(i) = loaded
+            .certs
+            .iter()
+            .position(|c| at_index(c) && Some(c.1.fingerprint) == want)
+            .or_else(|| loaded.certs.iter().position(at_index))
+        else {
             scratch.error(
                 path.clone(),
                 Some(index),
@@ -304,14 +322,14 @@ fn from_report(report: &Path, found: &mut Found, scratch: &mut Inventory) -> Res
 
 /// A report's `source.path`: a file (relative paths are tried as given, then beside the
 /// report), or `MANIFEST#id` for a certificate given inline in a manifest.
-fn load_report_source(path: &str, base: &Path) -> Result<Loaded, String> {
+fn load_report_source(path: &str, base: &Path, opts: &ReadOptions<'_>) -> Result<Loaded, String> {
     let direct = PathBuf::from(path);
     if direct.is_file() {
-        return load_file(&direct);
+        return load_file(&direct, opts);
     }
     let beside = base.join(path);
     if beside.is_file() {
-        return load_file(&beside);
+        return load_file(&beside, opts);
     }
     if let Some((manifest, id)) = path.rsplit_once('#') {
         let mut scratch = Inventory::default();
@@ -320,7 +338,7 @@ fn load_report_source(path: &str, base: &Path) -> Result<Loaded, String> {
                 continue;
             }
             if let inventory::manifest::EntrySource::Pem(text) = entry.source {
-                return inventory::read_input_with(Cursor::new(text.into_bytes()), false, true)
+                return inventory::read_input_with(Cursor::new(text.into_bytes()), opts)
                     .map_err(|e| describe_io(&e));
             }
         }

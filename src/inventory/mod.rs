@@ -1,8 +1,11 @@
 //! Loading what was uploaded: files, directories, stdin and manifests → certificates, keys and
 //! error records. A bad input never stops the run; it becomes an `InputError`.
 
+mod der;
 pub mod manifest;
 pub mod pem;
+pub mod pkcs12;
+pub mod pkcs7;
 mod walk;
 
 use std::fs::File;
@@ -12,12 +15,13 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 use crate::cert::key::{self, KeyFormat};
 use crate::cert::{self, CertFacts, Sha256};
 use pem::{PemBlock, PemItem, PemReader};
 
-/// A file that starts like DER but is larger than this is not one certificate.
+/// A file that starts like DER (a certificate, PKCS#7 or PKCS#12) but is larger than this is refused.
 const MAX_DER: u64 = 16 * 1024 * 1024;
 
 /// One upload: a file (or inline PEM, or stdin) with what is known about when it was uploaded.
@@ -97,6 +101,19 @@ pub struct Sources<'a> {
     pub skip: Vec<PathBuf>,
     /// Keep each certificate's DER (costs memory; `scan` does not need it).
     pub keep_der: bool,
+    /// The password for PKCS#12 files (`--p12-password-file` or `CERTSWEEP_P12_PASSWORD`).
+    pub p12_password: Option<&'a Zeroizing<Vec<u8>>>,
+}
+
+/// How to read one input.
+#[derive(Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// A private key alone is a complete upload (a manifest entry may be just a key).
+    pub key_only_ok: bool,
+    /// Keep each certificate's DER (`inspect`, `csr`).
+    pub keep_der: bool,
+    /// The password for PKCS#12 files; without one the empty password is tried.
+    pub p12_password: Option<&'a Zeroizing<Vec<u8>>>,
 }
 
 enum Input {
@@ -164,7 +181,7 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
         let results: Vec<(Arc<Upload>, Loaded)> = batch
             .into_par_iter()
             .map(|job| {
-                let loaded = run_job(&job, sources.keep_der);
+                let loaded = run_job(&job, sources);
                 (Arc::new(job.upload), loaded)
             })
             .collect();
@@ -266,13 +283,17 @@ pub struct Loaded {
     pub errors: Vec<(Option<usize>, String)>,
 }
 
-fn run_job(job: &Job, keep_der: bool) -> Loaded {
-    let ok = job.upload.key_only_ok;
+fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
+    let opts = ReadOptions {
+        key_only_ok: job.upload.key_only_ok,
+        keep_der: sources.keep_der,
+        p12_password: sources.p12_password,
+    };
     let result = match &job.input {
         Input::File(path) => File::open(path)
-            .and_then(|f| read_input_with(BufReader::with_capacity(256 * 1024, f), ok, keep_der)),
-        Input::Stdin => read_input_with(io::stdin().lock(), ok, keep_der),
-        Input::Inline(text) => read_input_with(Cursor::new(text.as_bytes()), ok, keep_der),
+            .and_then(|f| read_input_with(BufReader::with_capacity(256 * 1024, f), &opts)),
+        Input::Stdin => read_input_with(io::stdin().lock(), &opts),
+        Input::Inline(text) => read_input_with(Cursor::new(text.as_bytes()), &opts),
     };
     result.unwrap_or_else(|e| Loaded {
         errors: vec![(None, describe_io(&e))],
@@ -280,17 +301,22 @@ fn run_job(job: &Job, keep_der: bool) -> Loaded {
     })
 }
 
-/// Reads one input: DER if it starts like an ASN.1 SEQUENCE and parses, else PEM.
+/// Reads one input with default options (no PKCS#12 password, no DER kept).
 pub fn read_input(reader: impl BufRead, key_only_ok: bool) -> io::Result<Loaded> {
-    read_input_with(reader, key_only_ok, false)
+    read_input_with(
+        reader,
+        &ReadOptions {
+            key_only_ok,
+            ..ReadOptions::default()
+        },
+    )
 }
 
-/// `read_input`, optionally keeping each certificate's DER.
-pub fn read_input_with(
-    mut reader: impl BufRead,
-    key_only_ok: bool,
-    keep_der: bool,
-) -> io::Result<Loaded> {
+/// Reads one input. If it starts like an ASN.1 SEQUENCE it is tried as DER: a certificate,
+/// then a PKCS#7 bundle, then a PKCS#12 file (PFX version 3), then a private key; else PEM.
+pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
+    let key_only_ok = opts.key_only_ok;
+    let keep_der = opts.keep_der;
     let head = reader.fill_buf()?;
     if head.is_empty() {
         return Ok(Loaded {
@@ -305,8 +331,11 @@ pub fn read_input_with(
     let blocks_seen = if head[0] == 0x30 {
         let mut bytes = Vec::new();
         reader.by_ref().take(MAX_DER + 1).read_to_end(&mut bytes)?;
-        if read_der(&bytes, &mut loaded) {
-            return Ok(finish(loaded, 1, key_only_ok));
+        match read_der(&bytes, &mut loaded, opts) {
+            DerKind::Read => return Ok(finish(loaded, 1, key_only_ok)),
+            // A bundle that was recognised but failed has said why; no second error.
+            DerKind::ContainerFailed => return Ok(loaded),
+            DerKind::Neither => {}
         }
         // Not DER after all (a text file may start with "0"): try it as PEM.
         let mut rest = Vec::new();
@@ -331,7 +360,7 @@ fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
     let key_only_upload = key_only_ok && !loaded.keys.is_empty();
     if loaded.certs.is_empty() && !key_only_upload {
         let reason = if blocks_seen == 0 {
-            "no certificate found: neither PEM (no -----BEGIN line) nor a DER certificate".into()
+            "no certificate found: not PEM (no -----BEGIN line), nor DER (tried: certificate, PKCS#7, PKCS#12, private key)".into()
         } else if !loaded.keys.is_empty() {
             format!(
                 "no certificate found ({} private key(s) only; their public keys still count as uploaded)",
@@ -345,16 +374,26 @@ fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
     loaded
 }
 
-/// Tries `bytes` as one DER certificate, else as a DER private key. True if it was either.
-fn read_der(bytes: &[u8], loaded: &mut Loaded) -> bool {
+/// What a DER input turned out to be.
+enum DerKind {
+    /// A certificate, key, or container with certificates or keys.
+    Read,
+    /// A PKCS#7 or PKCS#12 container that could not be read; `loaded.errors` says why.
+    ContainerFailed,
+    /// None of the DER forms: maybe PEM after all.
+    Neither,
+}
+
+/// Tries `bytes` as one DER certificate, then as PKCS#7, PKCS#12 and a DER private key.
+fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKind {
     if bytes.len() as u64 > MAX_DER {
         loaded.errors.push((
             None,
             "not a certificate: starts like DER but is larger than 16 MiB".into(),
         ));
-        return false;
+        return DerKind::Neither;
     }
-    match cert::parse_der_prefix(bytes) {
+    let cert_error = match cert::parse_der_prefix(bytes) {
         Ok((facts, trailing)) => {
             loaded.certs.push((1, Box::new(facts)));
             if loaded.keep_der {
@@ -366,20 +405,114 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded) -> bool {
                     format!("{trailing} unexpected bytes after the DER certificate"),
                 ));
             }
-            true
+            return DerKind::Read;
         }
-        Err(e) => {
-            for format in [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1] {
-                if let Ok(spki) = key::public_key_digest(format, bytes) {
-                    loaded.keys.push((1, spki));
-                    return true;
+        Err(e) => e,
+    };
+    if pkcs7::looks_like(bytes) {
+        return match pkcs7::certificates(bytes) {
+            Ok(bundle) => {
+                if bundle.trailing > 0 {
+                    loaded.errors.push((
+                        None,
+                        format!(
+                            "{} unexpected bytes after the PKCS#7 bundle",
+                            bundle.trailing
+                        ),
+                    ));
+                }
+                add_bundle(loaded, None, &bundle);
+                DerKind::Read
+            }
+            Err(reason) => {
+                loaded.errors.push((None, reason));
+                DerKind::ContainerFailed
+            }
+        };
+    }
+    if pkcs12::looks_like(bytes) {
+        let password = opts.p12_password.map(|p| p.as_slice());
+        return match pkcs12::decode(bytes, password) {
+            Ok(contents) => {
+                add_pkcs12(loaded, contents);
+                DerKind::Read
+            }
+            Err(e) => {
+                loaded.errors.push((None, e.to_string()));
+                DerKind::ContainerFailed
+            }
+        };
+    }
+    for format in [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1] {
+        if let Ok(spki) = key::public_key_digest(format, bytes) {
+            loaded.keys.push((1, spki));
+            return DerKind::Read;
+        }
+    }
+    let structure = match der::read(bytes) {
+        Err(e) => format!("; {e}"),
+        Ok(_) => String::new(),
+    };
+    loaded.errors.push((
+        None,
+        format!(
+            "not a DER certificate, PKCS#7 bundle, PKCS#12 file or private key: {cert_error}{structure}"
+        ),
+    ));
+    DerKind::Neither
+}
+
+/// The certificates of a PKCS#7 bundle. In a DER file (`block` None) each is numbered by
+/// its position in the bundle; in PEM, all carry the number of their `PKCS7` block.
+fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle<'_>) {
+    for (i, der) in bundle.certificates.iter().enumerate() {
+        let index = block.unwrap_or(i + 1);
+        match cert::parse_der(der) {
+            Ok(facts) => {
+                loaded.certs.push((index, Box::new(facts)));
+                if loaded.keep_der {
+                    loaded.ders.push(der.to_vec());
                 }
             }
-            loaded
-                .errors
-                .push((None, format!("not a DER certificate: {e}")));
-            false
+            Err(e) => loaded.errors.push((
+                Some(index),
+                format!("certificate {} of the PKCS#7 bundle: {e}", i + 1),
+            )),
         }
+    }
+    for note in &bundle.skipped {
+        loaded.errors.push((block, note.clone()));
+    }
+}
+
+/// The certificates (numbered 1..) and keys (numbered 1..) of a PKCS#12 file. Each key is
+/// reduced to its public key digest here and its bytes are dropped (zeroized).
+fn add_pkcs12(loaded: &mut Loaded, contents: pkcs12::Contents) {
+    for (i, der) in contents.certificates.into_iter().enumerate() {
+        match cert::parse_der(&der) {
+            Ok(facts) => {
+                loaded.certs.push((i + 1, Box::new(facts)));
+                if loaded.keep_der {
+                    loaded.ders.push(der);
+                }
+            }
+            Err(e) => loaded.errors.push((
+                Some(i + 1),
+                format!("certificate {} of the PKCS#12 file: {e}", i + 1),
+            )),
+        }
+    }
+    for (i, pkcs8) in contents.keys.iter().enumerate() {
+        match key::public_key_digest(KeyFormat::Pkcs8, pkcs8) {
+            Ok(spki) => loaded.keys.push((i + 1, spki)),
+            Err(e) => loaded.errors.push((
+                None,
+                format!("private key {} of the PKCS#12 file: {e}", i + 1),
+            )),
+        }
+    }
+    for note in contents.skipped {
+        loaded.errors.push((None, note));
     }
 }
 
@@ -582,6 +715,15 @@ fn parse_piece(
                             loaded.ders.extend(der);
                         }
                         BlockOutcome::Key(spki) => loaded.keys.push((n, spki)),
+                        BlockOutcome::Bundle(certs, errors) => {
+                            for (facts, der) in certs {
+                                loaded.certs.push((n, facts));
+                                loaded.ders.extend(der);
+                            }
+                            loaded
+                                .errors
+                                .extend(errors.into_iter().map(|e| (Some(n), e)));
+                        }
                         BlockOutcome::Skipped => {}
                         BlockOutcome::Error(reason) => loaded.errors.push((Some(n), reason)),
                     }
@@ -620,6 +762,8 @@ fn parse_sub(
 enum BlockOutcome {
     Cert(Box<CertFacts>, Option<Vec<u8>>),
     Key(Sha256),
+    /// A PKCS#7 block: its certificates, and why any entry could not be read.
+    Bundle(Vec<(Box<CertFacts>, Option<Vec<u8>>)>, Vec<String>),
     Skipped,
     Error(String),
 }
@@ -656,12 +800,7 @@ fn read_block(b: &PemBlock, keep_der: bool) -> BlockOutcome {
             | "PUBLIC KEY"
             | "EC PARAMETERS"
             | "DH PARAMETERS" => return BlockOutcome::Skipped,
-            "PKCS7" | "CMS" => {
-                return BlockOutcome::Error(format!(
-                    "'{}' bundles are not supported yet; convert with `openssl pkcs7 -print_certs`",
-                    b.label
-                ))
-            }
+            "PKCS7" | "CMS" => return read_pkcs7_block(b, keep_der),
             other => {
                 return BlockOutcome::Error(format!(
                     "unexpected PEM block '{}'",
@@ -679,6 +818,29 @@ fn read_block(b: &PemBlock, keep_der: bool) -> BlockOutcome {
         Ok(spki) => BlockOutcome::Key(spki),
         Err(e) => BlockOutcome::Error(e.to_string()),
     }
+}
+
+/// A PEM `PKCS7`/`CMS` block: every certificate of its SignedData.
+fn read_pkcs7_block(b: &PemBlock, keep_der: bool) -> BlockOutcome {
+    let bundle = match pkcs7::certificates(&b.der) {
+        Ok(bundle) => bundle,
+        Err(reason) => return BlockOutcome::Error(reason),
+    };
+    let mut certs = Vec::with_capacity(bundle.certificates.len());
+    let mut errors = bundle.skipped.clone();
+    for (i, der) in bundle.certificates.iter().enumerate() {
+        match cert::parse_der(der) {
+            Ok(f) => certs.push((Box::new(f), keep_der.then(|| der.to_vec()))),
+            Err(e) => errors.push(format!("certificate {} of the PKCS#7 bundle: {e}", i + 1)),
+        }
+    }
+    if bundle.trailing > 0 {
+        errors.push(format!(
+            "{} unexpected bytes after the PKCS#7 bundle",
+            bundle.trailing
+        ));
+    }
+    BlockOutcome::Bundle(certs, errors)
 }
 
 #[cfg(test)]

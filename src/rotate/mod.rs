@@ -413,7 +413,13 @@ fn read_certs(
     let mut out = Vec::new();
     for path in paths {
         let loaded = File::open(path)
-            .and_then(|f| inventory::read_input_with(BufReader::new(f), false, true))
+            .and_then(|f| {
+                let opts = inventory::ReadOptions {
+                    keep_der: true,
+                    ..Default::default()
+                };
+                inventory::read_input_with(BufReader::new(f), &opts)
+            })
             .map_err(|e| {
                 Error::Refused(format!("{what} {}: {}", path.display(), describe_io(&e)))
             })?;

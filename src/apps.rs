@@ -1,0 +1,826 @@
+//! `certsweep apps`: app installations set up before the cutoff whose settings hold
+//! credentials (API tokens, keys, secrets, passwords) that the breach may have exposed.
+//!
+//! Input: the vendor's app-installation list, `{"installations": [...], "next_page": ...}`,
+//! one file per page. Values of credential settings are masked here, at once, and never
+//! printed whole.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::cli::AppsArgs;
+use crate::config::{parse_flag, Context};
+use crate::error::{Error, ExitCode};
+use crate::inventory::{describe_io, InputError};
+use crate::report::{Format, Tool, SCHEMA_VERSION, TOOL};
+use crate::sanitize::escape;
+use crate::timefmt;
+
+/// Word parts that make a setting name a credential (compared case-insensitively).
+const CREDENTIAL_WORDS: &[&str] = &[
+    "token",
+    "tokens",
+    "key",
+    "keys",
+    "apikey",
+    "secret",
+    "secrets",
+    "password",
+    "passwords",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "credential",
+    "credentials",
+    "auth",
+    "authorization",
+];
+
+/// Endings that make one word part a credential on their own (`accesstoken`,
+/// `webhooksecret`). `key` and `auth` are not among them: `monkey`, `author`.
+const CREDENTIAL_SUFFIXES: &[&str] = &["token", "secret", "password", "passphrase"];
+
+/// Whether a setting name names a credential.
+///
+/// The name is cut into word parts at every character that is not a letter or digit
+/// (`api_token`, `auth-header`, `oauth.client_secret`) and at camel-case humps (`apiKey`,
+/// `clientSecret`, `APIKey` → `API`, `Key`). It is a credential if any part, lower-cased,
+/// is one of [`CREDENTIAL_WORDS`] or ends with one of [`CREDENTIAL_SUFFIXES`]. So
+/// `api_token`, `apiKey`, `clientSecret`, `password`, `auth_header` match, and `author`,
+/// `keyboard_layout`, `monkey`, `tokenizer_mode` do not.
+pub fn is_credential_name(name: &str) -> bool {
+    word_parts(name).iter().any(|part| {
+        let part = part.to_lowercase();
+        CREDENTIAL_WORDS.contains(&part.as_str())
+            || CREDENTIAL_SUFFIXES.iter().any(|s| part.ends_with(s))
+    })
+}
+
+fn word_parts(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1);
+        let hump = c.is_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+            });
+        if hump && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// A credential value, masked: at most its last 4 characters, fewer for short values, and
+/// nothing but the length for values of 8 characters or fewer.
+///
+/// | length | shown |
+/// |---|---|
+/// | 0 | `(empty)` |
+/// | 1–8 | `(N chars)` |
+/// | 9–15 | `****` + last 2, `(N chars)` |
+/// | 16+ | `****` + last 4, `(N chars)` |
+pub fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let shown = match n {
+        0 => return "(empty)".into(),
+        1..=8 => 0,
+        9..=15 => 2,
+        _ => 4,
+    };
+    let tail: String = chars[n - shown..].iter().collect();
+    if shown == 0 {
+        format!("({n} chars)")
+    } else {
+        format!("****{tail} ({n} chars)")
+    }
+}
+
+/// Where a credential was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingSource {
+    Settings,
+    SettingsObjects,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Credential {
+    pub name: String,
+    pub source: SettingSource,
+    pub masked: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppStatus {
+    Rotate,
+    NotAffected,
+    NoCredentials,
+}
+
+impl AppStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppStatus::Rotate => "rotate",
+            AppStatus::NotAffected => "not-affected",
+            AppStatus::NoCredentials => "no-credentials",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceRef {
+    pub path: String,
+    /// The installation's position in its page, from 1.
+    pub index: usize,
+}
+
+/// One installation and its verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppRecord {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    pub source: SourceRef,
+    pub installation_id: String,
+    pub app_id: Option<String>,
+    pub product: Option<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub enabled: Option<bool>,
+    pub status: AppStatus,
+    pub credentials: Vec<Credential>,
+    pub reasons: Vec<String>,
+}
+
+/// Ids and names as text: vendors use numbers or strings.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The credentials in one installation's `settings` (nested objects by dotted name) and
+/// `settings_objects` (`[{name, value}]`). Empty, null and boolean values hold no secret.
+/// A setting found in both with the same value (vendors mirror them) is listed once.
+pub fn credentials(installation: &Value) -> Vec<Credential> {
+    let mut out = Vec::new();
+    let mut seen = Seen::new();
+    if let Some(settings) = installation.get("settings").and_then(Value::as_object) {
+        for (name, value) in settings {
+            collect(name, value, SettingSource::Settings, 0, &mut seen, &mut out);
+        }
+    }
+    if let Some(objects) = installation
+        .get("settings_objects")
+        .and_then(Value::as_array)
+    {
+        for o in objects {
+            if let Some(name) = o.get("name").and_then(Value::as_str) {
+                let value = o.get("value").unwrap_or(&Value::Null);
+                collect(
+                    name,
+                    value,
+                    SettingSource::SettingsObjects,
+                    0,
+                    &mut seen,
+                    &mut out,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// (name, value) pairs already listed; the values are dropped with the set.
+type Seen = Vec<(String, zeroize::Zeroizing<String>)>;
+
+fn collect(
+    name: &str,
+    value: &Value,
+    source: SettingSource,
+    depth: usize,
+    seen: &mut Seen,
+    out: &mut Vec<Credential>,
+) {
+    let text = match value {
+        Value::Object(map) if depth < 8 => {
+            for (k, v) in map {
+                collect(&format!("{name}.{k}"), v, source, depth + 1, seen, out);
+            }
+            return;
+        }
+        Value::Null | Value::Bool(_) => return,
+        Value::String(s) => zeroize::Zeroizing::new(s.clone()),
+        other => zeroize::Zeroizing::new(other.to_string()),
+    };
+    if text.is_empty() || !is_credential_name(name) {
+        return;
+    }
+    let masked = mask(&text);
+    if !seen.iter().any(|(n, v)| n == name && *v == text) {
+        seen.push((name.to_owned(), text));
+        out.push(Credential {
+            name: name.to_owned(),
+            source,
+            masked,
+        });
+    }
+}
+
+/// Classifies one installation; an error (for the record) if it has no usable `created_at`.
+pub fn classify(
+    installation: &Value,
+    source: SourceRef,
+    cutoff: OffsetDateTime,
+) -> Result<AppRecord, String> {
+    let installation_id = installation
+        .get("id")
+        .and_then(id_text)
+        .ok_or("installation without an \"id\"")?;
+    let created = match installation.get("created_at") {
+        Some(Value::String(t)) => timefmt::parse(t)
+            .map_err(|e| format!("installation {installation_id}: created_at: {e}"))?,
+        _ => {
+            return Err(format!(
+                "installation {installation_id}: no created_at, so it cannot be placed before or after the cutoff"
+            ))
+        }
+    };
+    let updated = installation
+        .get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(|t| timefmt::parse(t).ok());
+    let enabled = installation.get("enabled").and_then(Value::as_bool);
+    let credentials = credentials(installation);
+    let cutoff_text = timefmt::rfc3339(cutoff);
+    let created_text = timefmt::rfc3339(created);
+    let mut reasons = Vec::new();
+    let status = if credentials.is_empty() {
+        reasons.push(
+            "no setting is named like a credential (token, key, secret, password, passphrase, credential, auth)"
+                .to_owned(),
+        );
+        AppStatus::NoCredentials
+    } else if created < cutoff {
+        reasons.push(format!(
+            "installed {created_text}, before the cutoff {cutoff_text}"
+        ));
+        let names: Vec<&str> = credentials.iter().map(|c| c.name.as_str()).collect();
+        reasons.push(format!(
+            "its settings hold {} credential(s): {}",
+            credentials.len(),
+            names.join(", ")
+        ));
+        if enabled == Some(false) {
+            reasons.push(
+                "the installation is disabled, but its credentials may still be valid where they were issued"
+                    .to_owned(),
+            );
+        }
+        if let Some(u) = updated.filter(|u| *u >= cutoff) {
+            reasons.push(format!(
+                "settings were updated {}, after the cutoff: credentials changed then are not exposed; check which",
+                timefmt::rfc3339(u)
+            ));
+        }
+        reasons.push(
+            "rotate these credentials where they were issued, then update the installation"
+                .to_owned(),
+        );
+        AppStatus::Rotate
+    } else {
+        reasons.push(format!(
+            "installed {created_text}, on or after the cutoff {cutoff_text}"
+        ));
+        AppStatus::NotAffected
+    };
+    Ok(AppRecord {
+        kind: None,
+        source,
+        installation_id,
+        app_id: installation.get("app_id").and_then(id_text),
+        product: installation
+            .get("product")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        created_at: created_text,
+        updated_at: updated.map(timefmt::rfc3339),
+        enabled,
+        status,
+        credentials,
+        reasons,
+    })
+}
+
+#[derive(Serialize, Default, Debug, Clone)]
+pub struct AppsSummary {
+    pub installations: usize,
+    pub rotate: usize,
+    pub not_affected: usize,
+    pub no_credentials: usize,
+    pub errors: usize,
+    pub action_required: bool,
+    pub complete: bool,
+}
+
+#[derive(Serialize)]
+pub struct AppsPolicy {
+    pub now: String,
+    pub cutoff: String,
+}
+
+/// The audit's result; renderers turn it into table, JSON, NDJSON or CSV.
+pub struct AppsReport {
+    pub policy: AppsPolicy,
+    pub apps: Vec<AppRecord>,
+    pub errors: Vec<InputError>,
+}
+
+impl AppsReport {
+    pub fn summary(&self) -> AppsSummary {
+        let count = |s| self.apps.iter().filter(|a| a.status == s).count();
+        let rotate = count(AppStatus::Rotate);
+        AppsSummary {
+            installations: self.apps.len(),
+            rotate,
+            not_affected: count(AppStatus::NotAffected),
+            no_credentials: count(AppStatus::NoCredentials),
+            errors: self.errors.len(),
+            action_required: rotate > 0,
+            complete: self.errors.is_empty(),
+        }
+    }
+}
+
+/// Reads every page and classifies every installation, collecting errors as records.
+pub fn audit(files: &[PathBuf], cutoff: OffsetDateTime, now: OffsetDateTime) -> AppsReport {
+    let mut report = AppsReport {
+        policy: AppsPolicy {
+            now: timefmt::rfc3339(now),
+            cutoff: timefmt::rfc3339(cutoff),
+        },
+        apps: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut seen = HashSet::new();
+    let mut last_pages = 0;
+    let mut more_pages = false;
+    for path in files {
+        let shown = path.display().to_string();
+        let error = |index: Option<usize>, reason: String| InputError {
+            path: shown.clone(),
+            index,
+            reason,
+        };
+        let page: Value = match std::fs::read(path) {
+            Err(e) => {
+                report.errors.push(error(None, describe_io(&e)));
+                continue;
+            }
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                Err(e) => {
+                    report.errors.push(error(None, format!("not JSON: {e}")));
+                    continue;
+                }
+            },
+        };
+        let Some(list) = page.get("installations").and_then(Value::as_array) else {
+            report.errors.push(error(
+                None,
+                "no \"installations\" array: expected the vendor's app-installation list".into(),
+            ));
+            continue;
+        };
+        match page.get("next_page") {
+            None | Some(Value::Null) => last_pages += 1,
+            Some(_) => more_pages = true,
+        }
+        for (i, installation) in list.iter().enumerate() {
+            let source = SourceRef {
+                path: shown.clone(),
+                index: i + 1,
+            };
+            match classify(installation, source, cutoff) {
+                Ok(record) => {
+                    if seen.insert(record.installation_id.clone()) {
+                        report.apps.push(record);
+                    }
+                }
+                Err(reason) => report.errors.push(error(Some(i + 1), reason)),
+            }
+        }
+    }
+    if more_pages && last_pages == 0 {
+        report.errors.push(InputError {
+            path: files
+                .last()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            index: None,
+            reason: "every page given has a next_page: the list goes on; give every page (the last has \"next_page\": null)".into(),
+        });
+    }
+    report
+}
+
+pub fn run(args: &AppsArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let cutoff = parse_flag("--cutoff", &args.cutoff)?;
+    let report = audit(&args.files, cutoff, ctx.now);
+    report_errors(&report.errors);
+    if !ctx.quiet {
+        let stdout = io::stdout();
+        let mut out = io::BufWriter::new(stdout.lock());
+        write(&report, ctx.format, &ctx.style, &mut out)?;
+        out.flush()?;
+    }
+    let s = report.summary();
+    Ok(ExitCode::of(!s.complete, s.action_required))
+}
+
+/// Every error once on stderr, escaped; `index` is the installation's place in its page.
+fn report_errors(errors: &[InputError]) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for e in errors {
+        let text = match e.index {
+            Some(i) => format!("{}: entry {i}: {}", e.path, e.reason),
+            None => format!("{}: {}", e.path, e.reason),
+        };
+        let _ = writeln!(err, "certsweep: error: {}", escape(&text));
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    path: &'a str,
+    index: Option<usize>,
+    reason: &'a str,
+}
+
+impl<'a> ErrorOut<'a> {
+    fn new(e: &'a InputError, kind: Option<&'static str>) -> Self {
+        ErrorOut {
+            kind,
+            path: &e.path,
+            index: e.index,
+            reason: &e.reason,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    tool: &'a Tool,
+    policy: &'a AppsPolicy,
+    summary: AppsSummary,
+    apps: &'a [AppRecord],
+    errors: Vec<ErrorOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema_version: u32,
+    tool: &'a Tool,
+    policy: &'a AppsPolicy,
+    #[serde(flatten)]
+    summary: AppsSummary,
+}
+
+/// The CSV columns, in order (lists joined with `;`).
+pub const CSV_COLUMNS: [&str; 12] = [
+    "schema_version",
+    "path",
+    "index",
+    "installation_id",
+    "app_id",
+    "product",
+    "created_at",
+    "enabled",
+    "status",
+    "credential_names",
+    "credentials_masked",
+    "reasons",
+];
+
+pub fn write(
+    report: &AppsReport,
+    format: Format,
+    style: &crate::report::table::Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            let json = JsonReport {
+                schema_version: SCHEMA_VERSION,
+                tool: &TOOL,
+                policy: &report.policy,
+                summary: report.summary(),
+                apps: &report.apps,
+                errors: report
+                    .errors
+                    .iter()
+                    .map(|e| ErrorOut::new(e, None))
+                    .collect(),
+            };
+            serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+        Format::Ndjson => {
+            for a in &report.apps {
+                let mut line = a.clone();
+                line.kind = Some("app");
+                serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+                writeln!(out)?;
+            }
+            for e in &report.errors {
+                serde_json::to_writer(&mut *out, &ErrorOut::new(e, Some("error")))
+                    .map_err(io::Error::other)?;
+                writeln!(out)?;
+            }
+            let line = SummaryLine {
+                kind: "summary",
+                schema_version: SCHEMA_VERSION,
+                tool: &TOOL,
+                policy: &report.policy,
+                summary: report.summary(),
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(CSV_COLUMNS)?;
+            for a in &report.apps {
+                let names: Vec<&str> = a.credentials.iter().map(|c| c.name.as_str()).collect();
+                let masked: Vec<String> = a
+                    .credentials
+                    .iter()
+                    .map(|c| format!("{}={}", c.name, c.masked))
+                    .collect();
+                w.write_record([
+                    SCHEMA_VERSION.to_string(),
+                    a.source.path.clone(),
+                    a.source.index.to_string(),
+                    a.installation_id.clone(),
+                    a.app_id.clone().unwrap_or_default(),
+                    a.product.clone().unwrap_or_default(),
+                    a.created_at.clone(),
+                    a.enabled.map(|e| e.to_string()).unwrap_or_default(),
+                    a.status.as_str().to_owned(),
+                    names.join(";"),
+                    masked.join(";"),
+                    a.reasons.join("; "),
+                ])?;
+            }
+            w.flush()
+        }
+        Format::Table => write_table(report, style, out),
+    }
+}
+
+fn write_table(
+    report: &AppsReport,
+    style: &crate::report::table::Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut apps: Vec<&AppRecord> = report.apps.iter().collect();
+    let rank = |s: AppStatus| match s {
+        AppStatus::Rotate => 0,
+        AppStatus::NotAffected => 1,
+        AppStatus::NoCredentials => 2,
+    };
+    apps.sort_by(|a, b| {
+        rank(a.status)
+            .cmp(&rank(b.status))
+            .then_with(|| a.created_at.cmp(&b.created_at))
+    });
+    let headers = [
+        "STATUS",
+        "PRODUCT",
+        "APP",
+        "INSTALLATION",
+        "CREATED",
+        "CREDENTIALS",
+    ];
+    let rows: Vec<[String; 6]> = apps
+        .iter()
+        .map(|a| {
+            let creds: Vec<String> = a
+                .credentials
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.masked))
+                .collect();
+            [
+                a.status.as_str().to_owned(),
+                escape(a.product.as_deref().unwrap_or("-")),
+                escape(a.app_id.as_deref().unwrap_or("-")),
+                escape(&a.installation_id),
+                a.created_at[..10.min(a.created_at.len())].to_owned(),
+                escape(&if creds.is_empty() {
+                    "-".to_owned()
+                } else {
+                    creds.join(", ")
+                }),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 6]| -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            s.push_str(cell);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", style.paint("1", &line(headers)))?;
+    for (row, a) in rows.iter().zip(&apps) {
+        let text = line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
+        let color = match a.status {
+            AppStatus::Rotate => "1;31",
+            _ => "32",
+        };
+        let n = row[0].len();
+        writeln!(out, "{}{}", style.paint(color, &text[..n]), &text[n..])?;
+        if a.status == AppStatus::Rotate {
+            for r in &a.reasons {
+                writeln!(out, "    {}", escape(r))?;
+            }
+        }
+    }
+    let s = report.summary();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} installation(s) at {}, cutoff {}: {} rotate, {} not-affected, {} no-credentials",
+        s.installations,
+        report.policy.now,
+        report.policy.cutoff,
+        s.rotate,
+        s.not_affected,
+        s.no_credentials
+    )?;
+    if s.rotate > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!("Next: rotate the credentials of {} installation(s) where they were issued, then update each installation.", s.rotate)
+            )
+        )?;
+    }
+    if s.errors > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;33",
+                &format!(
+                    "INCOMPLETE: {} error(s) (listed on stderr); this audit is not complete.",
+                    s.errors
+                )
+            )
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_names() {
+        let table = [
+            ("api_token", true),
+            ("apiKey", true),
+            ("APIKey", true),
+            ("api-key", true),
+            ("apikey", true),
+            ("clientSecret", true),
+            ("client_secret", true),
+            ("password", true),
+            ("Password", true),
+            ("smtp_passwd", true),
+            ("passphrase", true),
+            ("auth_header", true),
+            ("basicAuth", true),
+            ("credentials", true),
+            ("accessToken", true),
+            ("webhooksecret", true),
+            ("oauth.client_secret", true),
+            ("TOKEN", true),
+            ("author", false),
+            ("keyboard_layout", false),
+            ("monkey", false),
+            ("tokenizer_mode", false),
+            ("subdomain", false),
+            ("oauth", false),
+            ("keystone_url", false),
+            ("", false),
+        ];
+        for (name, want) in table {
+            assert_eq!(is_credential_name(name), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn word_parts_split_at_separators_and_humps() {
+        assert_eq!(word_parts("apiKey"), ["api", "Key"]);
+        assert_eq!(word_parts("APIKey"), ["API", "Key"]);
+        assert_eq!(word_parts("oauth2Token"), ["oauth2", "Token"]);
+        assert_eq!(word_parts("a__b-c.d"), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn masking_never_shows_more_than_four_characters() {
+        let table = [
+            ("", "(empty)"),
+            ("abc", "(3 chars)"),
+            ("12345678", "(8 chars)"),
+            ("123456789", "****89 (9 chars)"),
+            ("abcdefghijklmno", "****no (15 chars)"),
+            ("abcdefghijklmnop", "****mnop (16 chars)"),
+            ("sk_live_0123456789abcdef", "****cdef (24 chars)"),
+            ("pässwörter-und-mehr", "****mehr (19 chars)"),
+        ];
+        for (value, want) in table {
+            assert_eq!(mask(value), want, "{value:?}");
+        }
+    }
+
+    fn at(t: &str) -> OffsetDateTime {
+        timefmt::parse(t).unwrap()
+    }
+
+    #[test]
+    fn cutoff_is_strict_and_credentials_decide() {
+        let cutoff = at("2016-11-01");
+        let src = || SourceRef {
+            path: "p".into(),
+            index: 1,
+        };
+        let inst = |created: &str| {
+            serde_json::json!({"id": 7, "app_id": 9, "created_at": created,
+                "settings": {"api_token": "0123456789abcdefXYZW", "subdomain": "acme"}})
+        };
+        for (created, want) in [
+            ("2016-10-31T23:59:59Z", AppStatus::Rotate),
+            ("2016-11-01T00:00:00Z", AppStatus::NotAffected),
+            ("2016-11-01T00:00:01Z", AppStatus::NotAffected),
+        ] {
+            let r = classify(&inst(created), src(), cutoff).unwrap();
+            assert_eq!(r.status, want, "{created}");
+            assert_eq!(r.credentials.len(), 1);
+            assert_eq!(r.credentials[0].masked, "****XYZW (20 chars)");
+        }
+        let plain = serde_json::json!({"id": 8, "created_at": "2015-01-01T00:00:00Z",
+            "settings": {"subdomain": "acme", "use_key": true, "token": ""}});
+        assert_eq!(
+            classify(&plain, src(), cutoff).unwrap().status,
+            AppStatus::NoCredentials
+        );
+        let bad = serde_json::json!({"id": 9, "created_at": "yesterday"});
+        assert!(classify(&bad, src(), cutoff)
+            .unwrap_err()
+            .contains("installation 9: created_at"));
+    }
+}
