@@ -11,6 +11,7 @@ pub mod csr;
 pub mod error;
 pub mod inspect;
 pub mod inventory;
+pub mod probe;
 pub mod report;
 pub mod sanitize;
 pub mod scan;
@@ -50,6 +51,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),
         Command::Csr(args) => csr::run(args, &ctx),
+        Command::Probe(args) => probe::run(args, &ctx),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
             Ok(ExitCode::Clean)

@@ -15,7 +15,7 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
+    pub(crate) fn paint(&self, code: &str, text: &str) -> String {
         if self.color && !code.is_empty() {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
