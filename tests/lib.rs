@@ -12,4 +12,5 @@ mod demo;
 mod inputs;
 mod inspect;
 mod policy;
+mod probe;
 mod schema;
