@@ -322,7 +322,10 @@ fn an_ip_target_sends_no_sni_and_is_verified_for_the_ip() {
     assert_eq!(t["target"]["sni"], serde_json::Value::Null);
     // No SNI: the server's default (fresh), which has no IP address SAN.
     assert_eq!(t["chain"][0]["subject"], "CN=fresh.example.com");
-    assert!(t["verify_error"].as_str().unwrap().contains("name mismatch"));
+    assert!(t["verify_error"]
+        .as_str()
+        .unwrap()
+        .contains("name mismatch"));
 }
 
 #[test]
@@ -447,7 +450,10 @@ fn hostile_servers_fail_clearly_within_the_timeout_and_the_rest_is_probed() {
     assert_eq!(t[6]["status"], "ok");
     assert_eq!(t[6]["error"], serde_json::Value::Null);
     let s = &r["summary"];
-    assert_eq!((s["failed"].as_u64(), s["probed"].as_u64()), (Some(6), Some(1)));
+    assert_eq!(
+        (s["failed"].as_u64(), s["probed"].as_u64()),
+        (Some(6), Some(1))
+    );
     assert_eq!(s["complete"], false);
     // Each failure is also on stderr, naming the target.
     assert!(run.stderr.contains(&format!("certsweep: error: {refused}")));
@@ -479,7 +485,16 @@ fn results_keep_input_order_under_concurrency() {
     }
     let file = write(dir.path(), "t.csv", csv);
     let run = Test::new()
-        .args(["probe", "--format", "ndjson", "--concurrency", "4", "--timeout", "1", "--targets"])
+        .args([
+            "probe",
+            "--format",
+            "ndjson",
+            "--concurrency",
+            "4",
+            "--timeout",
+            "1",
+            "--targets",
+        ])
         .arg(&file)
         .run()
         .code(2);
@@ -502,7 +517,13 @@ fn results_keep_input_order_under_concurrency() {
 #[test]
 fn csv_output_has_one_row_per_target() {
     let addr = rustls_server("127.0.0.1:0", false).unwrap().to_string();
-    let mut args = vec![addr.as_str(), "--sni", "fresh.example.com", "--format", "csv"];
+    let mut args = vec![
+        addr.as_str(),
+        "--sni",
+        "fresh.example.com",
+        "--format",
+        "csv",
+    ];
     args.extend(inventory());
     let run = probe(&args).code(0);
     let mut rd = csv::Reader::from_reader(run.stdout.as_bytes());
@@ -536,7 +557,11 @@ fn usage_errors() {
 fn a_bad_targets_line_is_an_error_record_and_the_rest_runs() {
     let addr = rustls_server("127.0.0.1:0", false).unwrap();
     let dir = temp();
-    let file = write(dir.path(), "t.txt", format!("{addr} shop.example.com\nnot:a:port:x\n"));
+    let file = write(
+        dir.path(),
+        "t.txt",
+        format!("{addr} shop.example.com\nnot:a:port:x\n"),
+    );
     let run = Test::new()
         .args(["probe", "--format", "json", "--targets"])
         .arg(&file)
@@ -546,7 +571,10 @@ fn a_bad_targets_line_is_an_error_record_and_the_rest_runs() {
     let r = run.json();
     assert_eq!(r["targets"].as_array().unwrap().len(), 1);
     assert_eq!(r["targets"][0]["status"], "ok");
-    assert!(r["errors"][0]["reason"].as_str().unwrap().contains("line 2"));
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("line 2"));
 }
 
 // --- The JSON shape of `probe`, schema_version 1 (mirrors that reject unknown fields). ---

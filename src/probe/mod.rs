@@ -592,36 +592,27 @@ fn after_client_cert_request(
     sock: &mut TcpStream,
     deadline: Instant,
 ) -> Result<(), String> {
-    let until = deadline.min(Instant::now() + Duration::from_secs(1));
-    loop {
-        let wait = until.saturating_duration_since(Instant::now());
-        if wait.is_zero() {
-            return Ok(());
-        }
-        let _ = sock.set_read_timeout(Some(wait));
-        match conn.read_tls(sock) {
-            Ok(0) => {
-                return Err(
-                    "the server requires a client certificate: it closed the connection after the handshake"
-                        .into(),
-                )
-            }
-            // A record that processes cleanly (a session ticket) means the server went on.
-            Ok(_) => {
-                return conn
-                    .process_new_packets()
-                    .map(|_| ())
-                    .map_err(|e| format!("the server requires a client certificate: {e}"))
-            }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                return Ok(())
-            }
-            Err(e) => {
-                return Err(format!(
-                    "the server requires a client certificate: reading failed: {e}"
-                ))
-            }
-        }
+    let wait = deadline
+        .min(Instant::now() + Duration::from_secs(1))
+        .saturating_duration_since(Instant::now());
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let _ = sock.set_read_timeout(Some(wait));
+    match conn.read_tls(sock) {
+        Ok(0) => Err(
+            "the server requires a client certificate: it closed the connection after the handshake"
+                .into(),
+        ),
+        // A record that processes cleanly (a session ticket) means the server went on.
+        Ok(_) => conn
+            .process_new_packets()
+            .map(|_| ())
+            .map_err(|e| format!("the server requires a client certificate: {e}")),
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(()),
+        Err(e) => Err(format!(
+            "the server requires a client certificate: reading failed: {e}"
+        )),
     }
 }
 
