@@ -56,6 +56,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Replacement CSRs with brand-new keys, one or in bulk
     Csr(CsrArgs),
+    /// What live TLS endpoints serve, and whether it is an exposed certificate or key
+    Probe(ProbeArgs),
     /// Walk each exposed certificate through upload-new-then-revoke-old
     Rotate(RotateArgs),
     /// App installations set up before the cutoff whose settings hold credentials
@@ -183,6 +185,41 @@ pub struct CsrArgs {
     /// Refused: secrets on the command line leak into shell history and `ps`
     #[arg(long, hide = true, value_name = "SECRET")]
     pub passphrase: Option<String>,
+}
+
+/// `probe`: the inventory options are `scan`'s, except that inventory PATHs are given with
+/// `--inventory` (the positional arguments are the targets) and `--roots` also replaces the
+/// system trust store.
+#[derive(Args, Debug)]
+#[command(
+    mut_arg("paths", |a| a
+        .long("inventory")
+        .value_name("PATH")
+        .help("Inventory files or directories (as scan's PATHs), to judge what is served; repeatable")),
+    mut_arg("roots", |a| a
+        .help("Trusted CA certificates (PEM) for verifying served chains, instead of the system store; also used for CRLs")),
+)]
+pub struct ProbeArgs {
+    /// Endpoints: HOST, HOST:PORT, IPv4:PORT, [IPv6]:PORT (port 443 by default)
+    #[arg(value_name = "HOST[:PORT]")]
+    pub targets: Vec<String>,
+    /// File of targets: one HOST[:PORT] [SNI] per line (# comments), or CSV/JSON with host, port, sni
+    #[arg(long = "targets", value_name = "FILE")]
+    pub targets_file: Vec<PathBuf>,
+    /// Server name to send (SNI) and verify [default: the host; none for an IP address]
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Seconds to wait for the TCP connection
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub connect_timeout: f64,
+    /// Seconds for the whole target: resolve, connect, handshake
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Targets probed at once
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,7 @@ pub mod csr;
 pub mod error;
 pub mod inspect;
 pub mod inventory;
+pub mod probe;
 pub mod report;
 pub mod rotate;
 pub mod sanitize;
@@ -52,6 +53,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),
         Command::Csr(args) => csr::run(args, &ctx),
+        Command::Probe(args) => probe::run(args, &ctx),
         Command::Rotate(args) => rotate::run(args, &ctx),
         Command::Apps(args) => apps::run(args, &ctx),
         Command::Completions { shell } => {

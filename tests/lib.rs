@@ -14,5 +14,6 @@ mod formats;
 mod inputs;
 mod inspect;
 mod policy;
+mod probe;
 mod rotate;
 mod schema;

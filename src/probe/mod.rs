@@ -1,0 +1,684 @@
+//! `certsweep probe`: what live endpoints really serve, and whether it is exposed.
+//!
+//! Each target gets a TCP connection and a TLS 1.2/1.3 handshake (rustls, aws-lc-rs) whose
+//! certificate check is done by `danger::CapturingVerifier`: it records the served chain and
+//! the real verdict but lets the handshake finish. Targets run on a bounded pool of threads
+//! with blocking sockets; every step is bounded by the target's deadline; results keep the
+//! input order.
+
+pub mod danger;
+pub mod report;
+pub mod targets;
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, RootCertStore};
+
+use crate::cert::{self, CertFacts, DigestMap, Sha256};
+use crate::classify::{self, Classified, Status};
+use crate::cli::ProbeArgs;
+use crate::config::Context;
+use crate::error::{Error, ExitCode};
+use crate::inventory::InputError;
+use crate::scan::{self, Prepared};
+use danger::{CapturingVerifier, NoClientCert};
+use targets::{Host, Target};
+
+/// Per-target time limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub connect: Duration,
+    pub total: Duration,
+}
+
+/// What one target gave. `error` is set when the probe did not complete; whatever was
+/// learnt before the failure (TLS version, chain) is kept.
+#[derive(Debug)]
+pub struct Probed {
+    pub target: Target,
+    pub address: Option<SocketAddr>,
+    pub error: Option<String>,
+    pub tls_version: Option<&'static str>,
+    pub cipher_suite: Option<String>,
+    pub client_certificate_requested: bool,
+    pub chain: Vec<CertFacts>,
+    /// `None` when no chain was received; `Some(None)` when it verifies.
+    pub verify_error: Option<Option<String>>,
+    pub elapsed: Duration,
+}
+
+impl Probed {
+    pub fn verified(&self) -> bool {
+        matches!(self.verify_error, Some(None)) && !self.chain.is_empty()
+    }
+}
+
+/// The probe verdict of a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeStatus {
+    /// The served leaf is exposed or key-reused, or its key is in the exposed set.
+    ServingExposed,
+    /// Judged against an inventory: the served key is not in the exposed set.
+    ServingReplaced,
+    /// Probed, with no inventory to judge against.
+    Ok,
+    /// The probe did not complete.
+    Error,
+}
+
+impl ProbeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeStatus::ServingExposed => "serving-exposed",
+            ProbeStatus::ServingReplaced => "serving-replaced",
+            ProbeStatus::Ok => "ok",
+            ProbeStatus::Error => "error",
+        }
+    }
+}
+
+/// How the served leaf relates to the inventory.
+#[derive(Debug, Default)]
+pub struct Judgement {
+    /// The inventory certificate with the same fingerprint, and its verdict.
+    pub matched: Option<usize>,
+    pub leaf_status: Option<Status>,
+    /// `None` without an inventory.
+    pub key_exposed: Option<bool>,
+    pub reasons: Vec<String>,
+}
+
+/// Everything the renderers need.
+pub struct ProbeReport<'a> {
+    pub now: time::OffsetDateTime,
+    pub limits: Limits,
+    pub trust: String,
+    pub inventory: Option<&'a Prepared>,
+    pub results: Vec<(Probed, ProbeStatus, Judgement)>,
+    pub errors: Vec<InputError>,
+}
+
+pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let limits = Limits {
+        connect: seconds("--connect-timeout", args.connect_timeout)?,
+        total: seconds("--timeout", args.timeout)?,
+    };
+    if args.concurrency == 0 {
+        return Err(Error::Usage("--concurrency must be at least 1".into()));
+    }
+    let mut errors = Vec::new();
+    let mut list = Vec::new();
+    for t in &args.targets {
+        list.push(
+            targets::parse(t, args.sni.as_deref())
+                .map_err(|e| Error::Usage(format!("target {e}")))?,
+        );
+    }
+    for path in &args.targets_file {
+        list.extend(targets::read_file(path, args.sni.as_deref(), &mut errors));
+    }
+    if list.is_empty() && errors.is_empty() {
+        return Err(Error::Usage(
+            "nothing to probe: give HOST[:PORT] targets or --targets FILE".into(),
+        ));
+    }
+
+    let inv_args = &args.inventory;
+    let has_inventory = !inv_args.paths.is_empty() || !inv_args.manifest.is_empty();
+    if has_inventory && inv_args.cutoff.is_none() && inv_args.exposed_keys.is_empty() {
+        return Err(Error::Usage(
+            "an inventory (--manifest/--inventory) needs --cutoff (or --exposed-keys) to tell which keys are exposed"
+                .into(),
+        ));
+    }
+    let judge_exposure = inv_args.cutoff.is_some() || !inv_args.exposed_keys.is_empty();
+    let prepared = if judge_exposure {
+        Some(scan::prepare(inv_args, ctx, 30, false)?)
+    } else {
+        None
+    };
+    let classified = prepared
+        .as_ref()
+        .map(|p| classify::classify(&p.inventory, &p.revocations, &p.exposed_list, &p.policy));
+
+    let (roots, trust) = trust_anchors(&inv_args.roots)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let webpki = if roots.is_empty() {
+        Err(
+            "no trusted roots: the system trust store is empty or unreadable (give --roots FILE)"
+                .to_owned(),
+        )
+    } else {
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| format!("cannot build the certificate verifier: {e}"))
+    };
+    let shared = Shared {
+        provider,
+        webpki,
+        now: UnixTime::since_unix_epoch(Duration::from_secs(
+            u64::try_from(ctx.now.unix_timestamp()).unwrap_or(0),
+        )),
+        limits,
+    };
+
+    let probed = probe_all(&list, &shared, args.concurrency);
+    let judge = Judge::new(prepared.as_ref(), classified.as_ref());
+    let results: Vec<_> = probed
+        .into_iter()
+        .map(|p| {
+            let j = judge.judge(&p);
+            let status = if p.error.is_some() {
+                ProbeStatus::Error
+            } else if j.key_exposed == Some(true) {
+                ProbeStatus::ServingExposed
+            } else if j.key_exposed == Some(false) {
+                ProbeStatus::ServingReplaced
+            } else {
+                ProbeStatus::Ok
+            };
+            (p, status, j)
+        })
+        .collect();
+
+    if let Some(p) = &prepared {
+        errors.extend(p.inventory.errors.iter().cloned());
+    }
+    let report = ProbeReport {
+        now: ctx.now,
+        limits,
+        trust,
+        inventory: prepared.as_ref(),
+        results,
+        errors,
+    };
+    scan::report_errors(&report.errors);
+    report_failures(&report);
+    if !ctx.quiet {
+        let stdout = io::stdout();
+        let mut out = io::BufWriter::new(stdout.lock());
+        report::write(&report, ctx.format, &ctx.style, &mut out)?;
+        out.flush()?;
+    }
+    let s = report.summary();
+    Ok(ExitCode::of(!s.complete, s.action_required))
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag}: {value} is not a number of seconds in (0, 3600]"
+            ))
+        })
+}
+
+/// Every failed target, once, on stderr (escaped: reasons quote what servers sent).
+fn report_failures(report: &ProbeReport<'_>) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for (p, _, _) in &report.results {
+        if let Some(e) = &p.error {
+            let _ = writeln!(
+                err,
+                "certsweep: error: {}: {}",
+                crate::sanitize::escape(&p.target.to_string()),
+                crate::sanitize::escape(e)
+            );
+        }
+    }
+}
+
+/// The trust anchors: `--roots` files if given (they replace the system store), else the
+/// system store. Returns the store and how to describe it in the report.
+fn trust_anchors(paths: &[PathBuf]) -> Result<(RootCertStore, String), Error> {
+    let mut store = RootCertStore::empty();
+    if paths.is_empty() {
+        let found = rustls_native_certs::load_native_certs();
+        store.add_parsable_certificates(found.certs);
+        return Ok((store, "system".into()));
+    }
+    for path in paths {
+        let shown = path.display();
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<_, _>>())
+            .map_err(|e| Error::Usage(format!("--roots {shown}: {e}")))?;
+        if certs.is_empty() {
+            return Err(Error::Usage(format!(
+                "--roots {shown}: no PEM certificates in the file"
+            )));
+        }
+        let (_, bad) = store.add_parsable_certificates(certs);
+        if bad > 0 {
+            return Err(Error::Usage(format!(
+                "--roots {shown}: {bad} certificate(s) could not be used as trust anchors"
+            )));
+        }
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    Ok((store, names.join(", ")))
+}
+
+/// What every probe shares: built once.
+struct Shared {
+    provider: Arc<CryptoProvider>,
+    webpki: Result<Arc<WebPkiServerVerifier>, String>,
+    now: UnixTime,
+    limits: Limits,
+}
+
+/// Probes every target on at most `concurrency` threads; results are in input order.
+fn probe_all(list: &[Target], shared: &Shared, concurrency: usize) -> Vec<Probed> {
+    let slots: Vec<OnceLock<Probed>> = list.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(target) = list.get(i) else { break };
+        let _ = slots[i].set(probe_one(target, shared));
+    };
+    thread::scope(|s| {
+        let workers = concurrency.min(list.len());
+        let mut started = 0;
+        for _ in 0..workers {
+            // Small stacks: a worker only holds a socket and a rustls connection.
+            if thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn_scoped(s, work)
+                .is_ok()
+            {
+                started += 1;
+            }
+        }
+        if started == 0 {
+            work();
+        }
+    });
+    slots
+        .into_iter()
+        .zip(list)
+        .map(|(slot, t)| {
+            slot.into_inner().unwrap_or_else(|| Probed {
+                target: t.clone(),
+                address: None,
+                error: Some("not probed (internal error: no worker took it)".into()),
+                tls_version: None,
+                cipher_suite: None,
+                client_certificate_requested: false,
+                chain: Vec::new(),
+                verify_error: None,
+                elapsed: Duration::ZERO,
+            })
+        })
+        .collect()
+}
+
+fn probe_one(target: &Target, shared: &Shared) -> Probed {
+    let start = Instant::now();
+    let mut p = Probed {
+        target: target.clone(),
+        address: None,
+        error: None,
+        tls_version: None,
+        cipher_suite: None,
+        client_certificate_requested: false,
+        chain: Vec::new(),
+        verify_error: None,
+        elapsed: Duration::ZERO,
+    };
+    let deadline = start + shared.limits.total;
+    if let Err(e) = session(target, shared, deadline, &mut p) {
+        p.error = Some(e);
+    }
+    p.elapsed = start.elapsed();
+    p
+}
+
+/// Time left before `deadline`, or a timeout error naming the step.
+fn left(deadline: Instant, total: Duration, step: &str) -> Result<Duration, String> {
+    let d = deadline.saturating_duration_since(Instant::now());
+    if d.is_zero() {
+        Err(format!("timed out after {} {step}", secs(total)))
+    } else {
+        Ok(d)
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+fn session(
+    target: &Target,
+    shared: &Shared,
+    deadline: Instant,
+    p: &mut Probed,
+) -> Result<(), String> {
+    let total = shared.limits.total;
+    let addrs = match &target.host {
+        Host::Ip(ip) => vec![SocketAddr::new(*ip, target.port)],
+        Host::Dns(name) => resolve(name, target.port, deadline, total)?,
+    };
+    let mut sock = connect(&addrs, shared.limits.connect, deadline, total)?;
+    let peer = sock.peer_addr().ok();
+    p.address = peer;
+    let _ = sock.set_nodelay(true);
+
+    let server_name = match target.server_name() {
+        Some(n) => n,
+        None => ServerName::IpAddress(
+            peer.map(|a| a.ip())
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+                .into(),
+        ),
+    };
+    let verifier = Arc::new(CapturingVerifier::new(
+        shared.webpki.clone(),
+        shared.provider.signature_verification_algorithms,
+        shared.now,
+    ));
+    let client_cert = Arc::new(NoClientCert::default());
+    let mut config = ClientConfig::builder_with_provider(shared.provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_client_cert_resolver(client_cert.clone());
+    // Every probe must see the certificate: a resumed session would skip it.
+    config.resumption = Resumption::disabled();
+    config.enable_sni = target.sni.is_some();
+    let mut conn = ClientConnection::new(Arc::new(config), server_name)
+        .map_err(|e| format!("TLS setup: {e}"))?;
+
+    let outcome = handshake(&mut conn, &mut sock, deadline, total);
+    let captured = verifier.take();
+    p.client_certificate_requested = client_cert.asked();
+    if let Some(c) = captured {
+        p.verify_error = Some(c.verify_error);
+        for (i, der) in c.chain.iter().enumerate() {
+            match cert::parse_der(der) {
+                Ok(f) => p.chain.push(f),
+                Err(e) => {
+                    return Err(format!(
+                        "served certificate #{} could not be read: {e}",
+                        i + 1
+                    ))
+                }
+            }
+        }
+    }
+    p.tls_version = conn.protocol_version().map(version_name);
+    p.cipher_suite = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()));
+    if let Err(e) = outcome {
+        return Err(if p.client_certificate_requested {
+            format!("the server requires a client certificate: {e}")
+        } else {
+            e
+        });
+    }
+    if p.client_certificate_requested {
+        // TLS 1.3: the client's handshake ends before the server judges the (empty) client
+        // certificate; a server that requires one says so right after.
+        after_client_cert_request(&mut conn, &mut sock, deadline)?;
+    }
+    conn.send_close_notify();
+    let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
+    let _ = conn.write_tls(&mut sock);
+    Ok(())
+}
+
+fn version_name(v: rustls::ProtocolVersion) -> &'static str {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
+        _ => "other",
+    }
+}
+
+/// Names under `.invalid` never resolve (RFC 6761 §6.4): answer at once, send no query.
+fn resolve(
+    name: &str,
+    port: u16,
+    deadline: Instant,
+    total: Duration,
+) -> Result<Vec<SocketAddr>, String> {
+    if name == "invalid" || name.ends_with(".invalid") {
+        return Err(format!(
+            "cannot resolve {name}: the .invalid top-level domain never resolves"
+        ));
+    }
+    // getaddrinfo cannot be cancelled: ask on a helper thread and stop waiting at the deadline.
+    let (tx, rx) = mpsc::channel();
+    let owned = name.to_owned();
+    thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let r = (owned.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(r);
+        })
+        .map_err(|e| format!("cannot resolve {name}: {e}"))?;
+    let wait = left(deadline, total, &format!("resolving {name}"))?;
+    match rx.recv_timeout(wait) {
+        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(addrs),
+        Ok(Ok(_)) => Err(format!("cannot resolve {name}: no addresses")),
+        Ok(Err(e)) => Err(format!("cannot resolve {name}: {e}")),
+        Err(_) => Err(format!("timed out after {} resolving {name}", secs(total))),
+    }
+}
+
+/// Tries each address in turn, each within the connect timeout and the target's deadline.
+fn connect(
+    addrs: &[SocketAddr],
+    limit: Duration,
+    deadline: Instant,
+    total: Duration,
+) -> Result<TcpStream, String> {
+    let mut last = String::new();
+    for addr in addrs {
+        let wait = left(deadline, total, &format!("connecting to {addr}"))?;
+        let wait = wait.min(limit);
+        match TcpStream::connect_timeout(addr, wait) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                last = format!("connect to {addr}: no answer within {}", secs(wait));
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last =
+                    format!("connect to {addr}: connection refused (nothing listens on that port)");
+            }
+            Err(e) => last = format!("connect to {addr}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// Drives the handshake with blocking I/O; each read and write waits at most until the
+/// deadline, and the deadline is checked between steps (a server dripping bytes cannot
+/// hold a worker longer).
+fn handshake(
+    conn: &mut ClientConnection,
+    sock: &mut TcpStream,
+    deadline: Instant,
+    total: Duration,
+) -> Result<(), String> {
+    let mut received = 0usize;
+    while conn.is_handshaking() {
+        if conn.wants_write() {
+            let wait = left(deadline, total, "sending the TLS handshake")?;
+            let _ = sock.set_write_timeout(Some(wait));
+            conn.write_tls(sock).map_err(|e| match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    format!("timed out after {} sending the TLS handshake", secs(total))
+                }
+                _ => format!("TLS handshake: sending failed: {e}"),
+            })?;
+            continue;
+        }
+        let step = if received == 0 {
+            "waiting for the server's first TLS message (it accepted the connection and sent nothing)"
+        } else {
+            "during the TLS handshake"
+        };
+        let wait = left(deadline, total, step)?;
+        let _ = sock.set_read_timeout(Some(wait));
+        match conn.read_tls(sock) {
+            Ok(0) => {
+                return Err(if received == 0 {
+                    "the server closed the connection without a TLS response".into()
+                } else {
+                    format!("the server closed the connection during the TLS handshake (after {received} bytes)")
+                })
+            }
+            Ok(n) => received += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(format!("timed out after {} {step}", secs(total)));
+            }
+            Err(e) => return Err(format!("TLS handshake: reading failed: {e}")),
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // Tell the server why (best effort), then report.
+            let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
+            let _ = conn.write_tls(sock);
+            return Err(match e {
+                rustls::Error::InvalidMessage(_) if received > 0 => {
+                    format!("TLS handshake failed: {e} (is this a TLS port? the server sent something else)")
+                }
+                e => format!("TLS handshake failed: {e}"),
+            });
+        }
+    }
+    // The client's last flight (e.g. its Finished) must reach the server.
+    while conn.wants_write() {
+        let wait = left(deadline, total, "sending the TLS handshake")?;
+        let _ = sock.set_write_timeout(Some(wait));
+        conn.write_tls(sock)
+            .map_err(|e| format!("TLS handshake: sending failed: {e}"))?;
+    }
+    Ok(())
+}
+
+/// After a TLS 1.3 CertificateRequest answered with no certificate: waits (at most a
+/// second, within the deadline) for the server's verdict. An alert or a close means it
+/// requires a client certificate; any other record, or silence, means it went on without.
+fn after_client_cert_request(
+    conn: &mut ClientConnection,
+    sock: &mut TcpStream,
+    deadline: Instant,
+) -> Result<(), String> {
+    let wait = deadline
+        .min(Instant::now() + Duration::from_secs(1))
+        .saturating_duration_since(Instant::now());
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let _ = sock.set_read_timeout(Some(wait));
+    match conn.read_tls(sock) {
+        Ok(0) => Err(
+            "the server requires a client certificate: it closed the connection after the handshake"
+                .into(),
+        ),
+        // A record that processes cleanly (a session ticket) means the server went on.
+        Ok(_) => conn
+            .process_new_packets()
+            .map(|_| ())
+            .map_err(|e| format!("the server requires a client certificate: {e}")),
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(()),
+        Err(e) => Err(format!(
+            "the server requires a client certificate: reading failed: {e}"
+        )),
+    }
+}
+
+/// Matches served leaves against the inventory's verdicts and exposed keys.
+struct Judge<'a> {
+    prepared: Option<&'a Prepared>,
+    classified: Option<&'a Classified<'a>>,
+    by_fingerprint: DigestMap<usize>,
+    exposed: HashSet<Sha256>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(prepared: Option<&'a Prepared>, classified: Option<&'a Classified<'a>>) -> Self {
+        let mut by_fingerprint = DigestMap::default();
+        if let Some(p) = prepared {
+            for (i, c) in p.inventory.certs.iter().enumerate() {
+                by_fingerprint.entry(c.facts.fingerprint).or_insert(i);
+            }
+        }
+        let exposed = classified
+            .map(|c| c.exposed_keys.iter().copied().collect())
+            .unwrap_or_default();
+        Judge {
+            prepared,
+            classified,
+            by_fingerprint,
+            exposed,
+        }
+    }
+
+    fn judge(&self, p: &Probed) -> Judgement {
+        let (Some(prepared), Some(classified), Some(leaf)) =
+            (self.prepared, self.classified, p.chain.first())
+        else {
+            return Judgement::default();
+        };
+        let mut j = Judgement::default();
+        if let Some(&i) = self.by_fingerprint.get(&leaf.fingerprint) {
+            let entry = &prepared.inventory.certs[i];
+            let verdict = &classified.verdicts[i];
+            j.matched = Some(i);
+            j.leaf_status = Some(verdict.status);
+            j.reasons.push(format!(
+                "the served certificate is {}{} in the inventory: {}",
+                entry.upload.path,
+                entry
+                    .upload
+                    .manifest_id
+                    .as_deref()
+                    .map(|id| format!(" (manifest id {id})"))
+                    .unwrap_or_default(),
+                verdict.status.as_str()
+            ));
+        }
+        let leaf_exposed = matches!(j.leaf_status, Some(Status::Exposed | Status::KeyReused));
+        let key_exposed = self.exposed.contains(&leaf.spki);
+        if key_exposed {
+            j.reasons.push(format!(
+                "its public key (SPKI SHA-256 {}) is in the exposed set: whoever read the breached data can impersonate this endpoint",
+                leaf.spki
+            ));
+        } else {
+            j.reasons
+                .push("its public key is not in the exposed set".into());
+        }
+        j.key_exposed = Some(key_exposed || leaf_exposed);
+        j
+    }
+}

@@ -1,0 +1,729 @@
+//! `probe` against real servers on 127.0.0.1 port 0, started here: a rustls server choosing
+//! fixture chains by SNI, `openssl s_server` for interop, and hostile servers. No traffic
+//! leaves loopback.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig, ServerConnection};
+use serde::Deserialize;
+
+use crate::harness::*;
+
+/// Fast limits: every hostile case must end within these.
+const LIMITS: [&str; 4] = ["--timeout", "2", "--connect-timeout", "1"];
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+fn certs(rel: &str) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_slice_iter(&fixture(rel))
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A leaf file's certificate(s) plus the Issuing CA, with the key from `key_file`.
+fn certified(cert_file: &str, key_file: &str) -> Arc<CertifiedKey> {
+    let mut chain = certs(cert_file);
+    let ca = certs("ca/intermediate-ca.pem");
+    if !chain.contains(&ca[0]) {
+        chain.extend(ca);
+    }
+    let key = PrivateKeyDer::from_pem_slice(&fixture(key_file)).unwrap();
+    Arc::new(CertifiedKey::from_der(chain, key, &provider()).unwrap())
+}
+
+/// Chooses the chain by SNI; anything else gets the default.
+#[derive(Debug)]
+struct BySni {
+    names: HashMap<String, Arc<CertifiedKey>>,
+    default: Arc<CertifiedKey>,
+}
+
+impl ResolvesServerCert for BySni {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            hello
+                .server_name()
+                .and_then(|n| self.names.get(n))
+                .unwrap_or(&self.default)
+                .clone(),
+        )
+    }
+}
+
+/// The demo uploads, served by name: shop (exposed), fresh (not affected), old (expired,
+/// exposed key), new (key-reused: old's key); the default, fresh, for every other name.
+fn demo_resolver() -> Arc<BySni> {
+    let mut names = HashMap::new();
+    let s = "demo/uploads/";
+    for (name, cert, key) in [
+        ("shop.example.com", "shop.pem", "shop.pem"),
+        ("fresh.example.com", "fresh.pem", "fresh.pem"),
+        ("old.example.com", "old.pem", "old.pem"),
+        ("new.example.com", "new-same-key.pem", "old.pem"),
+    ] {
+        names.insert(
+            name.to_owned(),
+            certified(&format!("{s}{cert}"), &format!("{s}{key}")),
+        );
+    }
+    Arc::new(BySni {
+        names,
+        default: certified("demo/uploads/fresh.pem", "demo/uploads/fresh.pem"),
+    })
+}
+
+/// A rustls server on `bind` (port 0) for the life of the test process.
+fn rustls_server(bind: &str, client_auth: bool) -> Option<SocketAddr> {
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .unwrap();
+    let builder = if client_auth {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(certs("ca/root-ca.pem"));
+        let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .unwrap();
+        builder.with_client_cert_verifier(v)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = Arc::new(builder.with_cert_resolver(demo_resolver()));
+    let listener = TcpListener::bind(bind).ok()?;
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            let config = config.clone();
+            thread::spawn(move || {
+                let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+                let conn = ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                let mut buf = [0u8; 64];
+                // Handshake, then wait for the client to go.
+                let _ = tls.read(&mut buf);
+            });
+        }
+    });
+    Some(addr)
+}
+
+/// A TCP server that does `each` with every connection it accepts.
+fn hostile(each: fn(TcpStream)) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            thread::spawn(move || each(sock));
+        }
+    });
+    addr
+}
+
+fn silent(sock: TcpStream) {
+    thread::sleep(Duration::from_secs(30));
+    drop(sock);
+}
+
+fn garbage(mut sock: TcpStream) {
+    let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    thread::sleep(Duration::from_secs(5));
+}
+
+fn close_at_once(sock: TcpStream) {
+    drop(sock);
+}
+
+/// A port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `openssl s_server`, killed on drop.
+struct OpenSsl {
+    child: Child,
+    port: u16,
+}
+
+impl OpenSsl {
+    fn start(extra: &[&str]) -> OpenSsl {
+        for _ in 0..5 {
+            let port = closed_port();
+            let mut child = Command::new("openssl")
+                .current_dir(root().join("fixtures"))
+                .args(["s_server", "-quiet", "-accept"])
+                .arg(format!("127.0.0.1:{port}"))
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl is installed (.ci/run installs it)");
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(5) {
+                if child.try_wait().unwrap().is_some() {
+                    break; // lost the port race: try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return OpenSsl { child, port };
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("openssl s_server did not start");
+    }
+}
+
+impl Drop for OpenSsl {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn probe(args: &[&str]) -> Run {
+    Test::new().arg("probe").args(args.iter().copied()).run()
+}
+
+fn inventory() -> [&'static str; 6] {
+    [
+        "--manifest",
+        "fixtures/demo/manifest.json",
+        "--cutoff",
+        CUTOFF,
+        "--roots",
+        "fixtures/ca/root-ca.pem",
+    ]
+}
+
+#[test]
+fn judges_what_each_name_serves_against_the_inventory() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let dir = temp();
+    let list = format!(
+        "# name-based virtual hosts on one port\n{addr} shop.example.com\n{addr} fresh.example.com\n\n{addr} old.example.com\n{addr} new.example.com\n{addr} wrong.example.com\n"
+    );
+    let file = write(dir.path(), "targets.txt", list);
+    let run = Test::new()
+        .args(["probe", "--format", "json", "--targets"])
+        .arg(&file)
+        .args(inventory())
+        .args(LIMITS)
+        .run()
+        .code(1);
+    let r = run.json();
+    let t = r["targets"].as_array().unwrap();
+    let got: Vec<(&str, &str, bool)> = t
+        .iter()
+        .map(|x| {
+            (
+                x["target"]["sni"].as_str().unwrap(),
+                x["status"].as_str().unwrap(),
+                x["verified"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("shop.example.com", "serving-exposed", true),
+            ("fresh.example.com", "serving-replaced", true),
+            ("old.example.com", "serving-exposed", false),
+            ("new.example.com", "serving-exposed", true),
+            ("wrong.example.com", "serving-replaced", false),
+        ]
+    );
+    assert_eq!(t[0]["leaf_status"], "exposed");
+    assert_eq!(t[0]["leaf_source"]["manifest_id"], "shop");
+    assert_eq!(t[0]["chain"].as_array().unwrap().len(), 2);
+    assert_eq!(t[0]["chain"][0]["serial"], "1001");
+    assert_eq!(t[0]["target"]["input_line"], 2);
+    assert_eq!(t[1]["leaf_status"], "not-affected");
+    assert_eq!(t[1]["key_exposed"], false);
+    assert_eq!(t[2]["leaf_status"], "expired");
+    assert!(t[2]["verify_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("expired"));
+    assert_eq!(t[3]["leaf_status"], "key-reused");
+    assert!(t[4]["verify_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("name mismatch"));
+    assert_eq!(t[0]["tls_version"], "TLSv1.3");
+    let s = &r["summary"];
+    assert_eq!(
+        (s["targets"].as_u64(), s["serving_exposed"].as_u64()),
+        (Some(5), Some(3))
+    );
+    assert_eq!(s["action_required"], true);
+    assert_eq!(r["policy"]["cutoff"], "2016-11-01T00:00:00Z");
+}
+
+#[test]
+fn without_an_inventory_reports_what_is_served_and_verification() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let target = addr.to_string();
+    // The demo root is not in the system store: the chain does not verify, exit 0.
+    let r = probe(&[&target, "--sni", "shop.example.com", "--format", "json"])
+        .code(0)
+        .json();
+    let t = &r["targets"][0];
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["verified"], false);
+    assert!(t["verify_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown issuer"));
+    assert_eq!(t["key_exposed"], serde_json::Value::Null);
+    // --roots replaces the system store.
+    probe(&[
+        &target,
+        "--sni",
+        "shop.example.com",
+        "--roots",
+        "fixtures/ca/root-ca.pem",
+    ])
+    .code(0)
+    .stdout_has("ok      ")
+    .stdout_has("TLSv1.3  yes       CN=shop.example.com  2099-12-31")
+    .stdout_has("1 ok; 1 verified, 0 not verified");
+}
+
+#[test]
+fn an_ip_target_sends_no_sni_and_is_verified_for_the_ip() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let r = probe(&[
+        &addr.to_string(),
+        "--roots",
+        "fixtures/ca/root-ca.pem",
+        "--format",
+        "json",
+    ])
+    .code(0)
+    .json();
+    let t = &r["targets"][0];
+    assert_eq!(t["target"]["sni"], serde_json::Value::Null);
+    // No SNI: the server's default (fresh), which has no IP address SAN.
+    assert_eq!(t["chain"][0]["subject"], "CN=fresh.example.com");
+    assert!(t["verify_error"]
+        .as_str()
+        .unwrap()
+        .contains("name mismatch"));
+}
+
+#[test]
+fn ipv6_literal_with_port() {
+    let Some(addr) = rustls_server("[::1]:0", false) else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    let target = format!("[::1]:{}", addr.port());
+    let r = probe(&[&target, "--sni", "shop.example.com", "--format", "json"])
+        .code(0)
+        .json();
+    assert_eq!(r["targets"][0]["address"], target);
+    assert_eq!(r["targets"][0]["tls_version"], "TLSv1.3");
+}
+
+#[test]
+fn openssl_interop_tls12_rsa_and_tls13_ecdsa() {
+    let rsa = OpenSsl::start(&[
+        "-tls1_2",
+        "-cert",
+        "demo/uploads/legacy.pem",
+        "-key",
+        "demo/uploads/legacy.pem",
+        "-cert_chain",
+        "ca/intermediate-ca.pem",
+    ]);
+    let ec = OpenSsl::start(&[
+        "-tls1_3",
+        "-cert",
+        "demo/uploads/shop.pem",
+        "-key",
+        "demo/uploads/shop.pem",
+        "-cert_chain",
+        "ca/intermediate-ca.pem",
+    ]);
+    let rsa_t = format!("127.0.0.1:{}", rsa.port);
+    let ec_t = format!("127.0.0.1:{}", ec.port);
+    let mut args = vec![
+        rsa_t.as_str(),
+        ec_t.as_str(),
+        "--sni",
+        "legacy.example.com",
+        "--format",
+        "json",
+    ];
+    args.extend(LIMITS);
+    args.extend(inventory());
+    let r = probe(&args).code(1).json();
+    let t = &r["targets"];
+    assert_eq!(t[0]["tls_version"], "TLSv1.2");
+    assert!(t[0]["cipher_suite"]
+        .as_str()
+        .unwrap()
+        .starts_with("TLS_ECDHE_RSA_WITH_"));
+    assert_eq!(t[0]["chain"][0]["key"]["algorithm"], "rsa");
+    assert_eq!(t[0]["verified"], true);
+    assert_eq!(t[0]["status"], "serving-exposed");
+    assert_eq!(t[0]["leaf_status"], "exposed");
+    assert_eq!(t[1]["tls_version"], "TLSv1.3");
+    assert_eq!(t[1]["chain"][0]["key"]["curve"], "P-256");
+    // s_server has one certificate: shop's, which is not valid for legacy.example.com.
+    assert!(t[1]["verify_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("name mismatch"));
+    assert_eq!(t[1]["status"], "serving-exposed");
+}
+
+#[test]
+fn hostile_servers_fail_clearly_within_the_timeout_and_the_rest_is_probed() {
+    let good = rustls_server("127.0.0.1:0", false).unwrap().to_string();
+    let auth = rustls_server("127.0.0.1:0", true).unwrap().to_string();
+    let silent = hostile(silent).to_string();
+    let garbage = hostile(garbage).to_string();
+    let closes = hostile(close_at_once).to_string();
+    let refused = format!("127.0.0.1:{}", closed_port());
+    let start = Instant::now();
+    let run = probe(&[
+        &silent,
+        &garbage,
+        &closes,
+        &auth,
+        "nonexistent.invalid",
+        &refused,
+        &good,
+        "--sni",
+        "shop.example.com",
+        "--timeout",
+        "2",
+        "--connect-timeout",
+        "1",
+        "--format",
+        "json",
+    ])
+    .code(2);
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        start.elapsed()
+    );
+    let r = run.json();
+    let errors: Vec<&str> = r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["error"].as_str().unwrap_or(""))
+        .collect();
+    let want = [
+        "timed out after 2s waiting for the server's first TLS message",
+        "is this a TLS port?",
+        "the server closed the connection without a TLS response",
+        "the server requires a client certificate",
+        "cannot resolve nonexistent.invalid",
+        "connection refused",
+    ];
+    for (got, want) in errors.iter().zip(want) {
+        assert!(got.contains(want), "{got:?} lacks {want:?}");
+    }
+    let t = &r["targets"];
+    assert_eq!(t[3]["client_certificate_requested"], true);
+    assert_eq!(t[6]["status"], "ok");
+    assert_eq!(t[6]["error"], serde_json::Value::Null);
+    let s = &r["summary"];
+    assert_eq!(
+        (s["failed"].as_u64(), s["probed"].as_u64()),
+        (Some(6), Some(1))
+    );
+    assert_eq!(s["complete"], false);
+    // Each failure is also on stderr, naming the target.
+    assert!(run.stderr.contains(&format!("certsweep: error: {refused}")));
+}
+
+#[test]
+fn failures_and_exposure_exit_2_incomplete_beats_findings() {
+    let good = rustls_server("127.0.0.1:0", false).unwrap().to_string();
+    let refused = format!("127.0.0.1:{}", closed_port());
+    let mut args = vec![good.as_str(), refused.as_str(), "--sni", "shop.example.com"];
+    args.extend(inventory());
+    args.extend(LIMITS);
+    probe(&args)
+        .code(2)
+        .stdout_has("serving-exposed")
+        .stdout_has("INCOMPLETE: 1 target(s) failed");
+}
+
+#[test]
+fn results_keep_input_order_under_concurrency() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let silent = hostile(silent);
+    let dir = temp();
+    // Slow (silent) targets first: fast ones finish earlier but must not move up.
+    let mut csv = String::from("host,port,sni\n");
+    for i in 0..12 {
+        let a = if i % 4 == 0 { silent } else { addr };
+        csv.push_str(&format!("{},{},shop.example.com\n", a.ip(), a.port()));
+    }
+    let file = write(dir.path(), "t.csv", csv);
+    let run = Test::new()
+        .args([
+            "probe",
+            "--format",
+            "ndjson",
+            "--concurrency",
+            "4",
+            "--timeout",
+            "1",
+            "--targets",
+        ])
+        .arg(&file)
+        .run()
+        .code(2);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 13);
+    for (i, l) in lines[..12].iter().enumerate() {
+        assert_eq!(l["type"], "target");
+        assert_eq!(l["target"]["input_line"], i + 2);
+        let want = if i % 4 == 0 { "error" } else { "ok" };
+        assert_eq!(l["status"], want, "line {i}");
+    }
+    assert_eq!(lines[12]["type"], "summary");
+    assert_eq!(lines[12]["failed"], 3);
+}
+
+#[test]
+fn csv_output_has_one_row_per_target() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap().to_string();
+    let mut args = vec![
+        addr.as_str(),
+        "--sni",
+        "fresh.example.com",
+        "--format",
+        "csv",
+    ];
+    args.extend(inventory());
+    let run = probe(&args).code(0);
+    let mut rd = csv::Reader::from_reader(run.stdout.as_bytes());
+    let headers = rd.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    let col = |name: &str| &rows[0][headers.iter().position(|h| h == name).unwrap()];
+    assert_eq!(col("schema_version"), "1");
+    assert_eq!(col("status"), "serving-replaced");
+    assert_eq!(col("leaf_subject"), "CN=fresh.example.com");
+    assert_eq!(col("leaf_status"), "not-affected");
+    assert_eq!(col("verified"), "true");
+}
+
+#[test]
+fn usage_errors() {
+    probe(&["host:0"]).code(2).stderr_has("invalid port '0'");
+    probe(&[]).code(2).stderr_has("nothing to probe");
+    probe(&["127.0.0.1:1", "--manifest", "fixtures/demo/manifest.json"])
+        .code(2)
+        .stderr_has("needs --cutoff");
+    probe(&["127.0.0.1:1", "--timeout", "0"])
+        .code(2)
+        .stderr_has("--timeout");
+    probe(&["127.0.0.1:1", "--roots", "fixtures/broken/text.txt"])
+        .code(2)
+        .stderr_has("--roots fixtures/broken/text.txt");
+}
+
+#[test]
+fn a_bad_targets_line_is_an_error_record_and_the_rest_runs() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let dir = temp();
+    let file = write(
+        dir.path(),
+        "t.txt",
+        format!("{addr} shop.example.com\nnot:a:port:x\n"),
+    );
+    let run = Test::new()
+        .args(["probe", "--format", "json", "--targets"])
+        .arg(&file)
+        .run()
+        .code(2)
+        .stderr_has("line 2");
+    let r = run.json();
+    assert_eq!(r["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(r["targets"][0]["status"], "ok");
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("line 2"));
+}
+
+// --- The JSON shape of `probe`, schema_version 1 (mirrors that reject unknown fields). ---
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    schema_version: u32,
+    tool: Tool,
+    policy: Policy,
+    summary: Summary,
+    targets: Vec<TargetRec>,
+    errors: Vec<ErrorRec>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tool {
+    name: String,
+    version: String,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Policy {
+    now: String,
+    cutoff: Option<String>,
+    unknown_upload: Option<String>,
+    connect_timeout_ms: u64,
+    timeout_ms: u64,
+    trust: String,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Summary {
+    targets: usize,
+    probed: usize,
+    failed: usize,
+    serving_exposed: usize,
+    serving_replaced: usize,
+    ok: usize,
+    verified: usize,
+    not_verified: usize,
+    errors: usize,
+    action_required: bool,
+    complete: bool,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetRec {
+    target: Target,
+    address: Option<String>,
+    status: String,
+    error: Option<String>,
+    tls_version: Option<String>,
+    cipher_suite: Option<String>,
+    verified: bool,
+    verify_error: Option<String>,
+    client_certificate_requested: bool,
+    chain: Vec<ChainRec>,
+    leaf_status: Option<String>,
+    leaf_source: Option<LeafSource>,
+    key_exposed: Option<bool>,
+    reasons: Vec<String>,
+    elapsed_ms: u64,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Target {
+    host: String,
+    port: u16,
+    sni: Option<String>,
+    input_line: Option<usize>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainRec {
+    fingerprint_sha256: String,
+    spki_sha256: String,
+    serial: String,
+    subject: String,
+    issuer: String,
+    dns_names: Vec<String>,
+    ip_addresses: Vec<String>,
+    not_before: String,
+    not_after: String,
+    days_left: i64,
+    key: Key,
+    signature_algorithm: String,
+    is_ca: bool,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Key {
+    algorithm: String,
+    bits: Option<u32>,
+    curve: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeafSource {
+    path: String,
+    index: usize,
+    manifest_id: Option<String>,
+    host: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ErrorRec {
+    path: String,
+    index: Option<usize>,
+    reason: String,
+}
+
+#[test]
+fn json_shape_is_locked() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap().to_string();
+    let refused = format!("127.0.0.1:{}", closed_port());
+    let mut args = vec![
+        addr.as_str(),
+        refused.as_str(),
+        "--sni",
+        "shop.example.com",
+        "--format",
+        "json",
+    ];
+    args.extend(inventory());
+    args.extend(LIMITS);
+    let run = probe(&args).code(2);
+    let r: Report = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(r.schema_version, 1);
+    assert_eq!(r.targets.len(), 2);
+    assert!(r.targets[0].leaf_source.is_some());
+    assert_eq!(r.targets[0].chain.len(), 2);
+}
