@@ -17,3 +17,4 @@ mod policy;
 mod probe;
 mod rotate;
 mod schema;
+mod tls;

@@ -3,44 +3,32 @@
 //! leaves loopback.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::CertificateDer;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig, ServerConnection};
+use rustls::{RootCertStore, ServerConfig};
 use serde::Deserialize;
 
 use crate::harness::*;
+use crate::tls::{self, provider};
 
 /// Fast limits: every hostile case must end within these.
 const LIMITS: [&str; 4] = ["--timeout", "2", "--connect-timeout", "1"];
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
 fn certs(rel: &str) -> Vec<CertificateDer<'static>> {
-    CertificateDer::pem_slice_iter(&fixture(rel))
-        .collect::<Result<_, _>>()
-        .unwrap()
+    tls::pem_certs(&fixture(rel))
 }
 
 /// A leaf file's certificate(s) plus the Issuing CA, with the key from `key_file`.
 fn certified(cert_file: &str, key_file: &str) -> Arc<CertifiedKey> {
-    let mut chain = certs(cert_file);
-    let ca = certs("ca/intermediate-ca.pem");
-    if !chain.contains(&ca[0]) {
-        chain.extend(ca);
-    }
-    let key = PrivateKeyDer::from_pem_slice(&fixture(key_file)).unwrap();
-    Arc::new(CertifiedKey::from_der(chain, key, &provider()).unwrap())
+    tls::certified_pem(&fixture(cert_file), &fixture(key_file))
 }
 
 /// Chooses the chain by SNI; anything else gets the default.
@@ -101,21 +89,7 @@ fn rustls_server(bind: &str, client_auth: bool) -> Option<SocketAddr> {
     };
     let config = Arc::new(builder.with_cert_resolver(demo_resolver()));
     let listener = TcpListener::bind(bind).ok()?;
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for sock in listener.incoming().flatten() {
-            let config = config.clone();
-            thread::spawn(move || {
-                let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
-                let conn = ServerConnection::new(config).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, sock);
-                let mut buf = [0u8; 64];
-                // Handshake, then wait for the client to go.
-                let _ = tls.read(&mut buf);
-            });
-        }
-    });
-    Some(addr)
+    Some(tls::serve(listener, config))
 }
 
 /// A TCP server that does `each` with every connection it accepts.
@@ -304,6 +278,19 @@ fn without_an_inventory_reports_what_is_served_and_verification() {
     .stdout_has("ok      ")
     .stdout_has("TLSv1.3  yes       CN=shop.example.com  2099-12-31")
     .stdout_has("1 ok; 1 verified, 0 not verified");
+    // Roots from a DER PKCS#7 bundle work the same (the shared loader reads it).
+    probe(&[
+        &target,
+        "--sni",
+        "shop.example.com",
+        "--roots",
+        "fixtures/formats/bundle.p7c",
+    ])
+    .code(0)
+    .stdout_has("1 ok; 1 verified, 0 not verified");
+    probe(&[&target, "--roots", "fixtures/broken/text.txt"])
+        .code(2)
+        .stderr_has("--roots fixtures/broken/text.txt: no certificate found");
 }
 
 #[test]

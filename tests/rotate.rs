@@ -341,22 +341,17 @@ fn the_walk_up_to_revocation_with_refusals_on_the_way() {
 }
 
 #[test]
-fn next_tells_the_ca_what_to_revoke() {
+fn next_after_a_forced_revocation_asks_for_the_crl() {
     let w = walk();
     let id = w.id("shop.example.com");
-    let serial = w.item("shop.example.com")["old"]["serial"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // Drive the item to `verified` through the plan file's own rules is only possible with an
-    // endpoint; `next` for revocation is checked on a forced-then-unconfirmed item instead.
     w.run(&["revoked", &id, "--force", "--reason", "test"])
         .code(0);
     w.run(&["next", "--compromised-at", "2016-10-15"])
         .code(1)
-        .stdout_has("confirm with the issuer's CRL")
+        .stdout_has(&format!(
+            "confirm with the issuer's CRL: certsweep rotate revoked {id}"
+        ))
         .stdout_has("Never revoke an old certificate before its replacement is verified");
-    let _ = serial;
 }
 
 #[test]
@@ -642,4 +637,135 @@ fn sigkill_mid_write_never_tears_the_plan_or_loses_a_step() {
         );
     }
     w.run(&["status"]).code(1);
+}
+
+/// A TLS server whose certificate the test can switch (the "upload" at the endpoint).
+#[derive(Debug)]
+struct Switchable(std::sync::Mutex<std::sync::Arc<rustls::sign::CertifiedKey>>);
+
+impl rustls::server::ResolvesServerCert for Switchable {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.lock().unwrap().clone())
+    }
+}
+
+fn switchable_server(
+    first: std::sync::Arc<rustls::sign::CertifiedKey>,
+) -> (std::sync::Arc<Switchable>, std::net::SocketAddr) {
+    let resolver = std::sync::Arc::new(Switchable(std::sync::Mutex::new(first)));
+    let config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = crate::tls::serve(listener, std::sync::Arc::new(config));
+    (resolver, addr)
+}
+
+#[test]
+fn the_whole_walk_with_a_live_endpoint_that_serves_old_then_new() {
+    let w = walk();
+    let id = to_issued(&w);
+    let old = fixture("demo/uploads/shop.pem");
+    let (server, addr) = switchable_server(crate::tls::certified_pem(&old, &old));
+    let endpoint = addr.to_string();
+    let ep = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--sni",
+        "shop.example.com",
+        "--timeout",
+        "5",
+    ];
+
+    // Uploaded, but the endpoint still serves the old certificate: recorded, not verified.
+    let mut args = vec!["uploaded", id.as_str()];
+    args.extend(ep);
+    w.run(&args)
+        .code(2)
+        .stdout_has("issued -> uploaded")
+        .stderr_has("still serves a different certificate");
+    assert_eq!(w.item("shop.example.com")["step"], "uploaded");
+    w.run(&["revoked", &id])
+        .code(2)
+        .stderr_has("can take the site down");
+
+    // The new certificate goes live; `verify` sees it.
+    let item = w.item("shop.example.com");
+    let issued = std::fs::read(item["issued"]["cert_path"].as_str().unwrap()).unwrap();
+    let key = std::fs::read(item["csr"]["key_path"].as_str().unwrap()).unwrap();
+    *server.0.lock().unwrap() = crate::tls::certified_pem(&issued, &key);
+    let mut args = vec!["verify", id.as_str()];
+    args.extend(ep);
+    w.run(&args).code(0).stdout_has("uploaded -> verified");
+    let v = &w.item("shop.example.com")["verification"];
+    assert_eq!(
+        v["served_fingerprint_sha256"],
+        item["issued"]["fingerprint_sha256"]
+    );
+    assert_eq!(v["endpoint"], endpoint);
+
+    // What to tell the CA, then the revocation confirmed by the old issuer's CRL.
+    let serial = item["old"]["serial"].as_str().unwrap().to_owned();
+    w.run(&["next"])
+        .code(1)
+        .stdout_has(&format!("serial {serial}"))
+        .stdout_has("issuer CN=Certsweep Demo Issuing CA 1,O=Certsweep Demo,C=US")
+        .stdout_has("reason keyCompromise (1)")
+        .stdout_has("compromise date 2016-11-01T00:00:00Z");
+    let good = w.dir.path().join("good.crl");
+    crl(&intermediate(), &serial, &good);
+    w.run(&[
+        "revoked",
+        &id,
+        "--crl",
+        good.to_str().unwrap(),
+        "--issuer",
+        "fixtures/ca/intermediate-ca.pem",
+    ])
+    .code(0)
+    .stdout_has("verified -> done");
+    let history: Vec<String> = w.item("shop.example.com")["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}->{}",
+                h["from"].as_str().unwrap(),
+                h["to"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "planned->csr-generated",
+            "csr-generated->issued",
+            "issued->uploaded",
+            "uploaded->verified",
+            "verified->done"
+        ]
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_leaves_the_item_uploaded() {
+    let w = walk();
+    let id = to_issued(&w);
+    w.run(&[
+        "uploaded",
+        &id,
+        "--endpoint",
+        "nonexistent.invalid:443",
+        "--timeout",
+        "2",
+    ])
+    .code(2)
+    .stderr_has("could not check what it serves");
+    assert_eq!(w.item("shop.example.com")["step"], "uploaded");
 }

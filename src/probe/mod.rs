@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
@@ -254,12 +253,27 @@ fn trust_anchors(paths: &[PathBuf]) -> Result<(RootCertStore, String), Error> {
     }
     for path in paths {
         let shown = path.display();
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<Result<_, _>>())
-            .map_err(|e| Error::Usage(format!("--roots {shown}: {e}")))?;
+        // The shared loader: PEM, DER and PKCS#7 bundles alike.
+        let opts = crate::inventory::ReadOptions {
+            keep_der: true,
+            ..Default::default()
+        };
+        let loaded = std::fs::File::open(path)
+            .and_then(|f| crate::inventory::read_input_with(std::io::BufReader::new(f), &opts))
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--roots {shown}: {}",
+                    crate::inventory::describe_io(&e)
+                ))
+            })?;
+        if let Some((_, reason)) = loaded.errors.first() {
+            return Err(Error::Usage(format!("--roots {shown}: {reason}")));
+        }
+        let certs: Vec<CertificateDer<'static>> =
+            loaded.ders.into_iter().map(CertificateDer::from).collect();
         if certs.is_empty() {
             return Err(Error::Usage(format!(
-                "--roots {shown}: no PEM certificates in the file"
+                "--roots {shown}: no certificates in the file"
             )));
         }
         let (_, bad) = store.add_parsable_certificates(certs);
@@ -271,6 +285,35 @@ fn trust_anchors(paths: &[PathBuf]) -> Result<(RootCertStore, String), Error> {
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     Ok((store, names.join(", ")))
+}
+
+/// The SHA-256 fingerprint of the leaf certificate `endpoint` (HOST:PORT) serves, for
+/// `rotate uploaded/verify`. Whether it verifies is not the question here: the caller
+/// compares the fingerprint with the certificate it imported (which was checked then).
+pub fn served_leaf(
+    endpoint: &str,
+    sni: Option<&str>,
+    timeout: Duration,
+    now: time::OffsetDateTime,
+) -> Result<String, String> {
+    let target = targets::parse(endpoint, sni)?;
+    let shared = Shared {
+        provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        webpki: Err("not checked: only the served certificate is compared".into()),
+        now: UnixTime::since_unix_epoch(Duration::from_secs(
+            u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        )),
+        limits: Limits {
+            connect: timeout.min(Duration::from_secs(5)),
+            total: timeout,
+        },
+    };
+    let probed = probe_one(&target, &shared);
+    match (probed.chain.first(), probed.error) {
+        (Some(leaf), _) => Ok(leaf.fingerprint.to_string()),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err("the endpoint sent no certificate".into()),
+    }
 }
 
 /// What every probe shares: built once.

@@ -549,7 +549,7 @@ fn uploaded(
         item.and_then(|i| i.issued).map(|i| i.fingerprint_sha256)
     }
     .ok_or_else(|| Error::Refused("no issued certificate recorded for this item".into()))?;
-    let served = served_leaf(endpoint, e.sni.as_deref(), Duration::from_secs(e.timeout), ctx.now)
+    let served = crate::probe::served_leaf(endpoint, e.sni.as_deref(), Duration::from_secs(e.timeout), ctx.now)
         .map_err(|why| Error::Refused(format!("{endpoint}: could not check what it serves: {why}; the item stays uploaded (retry with `rotate verify`)")))?;
     if served != expected {
         return Err(Error::Refused(format!(
@@ -637,16 +637,6 @@ fn confirm_crl(
             item.old.issuer, item.old.serial
         ))),
     }
-}
-
-// TEMPORARY until the probe command (issue 4) lands on main: then this calls it.
-fn served_leaf(
-    _endpoint: &str,
-    _sni: Option<&str>,
-    _timeout: Duration,
-    _now: time::OffsetDateTime,
-) -> Result<String, String> {
-    Err("endpoint checks need the probe module, which is not merged yet".into())
 }
 
 /// For `--format json` callers and `walk`: whether stdin is a person.
