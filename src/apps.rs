@@ -654,25 +654,10 @@ fn write_table(
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 6]| -> String {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            s.push_str(cell);
-            if i + 1 < cells.len() {
-                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        s
-    };
-    writeln!(out, "{}", style.paint("1", &line(headers)))?;
+    let columns = crate::report::table::Columns::fit(headers, &rows);
+    writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
     for (row, a) in rows.iter().zip(&apps) {
-        let text = line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
+        let text = columns.row(row);
         let color = match a.status {
             AppStatus::Rotate => "1;31",
             _ => "32",

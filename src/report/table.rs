@@ -33,6 +33,40 @@ fn status_color(s: Status) -> &'static str {
     }
 }
 
+/// Column widths fitted to the widest cell (counted in characters); two spaces between
+/// columns, the last one unpadded. Shared by every table renderer.
+pub struct Columns<const N: usize> {
+    widths: [usize; N],
+}
+
+impl<const N: usize> Columns<N> {
+    pub fn fit(headers: [&str; N], rows: &[[String; N]]) -> Self {
+        let mut widths = headers.map(|h| h.chars().count());
+        for row in rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        Columns { widths }
+    }
+
+    pub fn line(&self, cells: [&str; N]) -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(self.widths).enumerate() {
+            s.push_str(cell);
+            if i + 1 < N {
+                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        s
+    }
+
+    /// A row of owned cells as a line.
+    pub fn row(&self, row: &[String; N]) -> String {
+        self.line(std::array::from_fn(|i| row[i].as_str()))
+    }
+}
+
 /// Findings first, in the order of the status list, then by expiry.
 fn order(a: &CertRecord<'_>, b: &CertRecord<'_>) -> std::cmp::Ordering {
     a.status
@@ -74,27 +108,10 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
         })
         .collect();
     let headers = ["STATUS", "NAME", "NOT AFTER", "DAYS", "SOURCE"];
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 5]| -> String {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(cell);
-                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        s
-    };
-    writeln!(out, "{}", style.paint("1", &line(headers)))?;
+    let columns = Columns::fit(headers, &rows);
+    writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
     for (row, r) in rows.iter().zip(&records) {
-        let text = line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+        let text = columns.row(row);
         // Colour only the status cell, after padding was computed on the plain text.
         let status_len = row[0].len();
         writeln!(
