@@ -527,6 +527,43 @@ fn all_done_exits_zero() {
     w.run(&["next"]).code(0).stdout_has("Every item is done");
 }
 
+/// `rotate walk` at a real terminal: util-linux `script` gives it a pseudo-terminal.
+#[cfg(target_os = "linux")]
+#[test]
+fn walk_at_a_terminal_makes_a_csr_then_stops_on_q() {
+    let w = walk();
+    let command = format!(
+        "{} rotate walk --state {} --now {NOW}",
+        env!("CARGO_BIN_EXE_certsweep"),
+        w.state().display()
+    );
+    // `timeout`: a walk that waits for input it will never get fails the test, not hangs it.
+    let mut child = Command::new("timeout")
+        .args(["30", "script", "-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (bsdutils) is installed");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"y\nq\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("Make a new key and CSR now?"), "{screen}");
+    assert!(screen.contains("planned -> csr-generated"), "{screen}");
+    assert!(
+        screen.contains("Path of the issued certificate"),
+        "{screen}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stopped with work remaining: {screen}"
+    );
+    assert_eq!(w.item("shop.example.com")["step"], "csr-generated");
+}
+
 #[test]
 fn walk_needs_a_terminal() {
     let w = walk();

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
 use super::state::Step;
-use crate::cli::{EndpointArgs, RotateArgs, RotateCsrArgs};
+use crate::cli::{EndpointArgs, KeyType, RotateArgs, RotateCsrArgs};
 use crate::config::Context;
 use crate::error::{Error, ExitCode};
 
@@ -17,102 +17,81 @@ pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     }
     let stdin = io::stdin();
     let mut lines = stdin.lock().lines();
+    // Every prompt: an empty answer, `q` or the end of input stops the walk (exit 1).
     let mut ask = |prompt: &str| -> Option<String> {
         print!("{prompt}");
         let _ = io::stdout().flush();
-        lines
-            .next()
-            .and_then(Result::ok)
-            .map(|l| l.trim().to_owned())
+        let answer = lines.next()?.ok()?;
+        let answer = answer.trim();
+        (!answer.is_empty() && answer != "q").then(|| answer.to_owned())
     };
+    let stop = Ok(ExitCode::ActionRequired);
     loop {
         let plan = super::state::load(&args.state)?.ok_or_else(|| super::no_plan(&args.state))?;
         let Some(item) = plan.items.iter().find(|i| i.step != Step::Done).cloned() else {
             println!("Every item is done.");
             return Ok(ExitCode::Clean);
         };
-        println!(
-            "\n{} ({}) is {}",
-            item.id,
-            item.host.as_deref().unwrap_or(&item.old.subject),
-            item.step.as_str()
-        );
+        let name = item.host.as_deref().unwrap_or(&item.old.subject);
+        println!("\n{} ({name}) is {}", item.id, item.step.as_str());
         let id = item.id.clone();
         let result = match item.step {
-            Step::Planned => match ask("Make a new key and CSR now? [y/N/q] ").as_deref() {
-                Some("y") => super::csr_step(
-                    args,
-                    &RotateCsrArgs {
-                        item: Some(id),
-                        all: false,
-                        key_type: crate::cli::KeyType::EcdsaP256,
-                        out_dir: None,
-                        encrypt_key: false,
-                        passphrase_file: None,
-                    },
-                    ctx,
-                ),
-                Some("q") | None => return Ok(ExitCode::ActionRequired),
-                _ => continue,
-            },
-            Step::CsrGenerated => match ask("Path of the issued certificate (empty to stop): ") {
-                Some(p) if !p.is_empty() => {
-                    let chain =
-                        ask("Path of the chain file (empty for none): ").filter(|c| !c.is_empty());
-                    super::import(
-                        args,
-                        ctx,
-                        &id,
-                        &PathBuf::from(p),
-                        &chain.map(PathBuf::from).into_iter().collect::<Vec<_>>(),
-                        &[],
-                    )
+            Step::Planned => {
+                if ask("Make a new key and CSR now? [y/q] ").as_deref() != Some("y") {
+                    return stop;
                 }
-                _ => return Ok(ExitCode::ActionRequired),
-            },
+                let csr = RotateCsrArgs {
+                    item: Some(id),
+                    all: false,
+                    key_type: KeyType::EcdsaP256,
+                    out_dir: None,
+                    encrypt_key: false,
+                    passphrase_file: None,
+                };
+                super::csr_step(args, &csr, ctx)
+            }
+            Step::CsrGenerated => {
+                let Some(cert) = ask("Path of the issued certificate (q to stop): ") else {
+                    return stop;
+                };
+                let chain: Vec<PathBuf> = ask("Path of the chain file (empty for none): ")
+                    .map(PathBuf::from)
+                    .into_iter()
+                    .collect();
+                super::import(args, ctx, &id, &PathBuf::from(cert), &chain, &[])
+            }
             Step::Issued | Step::Uploaded => {
-                match ask("Endpoint now serving it, HOST:PORT (empty to stop): ") {
-                    Some(e) if !e.is_empty() => super::uploaded(
-                        args,
-                        ctx,
-                        &EndpointArgs {
-                            item: id,
-                            endpoint: Some(e),
-                            sni: None,
-                            timeout: 10,
-                        },
-                        item.step == Step::Uploaded,
-                    ),
-                    _ => return Ok(ExitCode::ActionRequired),
-                }
+                let Some(endpoint) = ask("Endpoint now serving it, HOST:PORT (q to stop): ") else {
+                    return stop;
+                };
+                let e = EndpointArgs {
+                    item: id,
+                    endpoint: Some(endpoint),
+                    sni: None,
+                    timeout: 10,
+                };
+                super::uploaded(args, ctx, &e, item.step == Step::Uploaded)
             }
             Step::Verified | Step::Revoked => {
                 println!(
                     "Ask the CA to revoke serial {} (issuer {}), reason keyCompromise.",
                     item.old.serial, item.old.issuer
                 );
-                match ask("Path of the issuer's CRL listing it (empty to stop): ") {
-                    Some(c) if !c.is_empty() => {
-                        let issuer = ask("Path of the issuer's certificate: ").unwrap_or_default();
-                        super::revoked(
-                            args,
-                            ctx,
-                            &id,
-                            &[PathBuf::from(c)],
-                            &[PathBuf::from(issuer)],
-                            false,
-                            None,
-                        )
-                    }
-                    _ => return Ok(ExitCode::ActionRequired),
-                }
+                let Some(crl) = ask("Path of the issuer's CRL listing it (q to stop): ") else {
+                    return stop;
+                };
+                let Some(issuer) = ask("Path of the issuer's certificate (q to stop): ") else {
+                    return stop;
+                };
+                let (crl, issuer) = (PathBuf::from(crl), PathBuf::from(issuer));
+                super::revoked(args, ctx, &id, &[crl], &[issuer], false, None)
             }
             Step::Done => continue,
         };
         if let Err(e) = result {
             println!("{e}");
-            if ask("Try again? [y/N] ").as_deref() != Some("y") {
-                return Ok(ExitCode::ActionRequired);
+            if ask("Try again? [y/q] ").as_deref() != Some("y") {
+                return stop;
             }
         }
     }
