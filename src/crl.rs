@@ -34,23 +34,20 @@ pub struct CheckedCrl {
 /// Revoked serials, keyed by (issuer name digest, serial hex).
 #[derive(Debug, Default)]
 pub struct Revocations {
-    entries: HashMap<(Sha256, String), Revocation>,
+    /// Issuer name digest → serial → revocation (looked up per certificate: no allocation).
+    entries: HashMap<Sha256, HashMap<String, Revocation>>,
     /// Every CRL used, in the order read.
     pub crls: Vec<CheckedCrl>,
 }
 
 impl Revocations {
     pub fn lookup(&self, facts: &CertFacts) -> Option<&Revocation> {
-        self.entries.get(&(facts.issuer_id, facts.serial.clone()))
+        self.find(facts.issuer_id, &facts.serial)
     }
 
     /// The revocation of `serial` (lowercase hex) by the issuer whose name digest is given.
     pub fn find(&self, issuer_id: Sha256, serial: &str) -> Option<&Revocation> {
-        self.entries.get(&(issuer_id, serial.to_owned()))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.get(&issuer_id)?.get(serial)
     }
 }
 
@@ -157,8 +154,8 @@ fn add_crl(
         let reason = revoked.reason_code().map(|(_, code)| reason_name(code.0));
         let revoked_at =
             OffsetDateTime::from_unix_timestamp(revoked.revocation_date.timestamp()).ok();
-        out.entries.insert(
-            (issuer_id, serial),
+        out.entries.entry(issuer_id).or_default().insert(
+            serial,
             Revocation {
                 crl_path: shown.to_owned(),
                 crl_issuer: issuer_name.clone(),

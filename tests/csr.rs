@@ -300,7 +300,7 @@ fn report_that_no_longer_matches_its_files() {
         .code(1);
     let report = write(dir.path(), "scan.json", scan.stdout);
     write(dir.path(), "a.pem", fixture("demo/uploads/fresh.pem"));
-    let run = Test::new()
+    Test::new()
         .args([
             "csr",
             "--from-report",
@@ -311,7 +311,6 @@ fn report_that_no_longer_matches_its_files() {
         .run()
         .code(2)
         .stderr_has("changed since");
-    let _ = run;
 }
 
 #[test]

@@ -46,6 +46,22 @@ impl Walk {
     fn id(&self, host: &str) -> String {
         self.item(host)["id"].as_str().unwrap().to_owned()
     }
+
+    /// `rotate revoked` for `host`'s item with a CRL from the fixture Issuing CA that lists
+    /// its old serial (and `extra` arguments).
+    fn revoke_with_good_crl(&self, host: &str, extra: &[&str]) -> Run {
+        let id = self.id(host);
+        let serial = self.item(host)["old"]["serial"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let good = self.dir.path().join("good.crl");
+        crl(&intermediate(), &serial, &good);
+        let mut args = vec!["revoked", id.as_str(), "--crl", good.to_str().unwrap()];
+        args.extend(["--issuer", "fixtures/ca/intermediate-ca.pem"]);
+        args.extend(extra);
+        self.run(&args)
+    }
 }
 
 /// A plan with one item: shop, uploaded 2016-05-10.
@@ -322,18 +338,9 @@ fn the_walk_up_to_revocation_with_refusals_on_the_way() {
     ])
     .code(2)
     .stderr_has("signature does not verify");
-    let good = w.dir.path().join("good.crl");
-    crl(&intermediate(), &serial, &good);
-    w.run(&[
-        "revoked",
-        &id,
-        "--crl",
-        good.to_str().unwrap(),
-        "--issuer",
-        "fixtures/ca/intermediate-ca.pem",
-    ])
-    .code(0)
-    .stdout_has("revoked -> done");
+    w.revoke_with_good_crl("shop.example.com", &[])
+        .code(0)
+        .stdout_has("revoked -> done");
     let rev = &w.item("shop.example.com")["revocation"]["crl"];
     assert_eq!(rev["reason"], "keyCompromise");
     assert_eq!(rev["crl_number"], "42");
@@ -503,26 +510,9 @@ impl Walk {
 #[test]
 fn all_done_exits_zero() {
     let w = one_item_walk();
-    let id = w.id("shop.example.com");
-    let serial = w.item("shop.example.com")["old"]["serial"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let good = w.dir.path().join("good.crl");
-    crl(&intermediate(), &serial, &good);
-    w.run(&[
-        "revoked",
-        &id,
-        "--force",
-        "--reason",
-        "drill",
-        "--crl",
-        good.to_str().unwrap(),
-        "--issuer",
-        "fixtures/ca/intermediate-ca.pem",
-    ])
-    .code(0)
-    .stdout_has("planned -> done");
+    w.revoke_with_good_crl("shop.example.com", &["--force", "--reason", "drill"])
+        .code(0)
+        .stdout_has("planned -> done");
     w.run(&["status", "--format", "json"]).code(0);
     w.run(&["next"]).code(0).stdout_has("Every item is done");
 }
@@ -754,18 +744,9 @@ fn the_whole_walk_with_a_live_endpoint_that_serves_old_then_new() {
         .stdout_has("issuer CN=Certsweep Demo Issuing CA 1,O=Certsweep Demo,C=US")
         .stdout_has("reason keyCompromise (1)")
         .stdout_has("compromise date 2016-11-01T00:00:00Z");
-    let good = w.dir.path().join("good.crl");
-    crl(&intermediate(), &serial, &good);
-    w.run(&[
-        "revoked",
-        &id,
-        "--crl",
-        good.to_str().unwrap(),
-        "--issuer",
-        "fixtures/ca/intermediate-ca.pem",
-    ])
-    .code(0)
-    .stdout_has("verified -> done");
+    w.revoke_with_good_crl("shop.example.com", &[])
+        .code(0)
+        .stdout_has("verified -> done");
     let history: Vec<String> = w.item("shop.example.com")["history"]
         .as_array()
         .unwrap()

@@ -301,17 +301,6 @@ fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
     })
 }
 
-/// Reads one input with default options (no PKCS#12 password, no DER kept).
-pub fn read_input(reader: impl BufRead, key_only_ok: bool) -> io::Result<Loaded> {
-    read_input_with(
-        reader,
-        &ReadOptions {
-            key_only_ok,
-            ..ReadOptions::default()
-        },
-    )
-}
-
 /// Reads one input. If it starts like an ASN.1 SEQUENCE it is tried as DER: a certificate,
 /// then a PKCS#7 bundle, then a PKCS#12 file (PFX version 3), then a private key; else PEM.
 pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {

@@ -99,20 +99,23 @@ fn step_item(
         Ok(((item.id.clone(), applied), changed))
     })?;
     if !ctx.quiet {
-        match applied {
-            Applied::Changed { from, to } => {
-                println!("{item_id}: {} -> {}", from.as_str(), to.as_str())
-            }
-            Applied::Unchanged(why) => println!("{item_id}: unchanged ({why})"),
-        }
+        println!("{}", describe(&item_id, applied));
     }
     Ok(ExitCode::Clean)
 }
 
+/// "ID: from -> to" or "ID: unchanged (why)".
+fn describe(id: &str, applied: Applied) -> String {
+    match applied {
+        Applied::Changed { from, to } => format!("{id}: {} -> {}", from.as_str(), to.as_str()),
+        Applied::Unchanged(why) => format!("{id}: unchanged ({why})"),
+    }
+}
+
 fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<ExitCode, Error> {
-    let Some(_) = &inv_args.cutoff else {
+    if inv_args.cutoff.is_none() {
         return Err(Error::Usage("rotate init needs --cutoff DATE".into()));
-    };
+    }
     if inv_args.paths.is_empty() && inv_args.manifest.is_empty() {
         return Err(Error::Usage(
             "rotate init needs PATHs or --manifest FILE".into(),
@@ -521,49 +524,76 @@ fn uploaded(
     e: &EndpointArgs,
     verify_only: bool,
 ) -> Result<ExitCode, Error> {
-    let at = timefmt::rfc3339(ctx.now);
     if verify_only && e.endpoint.is_none() {
         return Err(Error::Usage(
             "rotate verify needs --endpoint HOST:PORT".into(),
         ));
     }
-    // Record the upload first (unless only verifying), then check the endpoint.
-    if !verify_only {
-        step_item(args, ctx, &e.item, |_, _| {
-            Ok(Event::Uploaded(UploadRecord {
+    let at = timefmt::rfc3339(ctx.now);
+    // What the endpoint serves, asked before taking the lock: network waits hold nothing.
+    let served = e.endpoint.as_ref().map(|endpoint| {
+        crate::probe::served_leaf(
+            endpoint,
+            e.sni.as_deref(),
+            Duration::from_secs(e.timeout),
+            ctx.now,
+        )
+    });
+    // One transaction: the upload is recorded (unless only verifying), then verified if the
+    // endpoint serves the imported certificate; a mismatch is refused after saving the upload.
+    let (lines, refusal) = with_plan(args, |plan| {
+        let item = plan.item_mut(&e.item)?;
+        let mut lines = Vec::new();
+        let mut changed = false;
+        if !verify_only {
+            let event = Event::Uploaded(UploadRecord {
                 at: at.clone(),
                 endpoint: e.endpoint.clone(),
-            }))
-        })?;
+            });
+            let applied = plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
+            changed |= matches!(applied, Applied::Changed { .. });
+            lines.push(describe(&item.id, applied));
+        }
+        let refusal = match (&e.endpoint, served) {
+            (Some(endpoint), Some(Err(why))) => Some(format!(
+                "{endpoint}: could not check what it serves: {why}; the item stays uploaded (retry with `rotate verify`)"
+            )),
+            (Some(endpoint), Some(Ok(served))) => {
+                let expected = item
+                    .issued
+                    .as_ref()
+                    .map(|i| i.fingerprint_sha256.clone())
+                    .ok_or_else(|| Error::Refused("no issued certificate recorded for this item".into()))?;
+                if served == expected {
+                    let event = Event::Verified(state::VerificationRecord {
+                        at: at.clone(),
+                        endpoint: endpoint.clone(),
+                        sni: e.sni.clone(),
+                        served_fingerprint_sha256: served,
+                    });
+                    let applied = plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
+                    changed |= matches!(applied, Applied::Changed { .. });
+                    lines.push(describe(&item.id, applied));
+                    None
+                } else {
+                    Some(format!(
+                        "{endpoint} still serves a different certificate (sha256 {served}), not the new one (sha256 {expected}); the item stays uploaded: fix the upload, then `rotate verify`"
+                    ))
+                }
+            }
+            _ => None,
+        };
+        Ok(((lines, refusal), changed))
+    })?;
+    if !ctx.quiet {
+        for line in lines {
+            println!("{line}");
+        }
     }
-    let Some(endpoint) = &e.endpoint else {
-        return Ok(ExitCode::Clean);
-    };
-    let expected = {
-        let plan = state::load(&args.state)?.ok_or_else(|| no_plan(&args.state))?;
-        let item = plan
-            .items
-            .iter()
-            .find(|i| i.id == e.item || i.id.starts_with(&e.item))
-            .cloned();
-        item.and_then(|i| i.issued).map(|i| i.fingerprint_sha256)
+    match refusal {
+        Some(why) => Err(Error::Refused(why)),
+        None => Ok(ExitCode::Clean),
     }
-    .ok_or_else(|| Error::Refused("no issued certificate recorded for this item".into()))?;
-    let served = crate::probe::served_leaf(endpoint, e.sni.as_deref(), Duration::from_secs(e.timeout), ctx.now)
-        .map_err(|why| Error::Refused(format!("{endpoint}: could not check what it serves: {why}; the item stays uploaded (retry with `rotate verify`)")))?;
-    if served != expected {
-        return Err(Error::Refused(format!(
-            "{endpoint} still serves a different certificate (sha256 {served}), not the new one (sha256 {expected}); the item stays uploaded: fix the upload, then `rotate verify`"
-        )));
-    }
-    step_item(args, ctx, &e.item, |_, _| {
-        Ok(Event::Verified(state::VerificationRecord {
-            at: at.clone(),
-            endpoint: endpoint.clone(),
-            sni: e.sni.clone(),
-            served_fingerprint_sha256: served.clone(),
-        }))
-    })
 }
 
 fn revoked(
@@ -639,7 +669,7 @@ fn confirm_crl(
     }
 }
 
-/// For `--format json` callers and `walk`: whether stdin is a person.
+/// Whether a person is at the terminal (`walk` needs one).
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
