@@ -5,7 +5,7 @@
 # Usage (from the crate root): benches/probe.sh
 # Environment: PROBE_N probes (default 1000), PROBE_SILENT silent targets (default 200),
 #              PROBE_CONCURRENCY (default 64), BENCH_REPS runs per case, median (default 3).
-# Servers: benches/probe_server.rs (rustls, thread per connection), started here on
+# Servers: benches/probe_server.rs (rustls, fixed thread pool), started here on
 # 127.0.0.1 port 0 and killed on exit. No traffic leaves loopback.
 set -euo pipefail
 export LC_ALL=C
@@ -112,5 +112,5 @@ awk -v n="$N" -v c="$CONC" -v cs="$t_cs" -v os="$t_os" -v si="$t_si" -v s="$SILE
     printf "| %d loopback probes, --concurrency %d | %.3f s | %.3f s | %.1fx |\n", n, c, cs, os, os / cs
     printf "\n| silent targets | --timeout | wall | %d/%d x 1 s + 20%% | ceil(%d/%d) x 1 s + 20%% |\n|---|---:|---:|---:|---:|\n", s, c, s, c
     printf "| %d | 1 s | %.3f s | %.3f s | %.3f s |\n", s, si, s / c * 1.2, w * 1.2
-    printf "\nMedian of %d runs; same machine, same run, same server (rustls, thread per connection).\n", reps
+    printf "\nMedian of %d runs; same machine, same run, same server (rustls, pool of 96 threads).\n", reps
 }'

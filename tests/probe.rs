@@ -241,6 +241,8 @@ fn judges_what_each_name_serves_against_the_inventory() {
         .unwrap()
         .starts_with("name mismatch"));
     assert_eq!(t[0]["tls_version"], "TLSv1.3");
+    // rustls servers follow the client's order, and AES-128-GCM is offered first.
+    assert_eq!(t[0]["cipher_suite"], "TLS13_AES_128_GCM_SHA256");
     let s = &r["summary"];
     assert_eq!(
         (s["targets"].as_u64(), s["serving_exposed"].as_u64()),
@@ -248,6 +250,48 @@ fn judges_what_each_name_serves_against_the_inventory() {
     );
     assert_eq!(s["action_required"], true);
     assert_eq!(r["policy"]["cutoff"], "2016-11-01T00:00:00Z");
+}
+
+#[test]
+fn one_chain_served_under_many_names_is_judged_for_each_name() {
+    // fresh.example.com and every unknown name get the same chain; a run verifies a chain
+    // once per name, and one at a time makes the reuse certain.
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let dir = temp();
+    let names = [
+        "fresh.example.com",
+        "wrong.example.com",
+        "fresh.example.com",
+        "other.example.com",
+        "wrong.example.com",
+    ];
+    let list: String = names.iter().map(|n| format!("{addr} {n}\n")).collect();
+    let file = write(dir.path(), "targets.txt", list);
+    let run = Test::new()
+        .args(["probe", "--format", "ndjson", "--concurrency", "1"])
+        .args(["--roots", "fixtures/ca/root-ca.pem", "--targets"])
+        .arg(&file)
+        .args(LIMITS)
+        .run()
+        .code(0);
+    let got: Vec<(String, bool)> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["type"] == "target")
+        .map(|l| {
+            assert_eq!(l["chain"][0]["subject"], "CN=fresh.example.com");
+            (
+                l["target"]["sni"].as_str().unwrap().to_owned(),
+                l["verified"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, bool)> = names
+        .iter()
+        .map(|n| (n.to_string(), *n == "fresh.example.com"))
+        .collect();
+    assert_eq!(got, want);
 }
 
 #[test]

@@ -9,11 +9,15 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_lc_rs::digest;
+
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+
+use crate::cert::{DigestMap, Sha256};
 
 /// What the verifier saw in one handshake.
 #[derive(Debug, Default, Clone)]
@@ -24,27 +28,102 @@ pub struct Captured {
     pub verify_error: Option<String>,
 }
 
-/// Records the chain and the WebPKI verdict, then accepts. One per connection.
+/// The WebPKI verdicts reached so far in this run, by (chain, name, stapled OCSP): a fleet
+/// of endpoints serving one certificate has its chain verified once. The verification time
+/// is `--now`, fixed for the run, so a verdict never goes stale. (Each handshake's own
+/// signature is still checked every time: that is what proves the server holds the key.)
 #[derive(Debug)]
-pub struct CapturingVerifier {
+pub struct Verdicts {
     /// The real verifier; `Err` says why there is none (no trusted roots at all).
     inner: Result<Arc<WebPkiServerVerifier>, String>,
-    algorithms: WebPkiSupportedAlgorithms,
     /// The verification time: `--now`, never the clock (the verifier's `now` is ignored).
     now: UnixTime,
+    seen: Mutex<DigestMap<Option<String>>>,
+}
+
+impl Verdicts {
+    pub fn new(inner: Result<Arc<WebPkiServerVerifier>, String>, now: UnixTime) -> Self {
+        Verdicts {
+            inner,
+            now,
+            seen: Mutex::default(),
+        }
+    }
+
+    /// `None` when the chain verifies for the name, else why not.
+    fn verdict(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+    ) -> Option<String> {
+        let inner = match &self.inner {
+            Ok(inner) => inner,
+            Err(why) => return Some(why.clone()),
+        };
+        let key = verdict_key(end_entity, intermediates, server_name, ocsp_response);
+        if let Some(v) = self.lock().get(&key) {
+            return v.clone();
+        }
+        let v = inner
+            .verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                self.now,
+            )
+            .err()
+            .map(|e| describe(&e));
+        self.lock().insert(key, v.clone());
+        v
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DigestMap<Option<String>>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One digest over every input of a verdict, each part length-prefixed so that no two
+/// different inputs run together into the same bytes.
+fn verdict_key(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+    ocsp_response: &[u8],
+) -> Sha256 {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    let name = server_name.to_str();
+    let parts = std::iter::once(name.as_bytes())
+        .chain(std::iter::once(ocsp_response))
+        .chain(std::iter::once(end_entity.as_ref()))
+        .chain(intermediates.iter().map(|c| c.as_ref()));
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    Sha256(out)
+}
+
+/// Records the chain and the WebPKI verdict, then accepts. One per connection at a time:
+/// `take` empties it for the next.
+#[derive(Debug)]
+pub struct CapturingVerifier {
+    verdicts: Arc<Verdicts>,
+    algorithms: WebPkiSupportedAlgorithms,
     captured: Mutex<Option<Captured>>,
 }
 
 impl CapturingVerifier {
-    pub fn new(
-        inner: Result<Arc<WebPkiServerVerifier>, String>,
-        algorithms: WebPkiSupportedAlgorithms,
-        now: UnixTime,
-    ) -> Self {
+    pub fn new(verdicts: Arc<Verdicts>, algorithms: WebPkiSupportedAlgorithms) -> Self {
         CapturingVerifier {
-            inner,
+            verdicts,
             algorithms,
-            now,
             captured: Mutex::new(None),
         }
     }
@@ -67,19 +146,9 @@ impl ServerCertVerifier for CapturingVerifier {
         ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let verify_error = match &self.inner {
-            Ok(inner) => inner
-                .verify_server_cert(
-                    end_entity,
-                    intermediates,
-                    server_name,
-                    ocsp_response,
-                    self.now,
-                )
-                .err()
-                .map(|e| describe(&e)),
-            Err(why) => Some(why.clone()),
-        };
+        let verify_error =
+            self.verdicts
+                .verdict(end_entity, intermediates, server_name, ocsp_response);
         let chain = std::iter::once(end_entity)
             .chain(intermediates)
             .map(|c| c.clone().into_owned())
@@ -166,5 +235,46 @@ impl ResolvesClientCert for NoClientCert {
         // Only makes rustls keep the transcript for a client signature; `resolve` never
         // returns a key, so nothing is ever signed.
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dns(name: &str) -> ServerName<'static> {
+        ServerName::try_from(name.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_verdict_is_reused_only_for_the_same_chain_name_and_ocsp() {
+        let (a, b) = (
+            CertificateDer::from(vec![1, 2]),
+            CertificateDer::from(vec![3]),
+        );
+        let (just_a, just_b) = (std::slice::from_ref(&a), std::slice::from_ref(&b));
+        let name = dns("a.example");
+        let key = |ee: &CertificateDer<'_>, ims: &[CertificateDer<'_>], n: &str, ocsp: &[u8]| {
+            verdict_key(ee, ims, &dns(n), ocsp)
+        };
+        let base = verdict_key(&a, just_b, &name, b"");
+        assert_eq!(base, key(&a, just_b, "a.example", b""));
+        assert_ne!(base, key(&a, just_b, "b.example", b""));
+        assert_ne!(base, key(&a, &[], "a.example", b""));
+        assert_ne!(base, key(&b, just_a, "a.example", b""));
+        assert_ne!(base, key(&a, just_b, "a.example", b"x"));
+        // Lengths are part of the key: moving a byte between parts changes it.
+        let joined = CertificateDer::from(vec![1, 2, 3]);
+        assert_ne!(base, key(&joined, &[], "a.example", b""));
+        let split = CertificateDer::from(vec![1]);
+        assert_ne!(
+            base,
+            key(
+                &split,
+                &[CertificateDer::from(vec![2, 3])],
+                "a.example",
+                b""
+            )
+        );
     }
 }

@@ -31,7 +31,7 @@ use crate::config::Context;
 use crate::error::{Error, ExitCode};
 use crate::inventory::InputError;
 use crate::scan::{self, Prepared};
-use danger::{CapturingVerifier, NoClientCert};
+use danger::{CapturingVerifier, NoClientCert, Verdicts};
 use targets::{Host, Target};
 
 /// Per-target time limits.
@@ -153,7 +153,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
         .map(|p| classify::classify(&p.inventory, &p.revocations, &p.exposed_list, &p.policy));
 
     let (roots, trust) = trust_anchors(&inv_args.roots)?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = provider();
     let webpki = if roots.is_empty() {
         Err(
             "no trusted roots: the system trust store is empty or unreadable (give --roots FILE)"
@@ -166,10 +166,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     };
     let shared = Shared {
         provider,
-        webpki,
-        now: UnixTime::since_unix_epoch(Duration::from_secs(
-            u64::try_from(ctx.now.unix_timestamp()).unwrap_or(0),
-        )),
+        verdicts: Arc::new(Verdicts::new(webpki, unix_time(ctx.now))),
         limits,
     };
 
@@ -298,10 +295,10 @@ pub fn served_leaf(
 ) -> Result<String, String> {
     let target = targets::parse(endpoint, sni)?;
     let shared = Shared {
-        provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
-        webpki: Err("not checked: only the served certificate is compared".into()),
-        now: UnixTime::since_unix_epoch(Duration::from_secs(
-            u64::try_from(now.unix_timestamp()).unwrap_or(0),
+        provider: provider(),
+        verdicts: Arc::new(Verdicts::new(
+            Err("not checked: only the served certificate is compared".into()),
+            unix_time(now),
         )),
         limits: Limits {
             connect: timeout.min(Duration::from_secs(5)),
@@ -319,9 +316,36 @@ pub fn served_leaf(
 /// What every probe shares: built once.
 struct Shared {
     provider: Arc<CryptoProvider>,
-    webpki: Result<Arc<WebPkiServerVerifier>, String>,
-    now: UnixTime,
+    verdicts: Arc<Verdicts>,
     limits: Limits,
+}
+
+/// aws-lc-rs, offering AES-128-GCM first within each TLS version (as browsers do): a server
+/// that follows the client's order then runs the SHA-256 key schedule, which this CPU does
+/// in hardware, instead of SHA-384. Every suite is still offered, and the one the server
+/// picks is what the report shows.
+fn provider() -> Arc<CryptoProvider> {
+    use rustls::CipherSuite as S;
+    let mut p = rustls::crypto::aws_lc_rs::default_provider();
+    p.cipher_suites.sort_by_key(|s| {
+        let aes128 = matches!(
+            s.suite(),
+            S::TLS13_AES_128_GCM_SHA256
+                | S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        );
+        (
+            s.version().version != rustls::ProtocolVersion::TLSv1_3,
+            !aes128,
+        )
+    });
+    Arc::new(p)
+}
+
+fn unix_time(t: time::OffsetDateTime) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(
+        u64::try_from(t.unix_timestamp()).unwrap_or(0),
+    ))
 }
 
 /// Probes every target on at most `concurrency` threads; results are in input order.
@@ -429,9 +453,8 @@ fn session(
         ),
     };
     let verifier = Arc::new(CapturingVerifier::new(
-        shared.webpki.clone(),
+        shared.verdicts.clone(),
         shared.provider.signature_verification_algorithms,
-        shared.now,
     ));
     let client_cert = Arc::new(NoClientCert::default());
     let mut config = ClientConfig::builder_with_provider(shared.provider.clone())
@@ -723,5 +746,33 @@ impl<'a> Judge<'a> {
         }
         j.key_exposed = Some(key_exposed || leaf_exposed);
         j
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suite_is_still_offered_with_aes_128_first_per_version() {
+        let ours: Vec<_> = provider().cipher_suites.iter().map(|s| s.suite()).collect();
+        let mut default: Vec<_> = rustls::crypto::aws_lc_rs::default_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| s.suite())
+            .collect();
+        let mut sorted = ours.clone();
+        sorted.sort_by_key(|s| u16::from(*s));
+        default.sort_by_key(|s| u16::from(*s));
+        assert_eq!(sorted, default);
+        assert_eq!(ours[0], rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+        let first12 = ours
+            .iter()
+            .find(|s| !format!("{s:?}").starts_with("TLS13_"))
+            .copied();
+        assert_eq!(
+            first12,
+            Some(rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+        );
     }
 }
