@@ -491,6 +491,52 @@ fn hostile_servers_fail_clearly_within_the_timeout_and_the_rest_is_probed() {
 }
 
 #[test]
+fn one_worker_carries_nothing_from_one_target_to_the_next() {
+    // --concurrency 1: every target runs on the same worker, one after another.
+    let good = rustls_server("127.0.0.1:0", false).unwrap().to_string();
+    let auth = rustls_server("127.0.0.1:0", true).unwrap().to_string();
+    let garbage = hostile(garbage).to_string();
+    let mut args = vec![
+        auth.as_str(),
+        good.as_str(),
+        garbage.as_str(),
+        good.as_str(),
+        "--sni",
+        "shop.example.com",
+        "--roots",
+        "fixtures/ca/root-ca.pem",
+        "--concurrency",
+        "1",
+        "--format",
+        "json",
+    ];
+    args.extend(LIMITS);
+    let r = probe(&args).code(2).json();
+    let got: Vec<(bool, bool, usize, bool)> = r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["client_certificate_requested"].as_bool().unwrap(),
+                t["verified"].as_bool().unwrap_or(false),
+                t["chain"].as_array().map_or(0, Vec::len),
+                t["error"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (true, true, 2, false),
+            (false, true, 2, true),
+            (false, false, 0, false),
+            (false, true, 2, true),
+        ]
+    );
+}
+
+#[test]
 fn failures_and_exposure_exit_2_incomplete_beats_findings() {
     let good = rustls_server("127.0.0.1:0", false).unwrap().to_string();
     let refused = format!("127.0.0.1:{}", closed_port());

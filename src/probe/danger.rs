@@ -110,7 +110,7 @@ fn verdict_key(
     Sha256(out)
 }
 
-/// Records the chain and the WebPKI verdict, then accepts. One per connection at a time:
+/// Records the chain and the WebPKI verdict, then accepts. Serves one connection at a time:
 /// `take` empties it for the next.
 #[derive(Debug)]
 pub struct CapturingVerifier {
@@ -216,8 +216,9 @@ pub struct NoClientCert {
 }
 
 impl NoClientCert {
-    pub fn asked(&self) -> bool {
-        *self.asked.lock().unwrap_or_else(|p| p.into_inner())
+    /// Whether the server asked since the last call (serves one connection at a time).
+    pub fn take_asked(&self) -> bool {
+        std::mem::take(&mut *self.asked.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 

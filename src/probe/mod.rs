@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ pub struct Probed {
     pub tls_version: Option<&'static str>,
     pub cipher_suite: Option<String>,
     pub client_certificate_requested: bool,
-    pub chain: Vec<CertFacts>,
+    pub chain: Vec<Arc<CertFacts>>,
     /// `None` when no chain was received; `Some(None)` when it verifies.
     pub verify_error: Option<Option<String>>,
     pub elapsed: Duration,
@@ -164,11 +164,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
             .build()
             .map_err(|e| format!("cannot build the certificate verifier: {e}"))
     };
-    let shared = Shared {
-        provider,
-        verdicts: Arc::new(Verdicts::new(webpki, unix_time(ctx.now))),
-        limits,
-    };
+    let shared = Shared::new(provider, Verdicts::new(webpki, unix_time(ctx.now)), limits);
 
     let probed = probe_all(&list, &shared, args.concurrency);
     let judge = Judge::new(prepared.as_ref(), classified.as_ref());
@@ -294,18 +290,18 @@ pub fn served_leaf(
     now: time::OffsetDateTime,
 ) -> Result<String, String> {
     let target = targets::parse(endpoint, sni)?;
-    let shared = Shared {
-        provider: provider(),
-        verdicts: Arc::new(Verdicts::new(
+    let shared = Shared::new(
+        provider(),
+        Verdicts::new(
             Err("not checked: only the served certificate is compared".into()),
             unix_time(now),
-        )),
-        limits: Limits {
+        ),
+        Limits {
             connect: timeout.min(Duration::from_secs(5)),
             total: timeout,
         },
-    };
-    let probed = probe_one(&target, &shared);
+    );
+    let probed = probe_one(&target, &shared, Client::new(&shared).as_ref());
     match (probed.chain.first(), probed.error) {
         (Some(leaf), _) => Ok(leaf.fingerprint.to_string()),
         (None, Some(e)) => Err(e),
@@ -318,6 +314,70 @@ struct Shared {
     provider: Arc<CryptoProvider>,
     verdicts: Arc<Verdicts>,
     limits: Limits,
+    /// Served certificates already read, by fingerprint: a fleet serving one chain has it
+    /// parsed once.
+    facts: Mutex<DigestMap<Arc<CertFacts>>>,
+}
+
+impl Shared {
+    fn new(provider: Arc<CryptoProvider>, verdicts: Verdicts, limits: Limits) -> Self {
+        Shared {
+            provider,
+            verdicts: Arc::new(verdicts),
+            limits,
+            facts: Mutex::default(),
+        }
+    }
+
+    /// The facts of one served certificate, parsed once per run.
+    fn facts(&self, der: &[u8]) -> Result<Arc<CertFacts>, cert::CertError> {
+        let fingerprint = Sha256::of(der);
+        let lock = || self.facts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = lock().get(&fingerprint) {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(cert::parse_der(der)?);
+        lock().insert(fingerprint, f.clone());
+        Ok(f)
+    }
+}
+
+/// One worker's TLS client, built once and used for one connection at a time: building a
+/// rustls config costs more than a handshake's own bookkeeping. The verifier and the
+/// client-certificate resolver are emptied after each connection.
+struct Client {
+    verifier: Arc<CapturingVerifier>,
+    client_cert: Arc<NoClientCert>,
+    with_sni: Arc<ClientConfig>,
+    without_sni: Arc<ClientConfig>,
+}
+
+impl Client {
+    fn new(shared: &Shared) -> Result<Self, String> {
+        let verifier = Arc::new(CapturingVerifier::new(
+            shared.verdicts.clone(),
+            shared.provider.signature_verification_algorithms,
+        ));
+        let client_cert = Arc::new(NoClientCert::default());
+        let config = |sni: bool| -> Result<Arc<ClientConfig>, String> {
+            let mut config = ClientConfig::builder_with_provider(shared.provider.clone())
+                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+                .map_err(|e| format!("TLS configuration: {e}"))?
+                .dangerous()
+                .with_custom_certificate_verifier(verifier.clone())
+                .with_client_cert_resolver(client_cert.clone());
+            // Every probe must see the certificate: a resumed session would skip it.
+            config.resumption = Resumption::disabled();
+            config.enable_sni = sni;
+            Ok(Arc::new(config))
+        };
+        Ok(Client {
+            with_sni: config(true)?,
+            without_sni: config(false)?,
+            verifier,
+            client_cert,
+        })
+    }
 }
 
 /// aws-lc-rs, offering AES-128-GCM first within each TLS version (as browsers do): a server
@@ -352,10 +412,13 @@ fn unix_time(t: time::OffsetDateTime) -> UnixTime {
 fn probe_all(list: &[Target], shared: &Shared, concurrency: usize) -> Vec<Probed> {
     let slots: Vec<OnceLock<Probed>> = list.iter().map(|_| OnceLock::new()).collect();
     let next = AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(target) = list.get(i) else { break };
-        let _ = slots[i].set(probe_one(target, shared));
+    let work = || {
+        let client = Client::new(shared);
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(target) = list.get(i) else { break };
+            let _ = slots[i].set(probe_one(target, shared, client.as_ref()));
+        }
     };
     thread::scope(|s| {
         let workers = concurrency.min(list.len());
@@ -393,7 +456,7 @@ fn probe_all(list: &[Target], shared: &Shared, concurrency: usize) -> Vec<Probed
         .collect()
 }
 
-fn probe_one(target: &Target, shared: &Shared) -> Probed {
+fn probe_one(target: &Target, shared: &Shared, client: Result<&Client, &String>) -> Probed {
     let start = Instant::now();
     let mut p = Probed {
         target: target.clone(),
@@ -407,7 +470,10 @@ fn probe_one(target: &Target, shared: &Shared) -> Probed {
         elapsed: Duration::ZERO,
     };
     let deadline = start + shared.limits.total;
-    if let Err(e) = session(target, shared, deadline, &mut p) {
+    let outcome = client
+        .map_err(String::clone)
+        .and_then(|c| session(target, shared, c, deadline, &mut p));
+    if let Err(e) = outcome {
         p.error = Some(e);
     }
     p.elapsed = start.elapsed();
@@ -431,6 +497,7 @@ fn secs(d: Duration) -> String {
 fn session(
     target: &Target,
     shared: &Shared,
+    client: &Client,
     deadline: Instant,
     p: &mut Probed,
 ) -> Result<(), String> {
@@ -452,30 +519,21 @@ fn session(
                 .into(),
         ),
     };
-    let verifier = Arc::new(CapturingVerifier::new(
-        shared.verdicts.clone(),
-        shared.provider.signature_verification_algorithms,
-    ));
-    let client_cert = Arc::new(NoClientCert::default());
-    let mut config = ClientConfig::builder_with_provider(shared.provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("TLS configuration: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier.clone())
-        .with_client_cert_resolver(client_cert.clone());
-    // Every probe must see the certificate: a resumed session would skip it.
-    config.resumption = Resumption::disabled();
-    config.enable_sni = target.sni.is_some();
-    let mut conn = ClientConnection::new(Arc::new(config), server_name)
+    let config = if target.sni.is_some() {
+        &client.with_sni
+    } else {
+        &client.without_sni
+    };
+    let mut conn = ClientConnection::new(config.clone(), server_name)
         .map_err(|e| format!("TLS setup: {e}"))?;
 
     let outcome = handshake(&mut conn, &mut sock, deadline, total);
-    let captured = verifier.take();
-    p.client_certificate_requested = client_cert.asked();
+    let captured = client.verifier.take();
+    p.client_certificate_requested = client.client_cert.take_asked();
     if let Some(c) = captured {
         p.verify_error = Some(c.verify_error);
         for (i, der) in c.chain.iter().enumerate() {
-            match cert::parse_der(der) {
+            match shared.facts(der) {
                 Ok(f) => p.chain.push(f),
                 Err(e) => {
                     return Err(format!(
