@@ -12,7 +12,7 @@ pub mod targets;
 
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
@@ -506,18 +506,13 @@ fn session(
         Host::Ip(ip) => vec![SocketAddr::new(*ip, target.port)],
         Host::Dns(name) => resolve(name, target.port, deadline, total)?,
     };
-    let mut sock = connect(&addrs, shared.limits.connect, deadline, total)?;
-    let peer = sock.peer_addr().ok();
-    p.address = peer;
+    let (mut sock, peer) = connect(&addrs, shared.limits.connect, deadline, total)?;
+    p.address = Some(peer);
     let _ = sock.set_nodelay(true);
 
     let server_name = match target.server_name() {
         Some(n) => n,
-        None => ServerName::IpAddress(
-            peer.map(|a| a.ip())
-                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-                .into(),
-        ),
+        None => ServerName::IpAddress(peer.ip().into()),
     };
     let config = if target.sni.is_some() {
         &client.with_sni
@@ -555,11 +550,15 @@ fn session(
             e
         });
     }
-    if p.client_certificate_requested {
-        // TLS 1.3: the client's handshake ends before the server judges the (empty) client
-        // certificate; a server that requires one says so right after.
-        after_client_cert_request(&mut conn, &mut sock, deadline)?;
+    if !p.client_certificate_requested {
+        // Done: the close goes out with the last flight, in one write.
+        conn.send_close_notify();
+        return send_last_flight(&mut conn, &mut sock, deadline, total);
     }
+    send_last_flight(&mut conn, &mut sock, deadline, total)?;
+    // TLS 1.3: the client's handshake ends before the server judges the (empty) client
+    // certificate; a server that requires one says so right after.
+    after_client_cert_request(&mut conn, &mut sock, deadline)?;
     conn.send_close_notify();
     let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = conn.write_tls(&mut sock);
@@ -608,18 +607,19 @@ fn resolve(
 }
 
 /// Tries each address in turn, each within the connect timeout and the target's deadline.
+/// Returns the connection and the address it reached.
 fn connect(
     addrs: &[SocketAddr],
     limit: Duration,
     deadline: Instant,
     total: Duration,
-) -> Result<TcpStream, String> {
+) -> Result<(TcpStream, SocketAddr), String> {
     let mut last = String::new();
     for addr in addrs {
         let wait = left(deadline, total, &format!("connecting to {addr}"))?;
         let wait = wait.min(limit);
         match TcpStream::connect_timeout(addr, wait) {
-            Ok(s) => return Ok(s),
+            Ok(s) => return Ok((s, *addr)),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -656,6 +656,7 @@ fn handshake(
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                     format!("timed out after {} sending the TLS handshake", secs(total))
                 }
+                _ if closed(&e) => closed_during(received, &e),
                 _ => format!("TLS handshake: sending failed: {e}"),
             })?;
             continue;
@@ -684,6 +685,7 @@ fn handshake(
             {
                 return Err(format!("timed out after {} {step}", secs(total)));
             }
+            Err(e) if closed(&e) => return Err(closed_during(received, &e)),
             Err(e) => return Err(format!("TLS handshake: reading failed: {e}")),
         }
         if let Err(e) = conn.process_new_packets() {
@@ -698,7 +700,36 @@ fn handshake(
             });
         }
     }
-    // The client's last flight (e.g. its Finished) must reach the server.
+    Ok(())
+}
+
+/// Whether an I/O error means the peer closed or reset the connection.
+fn closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// A server that drops the connection: whether it answered anything first is the news
+/// (a reset or a close are the same to the admin; which one comes first is a race).
+fn closed_during(received: usize, e: &io::Error) -> String {
+    if received == 0 {
+        format!("the server closed the connection without a TLS response ({e})")
+    } else {
+        format!("the server closed the connection during the TLS handshake (after {received} bytes; {e})")
+    }
+}
+
+/// The client's last flight (e.g. its Finished) must reach the server.
+fn send_last_flight(
+    conn: &mut ClientConnection,
+    sock: &mut TcpStream,
+    deadline: Instant,
+    total: Duration,
+) -> Result<(), String> {
     while conn.wants_write() {
         let wait = left(deadline, total, "sending the TLS handshake")?;
         let _ = sock.set_write_timeout(Some(wait));
