@@ -536,6 +536,52 @@ fn one_worker_carries_nothing_from_one_target_to_the_next() {
     );
 }
 
+/// A long run at a terminal shows a counter on stderr; piped, it shows none.
+#[cfg(target_os = "linux")]
+#[test]
+fn progress_at_a_terminal_only() {
+    let good = rustls_server("127.0.0.1:0", false).unwrap();
+    let refused = format!("127.0.0.1:{}", closed_port());
+    let dir = temp();
+    let mut list: String = (0..24)
+        .map(|_| format!("{good} shop.example.com\n"))
+        .collect();
+    list.push_str(&format!("{refused}\n"));
+    let file = write(dir.path(), "targets.txt", list);
+    let command = format!(
+        "{} probe --now {NOW} --targets {} --format ndjson -q",
+        env!("CARGO_BIN_EXE_certsweep"),
+        file.display()
+    );
+    // -q: nothing at all, not even the counter.
+    let quiet = pty(&command);
+    assert!(!quiet.contains("probed"), "{quiet}");
+    let screen = pty(&command.replace(" -q", ""));
+    assert!(
+        screen.contains("certsweep: probed 25/25 targets, 1 failed"),
+        "{screen}"
+    );
+    assert!(screen.contains("\rcertsweep: probed "), "{screen}");
+    let piped = Test::new()
+        .args(["probe", "--format", "ndjson", "--targets"])
+        .arg(&file)
+        .run()
+        .code(2);
+    assert!(!piped.stderr.contains("probed"), "{}", piped.stderr);
+}
+
+/// What `command` shows at a pseudo-terminal (util-linux `script`), stdout and stderr alike.
+#[cfg(target_os = "linux")]
+fn pty(command: &str) -> String {
+    let out = Command::new("timeout")
+        .args(["30", "script", "-qec", command, "/dev/null"])
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` (bsdutils) is installed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn failures_and_exposure_exit_2_incomplete_beats_findings() {
     let good = rustls_server("127.0.0.1:0", false).unwrap().to_string();
