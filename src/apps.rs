@@ -17,7 +17,7 @@ use crate::cli::AppsArgs;
 use crate::config::{parse_flag, Context};
 use crate::error::{Error, ExitCode};
 use crate::inventory::{describe_io, InputError};
-use crate::report::{Format, Tool, SCHEMA_VERSION, TOOL};
+use crate::report::{ErrorRecord, Format, Tool, SCHEMA_VERSION, TOOL};
 use crate::sanitize::escape;
 use crate::timefmt;
 
@@ -476,44 +476,13 @@ fn report_errors(errors: &[InputError]) {
 }
 
 #[derive(Serialize)]
-struct ErrorOut<'a> {
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    path: &'a str,
-    index: Option<usize>,
-    reason: &'a str,
-}
-
-impl<'a> ErrorOut<'a> {
-    fn new(e: &'a InputError, kind: Option<&'static str>) -> Self {
-        ErrorOut {
-            kind,
-            path: &e.path,
-            index: e.index,
-            reason: &e.reason,
-        }
-    }
-}
-
-#[derive(Serialize)]
 struct JsonReport<'a> {
     schema_version: u32,
     tool: &'a Tool,
     policy: &'a AppsPolicy,
     summary: AppsSummary,
     apps: &'a [AppRecord],
-    errors: Vec<ErrorOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct SummaryLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    schema_version: u32,
-    tool: &'a Tool,
-    policy: &'a AppsPolicy,
-    #[serde(flatten)]
-    summary: AppsSummary,
+    errors: Vec<ErrorRecord<'a>>,
 }
 
 /// The CSV columns, in order (lists joined with `;`).
@@ -549,7 +518,7 @@ pub fn write(
                 errors: report
                     .errors
                     .iter()
-                    .map(|e| ErrorOut::new(e, None))
+                    .map(|e| ErrorRecord::new(e, None))
                     .collect(),
             };
             serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
@@ -562,20 +531,7 @@ pub fn write(
                 serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
                 writeln!(out)?;
             }
-            for e in &report.errors {
-                serde_json::to_writer(&mut *out, &ErrorOut::new(e, Some("error")))
-                    .map_err(io::Error::other)?;
-                writeln!(out)?;
-            }
-            let line = SummaryLine {
-                kind: "summary",
-                schema_version: SCHEMA_VERSION,
-                tool: &TOOL,
-                policy: &report.policy,
-                summary: report.summary(),
-            };
-            serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-            writeln!(out)
+            crate::report::write_ndjson_tail(&report.errors, &report.policy, report.summary(), out)
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);

@@ -217,17 +217,6 @@ struct JsonReport<'r, 'a> {
     errors: Vec<ErrorRecord<'r>>,
 }
 
-#[derive(Serialize)]
-struct SummaryLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    schema_version: u32,
-    tool: &'a Tool,
-    policy: PolicyOut,
-    #[serde(flatten)]
-    summary: Summary,
-}
-
 pub fn write(
     report: &ProbeReport<'_>,
     format: Format,
@@ -264,20 +253,7 @@ fn write_ndjson(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()>
         serde_json::to_writer(&mut *out, &r).map_err(io::Error::other)?;
         out.write_all(b"\n")?;
     }
-    for e in &report.errors {
-        serde_json::to_writer(&mut *out, &ErrorRecord::new(e, Some("error")))
-            .map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
-    }
-    let line = SummaryLine {
-        kind: "summary",
-        schema_version: SCHEMA_VERSION,
-        tool: &TOOL,
-        policy: PolicyOut::of(report),
-        summary: report.summary(),
-    };
-    serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    crate::report::write_ndjson_tail(&report.errors, PolicyOut::of(report), report.summary(), out)
 }
 
 /// The CSV columns, in order: one row per target, the leaf's facts flattened.

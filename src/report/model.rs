@@ -449,17 +449,6 @@ impl<'a> ErrorRecord<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct SummaryLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    schema_version: u32,
-    tool: &'a super::Tool,
-    policy: PolicyOut,
-    #[serde(flatten)]
-    summary: Summary,
-}
-
 /// NDJSON: one `certificate` object per line, then the `error`s, then one `summary` line.
 pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     report.write_parallel(out, |mut r, buf| {
@@ -468,20 +457,12 @@ pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<
         buf.push(b'\n');
         Ok(())
     })?;
-    for e in &report.inventory.errors {
-        serde_json::to_writer(&mut *out, &ErrorRecord::new(e, Some("error")))
-            .map_err(io::Error::other)?;
-        out.write_all(b"\n")?;
-    }
-    let line = SummaryLine {
-        kind: "summary",
-        schema_version: SCHEMA_VERSION,
-        tool: &TOOL,
-        policy: report.policy.into(),
-        summary: report.summary(),
-    };
-    serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    super::write_ndjson_tail(
+        &report.inventory.errors,
+        PolicyOut::from(report.policy),
+        report.summary(),
+        out,
+    )
 }
 
 /// The CSV columns, in order (lists are joined with `;`).
