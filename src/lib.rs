@@ -13,6 +13,7 @@ pub mod error;
 pub mod inspect;
 pub mod inventory;
 pub mod probe;
+pub mod progress;
 pub mod report;
 pub mod rotate;
 pub mod sanitize;

@@ -11,9 +11,7 @@ pub mod request;
 pub mod targets;
 
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use rcgen::PublicKeyData;
@@ -24,6 +22,7 @@ use crate::cli::{CsrArgs, KeyType};
 use crate::config::Context;
 use crate::error::{Error, ExitCode};
 use crate::inventory::InputError;
+use crate::progress::Progress;
 use request::San;
 use targets::Target;
 
@@ -305,20 +304,12 @@ pub fn make_all(
     passphrase: Option<&[u8]>,
     ctx: &Context,
 ) -> Result<Vec<Made>, Error> {
-    let total = plans.len();
-    let done = AtomicUsize::new(0);
-    let show = !ctx.quiet && total >= 20 && std::io::stderr().is_terminal();
+    let progress = Progress::new(ctx, plans.len(), ("", " keys and CSRs"), false);
     let made: Result<Vec<Made>, String> = plans
         .into_par_iter()
         .map(|plan| {
             let made = make_one(plan, kind, passphrase);
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if show && (n.is_multiple_of(10) || n == total) {
-                eprint!("\rcertsweep: {n}/{total} keys and CSRs");
-                if n == total {
-                    eprintln!();
-                }
-            }
+            progress.one_done(made.is_err());
             made
         })
         .collect();

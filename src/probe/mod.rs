@@ -11,7 +11,7 @@ pub mod report;
 pub mod targets;
 
 use std::collections::HashSet;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +30,7 @@ use crate::cli::ProbeArgs;
 use crate::config::Context;
 use crate::error::{Error, ExitCode};
 use crate::inventory::InputError;
+use crate::progress::Progress;
 use crate::scan::{self, Prepared};
 use danger::{CapturingVerifier, NoClientCert, Verdicts};
 use targets::{Host, Target};
@@ -58,6 +59,21 @@ pub struct Probed {
 }
 
 impl Probed {
+    /// A target not yet probed: nothing learnt.
+    fn new(target: &Target) -> Self {
+        Probed {
+            target: target.clone(),
+            address: None,
+            error: None,
+            tls_version: None,
+            cipher_suite: None,
+            client_certificate_requested: false,
+            chain: Vec::new(),
+            verify_error: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+
     pub fn verified(&self) -> bool {
         matches!(self.verify_error, Some(None)) && !self.chain.is_empty()
     }
@@ -166,10 +182,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     };
     let shared = Shared::new(provider, Verdicts::new(webpki, unix_time(ctx.now)), limits);
 
-    let progress = Progress::new(
-        list.len(),
-        !ctx.quiet && list.len() >= 20 && io::stderr().is_terminal(),
-    );
+    let progress = Progress::new(ctx, list.len(), ("probed ", " targets"), true);
     let probed = probe_all(&list, &shared, args.concurrency, &progress);
     let judge = Judge::new(prepared.as_ref(), classified.as_ref());
     let results: Vec<_> = probed
@@ -453,71 +466,16 @@ fn probe_all(
         .zip(list)
         .map(|(slot, t)| {
             slot.into_inner().unwrap_or_else(|| Probed {
-                target: t.clone(),
-                address: None,
                 error: Some("not probed (internal error: no worker took it)".into()),
-                tls_version: None,
-                cipher_suite: None,
-                client_certificate_requested: false,
-                chain: Vec::new(),
-                verify_error: None,
-                elapsed: Duration::ZERO,
+                ..Probed::new(t)
             })
         })
         .collect()
 }
 
-/// A counter on stderr while targets finish, for long runs at a terminal: "probed 120/400
-/// targets, 3 failed", rewritten in place at most about a hundred times.
-struct Progress {
-    total: usize,
-    show: bool,
-    done: AtomicUsize,
-    failed: AtomicUsize,
-}
-
-impl Progress {
-    fn new(total: usize, show: bool) -> Self {
-        Progress {
-            total,
-            show,
-            done: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-        }
-    }
-
-    fn one_done(&self, failed: bool) {
-        if !self.show {
-            return;
-        }
-        let failed = self
-            .failed
-            .fetch_add(usize::from(failed), Ordering::Relaxed)
-            + usize::from(failed);
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_multiple_of(self.total.div_ceil(100)) || n == self.total {
-            let end = if n == self.total { "\n" } else { "" };
-            eprint!(
-                "\rcertsweep: probed {n}/{} targets, {failed} failed{end}",
-                self.total
-            );
-        }
-    }
-}
-
 fn probe_one(target: &Target, shared: &Shared, client: Result<&Client, &String>) -> Probed {
     let start = Instant::now();
-    let mut p = Probed {
-        target: target.clone(),
-        address: None,
-        error: None,
-        tls_version: None,
-        cipher_suite: None,
-        client_certificate_requested: false,
-        chain: Vec::new(),
-        verify_error: None,
-        elapsed: Duration::ZERO,
-    };
+    let mut p = Probed::new(target);
     let deadline = start + shared.limits.total;
     let outcome = client
         .map_err(String::clone)
