@@ -200,10 +200,12 @@ pub struct CsrArgs {
         .help("Trusted CA certificates (PEM) for verifying served chains, instead of the system store; also used for CRLs")),
 )]
 pub struct ProbeArgs {
-    /// Endpoints: HOST, HOST:PORT, IPv4:PORT, [IPv6]:PORT (port 443 by default)
+    /// Endpoints: HOST, HOST:PORT, IPv4:PORT, [IPv6]:PORT or https://HOST[:PORT]/PATH (port
+    /// 443 by default)
     #[arg(value_name = "HOST[:PORT]")]
     pub targets: Vec<String>,
-    /// File of targets: one HOST[:PORT] [SNI] per line (# comments), or CSV/JSON with host, port, sni
+    /// File of targets: one HOST[:PORT] (or https:// URL) [SNI] per line (# comments), or
+    /// CSV/JSON with host, port, sni
     #[arg(long = "targets", value_name = "FILE")]
     pub targets_file: Vec<PathBuf>,
     /// Server name to send (SNI) and verify [default: the host; none for an IP address]
@@ -218,6 +220,10 @@ pub struct ProbeArgs {
     /// Targets probed at once
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
+    /// Also a finding (status `verify-failed`, exit 1): a served chain that does not verify
+    /// for the name, even when the certificate is in the inventory
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }

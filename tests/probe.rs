@@ -700,6 +700,255 @@ fn a_bad_targets_line_is_an_error_record_and_the_rest_runs() {
         .contains("line 2"));
 }
 
+#[test]
+fn a_server_requiring_a_client_certificate_is_judged_from_the_chain_it_sent() {
+    // TLS 1.3 (rustls: the refusal comes after the handshake) and TLS 1.2 (openssl
+    // -Verify 1: the handshake itself fails), both serving shop's exposed certificate.
+    let tls13 = rustls_server("127.0.0.1:0", true).unwrap().to_string();
+    let tls12 = OpenSsl::start(&[
+        "-tls1_2",
+        "-Verify",
+        "1",
+        "-cert",
+        "demo/uploads/shop.pem",
+        "-key",
+        "demo/uploads/shop.pem",
+        "-cert_chain",
+        "ca/intermediate-ca.pem",
+    ]);
+    let tls12 = format!("127.0.0.1:{}", tls12.port);
+    let mut args = vec![
+        tls13.as_str(),
+        tls12.as_str(),
+        "--sni",
+        "shop.example.com",
+        "--format",
+        "json",
+    ];
+    args.extend(inventory());
+    args.extend(LIMITS);
+    let run = probe(&args).code(1);
+    let r = run.json();
+    for (t, version) in r["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["TLSv1.3", "TLSv1.2"])
+    {
+        assert_eq!(t["status"], "serving-exposed", "{t}");
+        assert_eq!(t["tls_version"], version);
+        assert_eq!(t["client_certificate_requested"], true);
+        assert_eq!(t["leaf_status"], "exposed");
+        assert_eq!(t["chain"][0]["subject"], "CN=shop.example.com");
+        // The failed handshake stays visible.
+        assert!(
+            t["error"]
+                .as_str()
+                .unwrap()
+                .contains("the server requires a client certificate"),
+            "{t}"
+        );
+    }
+    assert_eq!(r["summary"]["serving_exposed"], 2);
+    assert_eq!(r["summary"]["failed"], 0);
+    assert!(
+        run.stderr.contains(&format!(
+            "certsweep: warning: {tls12} (SNI shop.example.com): the server requires"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("judged serving-exposed"));
+}
+
+/// A leaf for `name` valid `from`..`until`, and the key; self-signed or by the fixture
+/// intermediate (then served with it).
+fn made_leaf(name: &str, from: &str, until: &str, by_fixture_ca: bool) -> Arc<CertifiedKey> {
+    use rustls::pki_types::PrivateKeyDer;
+    let date = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.not_before = date(from);
+    params.not_after = date(until);
+    let mut chain = Vec::new();
+    if by_fixture_ca {
+        let ca_key = rcgen::KeyPair::from_pem(
+            &String::from_utf8(fixture("ca/intermediate-ca.key.pem")).unwrap(),
+        )
+        .unwrap();
+        let ca_pem = String::from_utf8(fixture("ca/intermediate-ca.pem")).unwrap();
+        let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_pem, ca_key).unwrap();
+        chain.push(params.signed_by(&key, &issuer).unwrap().der().clone());
+        chain.extend(certs("ca/intermediate-ca.pem"));
+    } else {
+        chain.push(params.self_signed(&key).unwrap().der().clone());
+    }
+    let key = PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    Arc::new(CertifiedKey::from_der(chain, key, &provider()).unwrap())
+}
+
+#[test]
+fn an_unexpected_or_expired_certificate_is_a_finding_and_strict_adds_verify_failures() {
+    // Neither certificate is in the inventory; the expired one chains to the fixture root.
+    let mut names = HashMap::new();
+    names.insert(
+        "stranger.example.com".to_owned(),
+        made_leaf(
+            "stranger.example.com",
+            "2025-01-01T00:00:00Z",
+            "2099-01-01T00:00:00Z",
+            false,
+        ),
+    );
+    names.insert(
+        "lapsed.example.com".to_owned(),
+        made_leaf(
+            "lapsed.example.com",
+            "2024-01-01T00:00:00Z",
+            "2026-11-23T23:59:59Z",
+            true,
+        ),
+    );
+    let resolver = Arc::new(BySni {
+        names,
+        default: demo_resolver().default.clone(),
+    });
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    let strangers = tls::serve(TcpListener::bind("127.0.0.1:0").unwrap(), Arc::new(config));
+    let demo = rustls_server("127.0.0.1:0", false).unwrap();
+    let dir = temp();
+    let list = format!(
+        "{strangers} stranger.example.com\n{strangers} lapsed.example.com\n{demo} fresh.example.com\n{demo} wrong.example.com\n"
+    );
+    let file = write(dir.path(), "targets.txt", list);
+    let run_with = |strict: bool, code: i32| {
+        let mut t = Test::new()
+            .args(["probe", "--format", "json", "--targets"])
+            .arg(&file)
+            .args(inventory())
+            .args(LIMITS);
+        if strict {
+            t = t.arg("--strict");
+        }
+        t.run().code(code).json()
+    };
+    let statuses = |r: &serde_json::Value| -> Vec<String> {
+        r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let r = run_with(false, 1);
+    assert_eq!(
+        statuses(&r),
+        [
+            "unexpected-certificate",
+            "expired",
+            "serving-replaced",
+            // In the inventory (fresh's certificate), not valid for this name: only --strict.
+            "serving-replaced",
+        ]
+    );
+    let t = &r["targets"];
+    assert!(t[0]["reasons"].as_array().unwrap().iter().any(|x| x
+        .as_str()
+        .unwrap()
+        .contains("not in the inventory and does not verify")));
+    assert!(t[1]["reasons"].as_array().unwrap().iter().any(|x| x
+        .as_str()
+        .unwrap()
+        .contains("expired at 2026-11-23T23:59:59Z")));
+    let s = &r["summary"];
+    assert_eq!(
+        (
+            s["unexpected_certificate"].as_u64(),
+            s["expired"].as_u64(),
+            s["serving_replaced"].as_u64()
+        ),
+        (Some(1), Some(1), Some(2))
+    );
+    assert_eq!(s["action_required"], true);
+
+    let r = run_with(true, 1);
+    assert_eq!(
+        statuses(&r),
+        [
+            "unexpected-certificate",
+            "expired",
+            "serving-replaced",
+            "verify-failed"
+        ]
+    );
+    assert_eq!(r["summary"]["verify_failed"], 1);
+
+    // The table says why and what to do.
+    Test::new()
+        .args(["probe", "--targets"])
+        .arg(&file)
+        .args(inventory())
+        .args(LIMITS)
+        .run()
+        .code(1)
+        .stdout_has("1 expired, 1 unexpected-certificate, 2 serving-replaced")
+        .stdout_has("Next: 2 endpoint(s) serve a certificate that is expired, unexpected");
+}
+
+#[test]
+fn https_url_targets_in_argv_and_in_a_targets_file() {
+    let addr = rustls_server("127.0.0.1:0", false).unwrap();
+    let url = format!("https://{addr}/login?next=/x");
+    let dir = temp();
+    let file = write(
+        dir.path(),
+        "targets.txt",
+        format!("https://{addr}/x shop.example.com\n"),
+    );
+    let r = Test::new()
+        .args(["probe", &url, "--sni", "fresh.example.com", "--targets"])
+        .arg(&file)
+        .args(["--roots", "fixtures/ca/root-ca.pem", "--format", "json"])
+        .args(LIMITS)
+        .run()
+        .code(0)
+        .json();
+    let t = r["targets"].as_array().unwrap();
+    assert_eq!(t.len(), 2);
+    for x in t {
+        assert_eq!(x["status"], "ok");
+        assert_eq!(x["address"], addr.to_string());
+        assert_eq!(x["target"]["port"], addr.port());
+        assert_eq!(x["verified"], true);
+    }
+    // --sni applies to the argv URL; the file line gives its own.
+    assert_eq!(t[0]["chain"][0]["subject"], "CN=fresh.example.com");
+    assert_eq!(t[1]["chain"][0]["subject"], "CN=shop.example.com");
+    // Port 443 unless given; other schemes are refused.
+    let r = probe(&[
+        "https://127.0.0.1/",
+        "--connect-timeout",
+        "0.2",
+        "--format",
+        "json",
+    ])
+    .code(2)
+    .json();
+    assert_eq!(r["targets"][0]["target"]["port"], 443);
+    probe(&["http://127.0.0.1/"])
+        .code(2)
+        .stderr_has("only https:// URLs can be probed");
+}
+
 // --- The JSON shape of `probe`, schema_version 1 (mirrors that reject unknown fields). ---
 
 #[allow(dead_code)]
@@ -742,6 +991,9 @@ struct Summary {
     probed: usize,
     failed: usize,
     serving_exposed: usize,
+    expired: usize,
+    unexpected_certificate: usize,
+    verify_failed: usize,
     serving_replaced: usize,
     ok: usize,
     verified: usize,

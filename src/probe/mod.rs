@@ -79,28 +79,104 @@ impl Probed {
     }
 }
 
-/// The probe verdict of a target.
+/// The probe verdict of a target. When several apply, the first in this order wins (see
+/// `status`): what the chain received says comes before a handshake that then failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProbeStatus {
     /// The served leaf is exposed or key-reused, or its key is in the exposed set.
     ServingExposed,
+    /// The served leaf is expired at `--now`.
+    Expired,
+    /// Judged against an inventory: the served leaf is not in it and does not verify for
+    /// the name.
+    UnexpectedCertificate,
+    /// `--strict`: the served chain does not verify for the name.
+    VerifyFailed,
+    /// The probe did not complete (and the chain, if any, showed none of the above).
+    Error,
     /// Judged against an inventory: the served key is not in the exposed set.
     ServingReplaced,
     /// Probed, with no inventory to judge against.
     Ok,
-    /// The probe did not complete.
-    Error,
 }
 
 impl ProbeStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             ProbeStatus::ServingExposed => "serving-exposed",
+            ProbeStatus::Expired => "expired",
+            ProbeStatus::UnexpectedCertificate => "unexpected-certificate",
+            ProbeStatus::VerifyFailed => "verify-failed",
+            ProbeStatus::Error => "error",
             ProbeStatus::ServingReplaced => "serving-replaced",
             ProbeStatus::Ok => "ok",
-            ProbeStatus::Error => "error",
         }
+    }
+
+    /// A finding: exit 1.
+    pub fn needs_action(self) -> bool {
+        matches!(
+            self,
+            ProbeStatus::ServingExposed
+                | ProbeStatus::Expired
+                | ProbeStatus::UnexpectedCertificate
+                | ProbeStatus::VerifyFailed
+        )
+    }
+}
+
+/// The status of a target, the first that applies:
+/// 1. `serving-exposed`: the served key is exposed (judged from the chain received, even when
+///    the handshake then failed, e.g. the server required a client certificate);
+/// 2. `expired`: the served leaf is expired at `now`;
+/// 3. `unexpected-certificate`: with an inventory, the leaf is not in it and the chain does
+///    not verify for the name;
+/// 4. `verify-failed`: with `--strict`, the chain does not verify for the name;
+/// 5. `error`: the probe did not complete;
+/// 6. `serving-replaced` (with an inventory) or `ok`.
+///
+/// Adds the reason for statuses 2 to 4 to the judgement.
+fn status(
+    p: &Probed,
+    j: &mut Judgement,
+    judged: bool,
+    strict: bool,
+    now: time::OffsetDateTime,
+) -> ProbeStatus {
+    if j.key_exposed == Some(true) {
+        return ProbeStatus::ServingExposed;
+    }
+    if let Some(leaf) = p.chain.first() {
+        if leaf.not_after < now {
+            j.reasons.push(format!(
+                "the served certificate expired at {} (now is {}): clients refuse it; install a valid certificate",
+                crate::timefmt::rfc3339(leaf.not_after),
+                crate::timefmt::rfc3339(now)
+            ));
+            return ProbeStatus::Expired;
+        }
+        if let Some(Some(why)) = &p.verify_error {
+            if judged && j.matched.is_none() {
+                j.reasons.push(format!(
+                    "the served certificate is not in the inventory and does not verify for the name ({why}): find out who installed it"
+                ));
+                return ProbeStatus::UnexpectedCertificate;
+            }
+            if strict {
+                j.reasons.push(format!(
+                    "--strict: the served chain does not verify for the name ({why})"
+                ));
+                return ProbeStatus::VerifyFailed;
+            }
+        }
+    }
+    if p.error.is_some() {
+        ProbeStatus::Error
+    } else if judged {
+        ProbeStatus::ServingReplaced
+    } else {
+        ProbeStatus::Ok
     }
 }
 
@@ -188,16 +264,8 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let results: Vec<_> = probed
         .into_iter()
         .map(|p| {
-            let j = judge.judge(&p);
-            let status = if p.error.is_some() {
-                ProbeStatus::Error
-            } else if j.key_exposed == Some(true) {
-                ProbeStatus::ServingExposed
-            } else if j.key_exposed == Some(false) {
-                ProbeStatus::ServingReplaced
-            } else {
-                ProbeStatus::Ok
-            };
+            let mut j = judge.judge(&p);
+            let status = status(&p, &mut j, judge_exposure, args.strict, ctx.now);
             (p, status, j)
         })
         .collect();
@@ -240,15 +308,19 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
 fn report_failures(report: &ProbeReport<'_>) {
     let stderr = io::stderr();
     let mut err = stderr.lock();
-    for (p, _, _) in &report.results {
-        if let Some(e) = &p.error {
-            let _ = writeln!(
+    for (p, status, _) in &report.results {
+        let Some(e) = &p.error else { continue };
+        let target = crate::sanitize::escape(&p.target.to_string());
+        let e = crate::sanitize::escape(e);
+        let _ = if *status == ProbeStatus::Error {
+            writeln!(err, "certsweep: error: {target}: {e}")
+        } else {
+            writeln!(
                 err,
-                "certsweep: error: {}: {}",
-                crate::sanitize::escape(&p.target.to_string()),
-                crate::sanitize::escape(e)
-            );
-        }
+                "certsweep: warning: {target}: {e} (judged {} from the certificate it sent first)",
+                status.as_str()
+            )
+        };
     }
 }
 

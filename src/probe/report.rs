@@ -21,6 +21,9 @@ pub struct Summary {
     pub probed: usize,
     pub failed: usize,
     pub serving_exposed: usize,
+    pub expired: usize,
+    pub unexpected_certificate: usize,
+    pub verify_failed: usize,
     pub serving_replaced: usize,
     pub ok: usize,
     /// Completed probes whose chain verifies for the name.
@@ -43,6 +46,9 @@ impl ProbeReport<'_> {
         for (p, status, _) in &self.results {
             match status {
                 ProbeStatus::ServingExposed => s.serving_exposed += 1,
+                ProbeStatus::Expired => s.expired += 1,
+                ProbeStatus::UnexpectedCertificate => s.unexpected_certificate += 1,
+                ProbeStatus::VerifyFailed => s.verify_failed += 1,
                 ProbeStatus::ServingReplaced => s.serving_replaced += 1,
                 ProbeStatus::Ok => s.ok += 1,
                 ProbeStatus::Error => s.failed += 1,
@@ -56,7 +62,7 @@ impl ProbeReport<'_> {
             }
         }
         s.probed = s.targets - s.failed;
-        s.action_required = s.serving_exposed > 0;
+        s.action_required = self.results.iter().any(|(_, st, _)| st.needs_action());
         s.complete = s.failed == 0 && s.errors == 0;
         s
     }
@@ -322,7 +328,10 @@ fn write_csv(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()> {
 
 fn status_color(s: ProbeStatus) -> &'static str {
     match s {
-        ProbeStatus::ServingExposed => "1;31",
+        ProbeStatus::ServingExposed
+        | ProbeStatus::Expired
+        | ProbeStatus::UnexpectedCertificate
+        | ProbeStatus::VerifyFailed => "1;31",
         ProbeStatus::Error => "1;33",
         ProbeStatus::ServingReplaced | ProbeStatus::Ok => "32",
     }
@@ -370,7 +379,7 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
         if let (Some(e), false) = (r.verify_error, r.chain.is_empty()) {
             writeln!(out, "    does not verify: {}", escape(e))?;
         }
-        if r.status == ProbeStatus::ServingExposed || r.leaf_status.is_some() {
+        if r.status.needs_action() || r.leaf_status.is_some() {
             for reason in r.reasons {
                 writeln!(out, "    {}", escape(reason))?;
             }
@@ -381,6 +390,9 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
     let mut counts = Vec::new();
     for (n, what) in [
         (s.serving_exposed, "serving-exposed"),
+        (s.expired, "expired"),
+        (s.unexpected_certificate, "unexpected-certificate"),
+        (s.verify_failed, "verify-failed"),
         (s.serving_replaced, "serving-replaced"),
         (s.ok, "ok"),
         (s.failed, "failed"),
@@ -409,6 +421,17 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
             style.paint(
                 "1;31",
                 &format!("Next: {} endpoint(s) still serve an exposed key: install certificates on NEW keys there, then revoke the old ones (reason keyCompromise).", s.serving_exposed)
+            )
+        )?;
+    }
+    let others = s.expired + s.unexpected_certificate + s.verify_failed;
+    if others > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!("Next: {others} endpoint(s) serve a certificate that is expired, unexpected or does not verify (see the reasons above): install a valid certificate on a NEW key there.")
             )
         )?;
     }

@@ -89,7 +89,8 @@ impl<'a> From<&'a Target> for TargetOut<'a> {
     }
 }
 
-/// Parses `HOST`, `HOST:PORT`, `IPv4:PORT`, `[IPv6]:PORT`, `[IPv6]` or a bare IPv6 literal.
+/// Parses `HOST`, `HOST:PORT`, `IPv4:PORT`, `[IPv6]:PORT`, `[IPv6]`, a bare IPv6 literal, or
+/// an `https://` URL (its host and port; the path, query and fragment are ignored).
 /// `sni` (from `--sni` or a file column) overrides the default, which is the host name
 /// for a DNS host and none for an IP literal.
 pub fn parse(text: &str, sni: Option<&str>) -> Result<Target, String> {
@@ -97,9 +98,10 @@ pub fn parse(text: &str, sni: Option<&str>) -> Result<Target, String> {
     if text.is_empty() {
         return Err("empty target".into());
     }
-    if text.contains("://") || text.contains('/') {
+    let text = url_authority(text)?;
+    if text.contains('/') {
         return Err(format!(
-            "'{text}' is not HOST[:PORT] (give the host name, not a URL)"
+            "'{text}' is not HOST[:PORT] (give the host name or an https:// URL)"
         ));
     }
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
@@ -146,6 +148,29 @@ pub fn parse(text: &str, sni: Option<&str>) -> Result<Target, String> {
         sni,
         input_line: None,
     })
+}
+
+/// The `HOST[:PORT]` part of an `https://` URL; other text as it is. Other schemes are
+/// refused (their default port is not 443), and so are credentials in the URL.
+fn url_authority(text: &str) -> Result<&str, String> {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Ok(text);
+    };
+    if !scheme.eq_ignore_ascii_case("https") {
+        return Err(format!(
+            "'{text}': only https:// URLs can be probed (give HOST:PORT for other services)"
+        ));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(format!(
+            "'{text}': a URL with a user name or password is refused (give just the host)"
+        ));
+    }
+    if authority.is_empty() {
+        return Err(format!("'{text}': the URL has no host"));
+    }
+    Ok(authority)
 }
 
 fn host_of(h: &str) -> Result<Host, String> {
@@ -370,6 +395,14 @@ mod tests {
         assert_eq!(t("[::1]:8443").address(), "[::1]:8443");
         assert_eq!(t("[::1]").address(), "[::1]:443");
         assert_eq!(t("2001:db8::1").address(), "[2001:db8::1]:443");
+        let u = t("https://Shop.Example.com/login?next=/");
+        assert_eq!(
+            (u.address(), u.sni.as_deref()),
+            ("shop.example.com:443".into(), Some("shop.example.com"))
+        );
+        assert_eq!(t("HTTPS://127.0.0.1:8443/x#y").address(), "127.0.0.1:8443");
+        assert_eq!(t("https://[::1]:8443/").address(), "[::1]:8443");
+        assert_eq!(t("https://[::1]").address(), "[::1]:443");
         let d = parse("127.0.0.1:1", Some("api.example.com")).unwrap();
         assert_eq!(d.sni.as_deref(), Some("api.example.com"));
         assert_eq!(d.to_string(), "127.0.0.1:1 (SNI api.example.com)");
@@ -383,7 +416,10 @@ mod tests {
             ("host:x", "invalid port"),
             ("[::1", "missing ']'"),
             ("[nope]:1", "not an IPv6"),
-            ("https://x.example/", "not a URL"),
+            ("ftp://x.example/", "only https://"),
+            ("https:///x", "no host"),
+            ("https://u:p@x.example/", "user name or password"),
+            ("x.example/path", "not HOST[:PORT]"),
             ("bad_host!:1", "not a valid host"),
             (":443", "no host"),
             ("", "empty"),
