@@ -166,13 +166,18 @@ pub struct CsrArgs {
     /// Folder for the CSR and key files (created if missing)
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Add a DNS name to every CSR (repeatable)
+    /// Only the certificate(s) with this manifest id, host, DNS name or CN
+    #[arg(long, value_name = "ITEM|HOST")]
+    pub only: Option<String>,
+    /// Add a DNS name to the CSR (repeatable; one certificate per run: see --only)
     #[arg(long, value_name = "NAME")]
     pub add_dns: Vec<String>,
-    /// Drop a DNS name from every CSR (repeatable)
+    /// Drop a DNS name of the old certificate from the CSR (repeatable; one certificate per
+    /// run: see --only)
     #[arg(long, value_name = "NAME")]
     pub drop_dns: Vec<String>,
-    /// Replace the subject (RFC 4514, e.g. 'CN=www.example.com,O=Example,C=GB')
+    /// Replace the subject (RFC 4514, e.g. 'CN=www.example.com,O=Example,C=GB'; one
+    /// certificate per run: see --only)
     #[arg(long, value_name = "DN")]
     pub subject: Option<String>,
     /// Encrypt each new key (PKCS#8, PBES2 AES-256-CBC) with a passphrase from

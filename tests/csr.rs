@@ -504,3 +504,257 @@ fn csr_usage_errors() {
         .code(2)
         .stderr_has("xn--");
 }
+
+/// A self-signed certificate with only `CN=cn` (no subjectAltName), written to `dir/file`.
+fn cn_only(dir: &Path, file: &str, cn: &str) -> std::path::PathBuf {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let cert = params.self_signed(&key).unwrap();
+    write(dir, file, cert.pem())
+}
+
+/// File names in `dir`, sorted (none when it does not exist).
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_cn_without_sans_becomes_an_ip_san_or_the_item_is_refused_unless_add_dns_names_the_host() {
+    let dir = temp();
+    let ip = cn_only(dir.path(), "ip.pem", "10.0.0.5");
+    let acme = cn_only(dir.path(), "acme.pem", "Acme Web Server");
+    let dots = cn_only(dir.path(), "dots.pem", "../x");
+    let out = dir.path().join("out");
+    let run = csr_json(
+        &out,
+        &[
+            "--cert",
+            ip.to_str().unwrap(),
+            "--cert",
+            acme.to_str().unwrap(),
+            "--cert",
+            dots.to_str().unwrap(),
+            "--cert",
+            "fixtures/demo/uploads/shop.pem",
+        ],
+    )
+    .code(2)
+    .stderr_has("its CN 'Acme Web Server' is not a host name: give the name clients connect to with --add-dns NAME")
+    .stderr_has("its CN '../x' is not a host name");
+    let r = run.json();
+    let csrs = r["csrs"].as_array().unwrap();
+    let got: Vec<(&str, &serde_json::Value)> = csrs
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), &c["sans"]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("10.0.0.5", &serde_json::json!(["IP:10.0.0.5"])),
+            (
+                "shop.example.com",
+                &serde_json::json!(["DNS:shop.example.com", "DNS:www.shop.example.com"])
+            ),
+        ]
+    );
+    assert!(csrs[0]["changes"][0]
+        .as_str()
+        .unwrap()
+        .contains("is an IP address, added as IP:10.0.0.5"));
+    // The CSR itself carries the IP address.
+    let der = pem_der(&out.join("10.0.0.5.csr.pem"));
+    let (_, csr) = X509CertificationRequest::from_der(&der).unwrap();
+    assert_eq!(csr_sans(&csr), ["IP:[10, 0, 0, 5]"]);
+    let errors: Vec<&str> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors, [acme.to_str().unwrap(), dots.to_str().unwrap()]);
+    // Nothing written for the refused ones.
+    assert_eq!(
+        listing(&out),
+        [
+            "10.0.0.5.csr.pem",
+            "10.0.0.5.key.pem",
+            "shop.example.com.csr.pem",
+            "shop.example.com.key.pem"
+        ]
+    );
+
+    // --add-dns names the host: the subject stays, the SAN is the given name.
+    let out2 = dir.path().join("out2");
+    let r = csr_json(
+        &out2,
+        &[
+            "--cert",
+            acme.to_str().unwrap(),
+            "--add-dns",
+            "web.example.com",
+        ],
+    )
+    .code(0)
+    .json();
+    let c = &r["csrs"][0];
+    assert_eq!(c["subject"], "CN=Acme Web Server");
+    assert_eq!(c["sans"], serde_json::json!(["DNS:web.example.com"]));
+}
+
+#[test]
+fn identity_edits_need_one_certificate_and_a_drop_must_match() {
+    let dir = temp();
+    let report = write(
+        dir.path(),
+        "scan.json",
+        demo_json(&[]).code(1).stdout.into_bytes(),
+    );
+    let report = report.to_str().unwrap();
+    let out = dir.path().join("out");
+    // Eight certificates to replace: an edit would hit all of them.
+    for edit in [
+        &["--add-dns", "x.example.com"][..],
+        &["--drop-dns", "www.shop.example.com"],
+        &["--subject", "CN=x.example.com"],
+    ] {
+        let mut args = vec!["--from-report", report];
+        args.extend(edit);
+        csr_json(&out, &args)
+            .code(2)
+            .stderr_has("certificates in this run (")
+            .stderr_has("shop (shop.example.com)")
+            .stderr_has("pick one with --only ITEM|HOST; nothing was written");
+        assert!(!out.exists(), "nothing written");
+    }
+    // Scoped to one item (manifest id, or host) it goes ahead, for that one only.
+    for only in ["shop", "SHOP.example.com"] {
+        let out = dir.path().join(format!("only-{only}"));
+        let r = csr_json(
+            &out,
+            &[
+                "--from-report",
+                report,
+                "--only",
+                only,
+                "--add-dns",
+                "x.example.com",
+            ],
+        )
+        .code(0)
+        .json();
+        assert_eq!(r["csrs"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            r["csrs"][0]["sans"],
+            serde_json::json!([
+                "DNS:shop.example.com",
+                "DNS:www.shop.example.com",
+                "DNS:x.example.com"
+            ])
+        );
+        assert_eq!(listing(&out).len(), 2);
+    }
+    csr_json(
+        &out,
+        &["--from-report", report, "--only", "nowhere.example.com"],
+    )
+    .code(2)
+    .stderr_has("--only nowhere.example.com: none of the 8 certificate(s)");
+    // A drop that matches nothing is an error; nothing is written.
+    csr_json(
+        &out,
+        &[
+            "--cert",
+            "fixtures/demo/uploads/shop.pem",
+            "--drop-dns",
+            "ww.shop.example.com",
+        ],
+    )
+    .code(2)
+    .stderr_has("--drop-dns ww.shop.example.com is not a DNS name of the old certificate (its DNS names: shop.example.com, www.shop.example.com)")
+    .stderr_has("no CSR was written");
+    assert!(!out.exists(), "nothing written");
+}
+
+/// Runs certsweep in `dir` (the harness always runs from the crate root).
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .current_dir(dir)
+        .env_clear()
+        .args(args)
+        .args(["--now", NOW])
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn from_report_finds_inline_manifest_certificates_from_another_folder() {
+    // The scan runs in one folder and writes its report there; csr runs in another.
+    let dir = temp();
+    let demo = dir.path().join("demo");
+    std::fs::create_dir_all(demo.join("uploads")).unwrap();
+    for f in ["manifest.json", "revocations.crl"] {
+        std::fs::copy(root().join("fixtures/demo").join(f), demo.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(root().join("fixtures/demo/uploads")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), demo.join("uploads").join(e.file_name())).unwrap();
+    }
+    let scan = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "--manifest",
+            "demo/manifest.json",
+            "--cutoff",
+            CUTOFF,
+            "--crl",
+            "demo/revocations.crl",
+            "--format",
+            "json",
+        ],
+    )
+    .code(1);
+    write(dir.path(), "scan.json", scan.stdout);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let r = run_in(
+        &elsewhere,
+        &[
+            "csr",
+            "--from-report",
+            "../scan.json",
+            "--out-dir",
+            "out",
+            "--format",
+            "json",
+        ],
+    )
+    .code(0)
+    .json();
+    assert_eq!(r["errors"], serde_json::json!([]));
+    let names: Vec<&str> = r["csrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 8);
+    assert!(names.contains(&"inline.example.com"), "{names:?}");
+    assert!(elsewhere.join("out/inline.example.com.csr.pem").is_file());
+}

@@ -36,6 +36,8 @@ pub struct Plan {
     pub changes: Vec<String>,
     pub csr_path: PathBuf,
     pub key_path: PathBuf,
+    /// Why no CSR can be made for this certificate (e.g. it names no host), if so.
+    pub refused: Option<String>,
 }
 
 /// A CSR made, with its new key already serialised (and zeroized on drop).
@@ -76,17 +78,36 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
     let found = targets::collect(args, ctx)?;
     let mut errors = found.errors;
+    let chosen = scope(found.targets, args)?;
     let options = PlanOptions {
         out_dir: &args.out_dir,
         add_dns: &args.add_dns,
         drop_dns: &args.drop_dns,
         subject_override: subject_override.as_ref(),
     };
-    let mut plans = plan(found.targets, &options);
+    // A refused certificate is an error record; the others go on.
+    let (mut plans, refused): (Vec<Plan>, Vec<Plan>) = plan(chosen, &options)
+        .into_iter()
+        .partition(|p| p.refused.is_none());
+    for p in refused {
+        errors.push(InputError {
+            path: p.target.old.path.clone(),
+            index: Some(p.target.old.index),
+            reason: format!(
+                "{}: no CSR: {}",
+                p.target.old.subject,
+                p.refused.unwrap_or_default()
+            ),
+        });
+    }
     if plans.is_empty() {
         crate::scan::report_errors(&errors);
         if !ctx.quiet {
-            eprintln!("certsweep: no certificate needs a replacement CSR");
+            if errors.is_empty() {
+                eprintln!("certsweep: no certificate needs a replacement CSR");
+            } else {
+                eprintln!("certsweep: no CSR was written");
+            }
         }
         return Ok(ExitCode::of(!errors.is_empty(), false));
     }
@@ -125,6 +146,47 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
         output::report(&made, &written, args, ctx, &errors)?;
     }
     Ok(ExitCode::of(!errors.is_empty(), false))
+}
+
+/// `--only ITEM|HOST` keeps the certificates with that manifest id, host, DNS name or CN.
+/// Identity edits (`--add-dns`, `--drop-dns`, `--subject`) are meant for one certificate:
+/// with more than one left they are refused, before anything is made.
+fn scope(mut found: Vec<Target>, args: &CsrArgs) -> Result<Vec<Target>, Error> {
+    if let Some(only) = &args.only {
+        let total = found.len();
+        found.retain(|t| t.answers_to(only));
+        if found.is_empty() {
+            return Err(Error::Usage(format!(
+                "--only {}: none of the {total} certificate(s) to replace has that manifest id, host, DNS name or CN; nothing was written",
+                crate::sanitize::escape(only)
+            )));
+        }
+    }
+    let edits: Vec<&str> = [
+        (!args.add_dns.is_empty(), "--add-dns"),
+        (!args.drop_dns.is_empty(), "--drop-dns"),
+        (args.subject.is_some(), "--subject"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    if !edits.is_empty() && found.len() > 1 {
+        let names: Vec<String> = found
+            .iter()
+            .map(|t| match &t.old.manifest_id {
+                Some(id) => format!("{id} ({})", t.display_name()),
+                None => t.display_name(),
+            })
+            .map(|n| crate::sanitize::escape(&n))
+            .collect();
+        return Err(Error::Usage(format!(
+            "{} would change the identity of all {} certificates in this run ({}); pick one with --only ITEM|HOST; nothing was written",
+            edits.join(", "),
+            found.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(found)
 }
 
 /// Output paths that already exist. One listing of the folder instead of a `stat` per file
@@ -208,13 +270,35 @@ pub fn plan(targets: Vec<Target>, args: &PlanOptions<'_>) -> Vec<Plan> {
             name = format!("{name}-{}", i + 1);
         }
         let mut changes = Vec::new();
+        let mut refused = None;
         let mut sans = target.sans.clone();
         if sans.is_empty() {
-            if let Some(cn) = &target.common_name {
-                changes.push(format!(
-                    "the old certificate has no subjectAltName: its CN {cn} is added as DNS:{cn} (browsers ignore the CN)"
-                ));
-                sans.push(San::Dns(cn.clone()));
+            match (&target.common_name, CnKind::of(target.common_name.as_deref())) {
+                (Some(cn), CnKind::Ip(ip)) => {
+                    changes.push(format!(
+                        "the old certificate has no subjectAltName: its CN {cn} is an IP address, added as IP:{ip} (clients ignore the CN)"
+                    ));
+                    sans.push(San::Ip(ip));
+                }
+                (Some(cn), CnKind::Host) => {
+                    changes.push(format!(
+                        "the old certificate has no subjectAltName: its CN {cn} is added as DNS:{cn} (browsers ignore the CN)"
+                    ));
+                    sans.push(San::Dns(cn.clone()));
+                }
+                (cn, CnKind::NotAHost) if args.add_dns.is_empty() => {
+                    let what = match cn {
+                        Some(cn) => format!("its CN '{cn}' is not a host name"),
+                        None => "it has no CN".into(),
+                    };
+                    refused = Some(format!(
+                        "the old certificate has no subjectAltName and {what}: give the name clients connect to with --add-dns NAME (with --only to pick this certificate)"
+                    ));
+                }
+                (Some(cn), CnKind::NotAHost) => changes.push(format!(
+                    "the old certificate has no subjectAltName and its CN '{cn}' is not a host name: not carried over as a name"
+                )),
+                (None, _) => {}
             }
         }
         if target.unsupported_sans > 0 {
@@ -225,12 +309,24 @@ pub fn plan(targets: Vec<Target>, args: &PlanOptions<'_>) -> Vec<Plan> {
         }
         for drop in args.drop_dns {
             let before = sans.len();
+            let names: Vec<String> = sans
+                .iter()
+                .filter_map(|s| match s {
+                    San::Dns(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect();
             sans.retain(|s| !matches!(s, San::Dns(n) if n.eq_ignore_ascii_case(drop)));
             if sans.len() < before {
                 changes.push(format!("- DNS:{drop}"));
-            } else {
-                changes.push(format!(
-                    "DNS:{drop} was not in the old certificate (nothing dropped)"
+            } else if refused.is_none() {
+                refused = Some(format!(
+                    "--drop-dns {drop} is not a DNS name of the old certificate (its DNS names: {})",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
                 ));
             }
         }
@@ -264,9 +360,34 @@ pub fn plan(targets: Vec<Target>, args: &PlanOptions<'_>) -> Vec<Plan> {
             sans,
             changes,
             target,
+            refused,
         });
     }
     plans
+}
+
+/// What the CN of a certificate without subjectAltName can become.
+enum CnKind {
+    Ip(std::net::IpAddr),
+    Host,
+    NotAHost,
+}
+
+impl CnKind {
+    fn of(cn: Option<&str>) -> Self {
+        let Some(cn) = cn else {
+            return CnKind::NotAHost;
+        };
+        if let Ok(ip) = cn.parse() {
+            return CnKind::Ip(ip);
+        }
+        // A host name as certificates carry it: DNS labels, a wildcard only as the first.
+        let rest = cn.strip_prefix("*.").unwrap_or(cn);
+        match rustls::pki_types::DnsName::try_from(rest) {
+            Ok(_) if cn.is_ascii() => CnKind::Host,
+            _ => CnKind::NotAHost,
+        }
+    }
 }
 
 fn dn_text(der: &[u8]) -> Option<String> {
@@ -375,6 +496,31 @@ mod tests {
         assert!(!key_is_known(&fresh, &old, &exposed));
         assert!(key_is_known(&old, &old, &exposed));
         assert!(key_is_known(&Sha256::of(b"leaked"), &old, &exposed));
+    }
+
+    #[test]
+    fn what_a_cn_can_become() {
+        let kind = |cn: &str| match CnKind::of(Some(cn)) {
+            CnKind::Ip(ip) => format!("ip {ip}"),
+            CnKind::Host => "host".into(),
+            CnKind::NotAHost => "none".into(),
+        };
+        assert_eq!(kind("10.0.0.5"), "ip 10.0.0.5");
+        assert_eq!(kind("2001:db8::1"), "ip 2001:db8::1");
+        assert_eq!(kind("www.example.com"), "host");
+        assert_eq!(kind("*.example.com"), "host");
+        assert_eq!(kind("intranet"), "host");
+        for bad in [
+            "Acme Web Server",
+            "../x",
+            "a.*.example.com",
+            "",
+            "x/y",
+            "caf\u{e9}.example",
+        ] {
+            assert_eq!(kind(bad), "none", "{bad}");
+        }
+        assert!(matches!(CnKind::of(None), CnKind::NotAHost));
     }
 
     #[test]

@@ -40,6 +40,19 @@ pub struct Target {
 }
 
 impl Target {
+    /// Whether `--only NAME` picks this certificate: its manifest id, host, a DNS name or
+    /// the CN (names compared case-insensitively).
+    pub fn answers_to(&self, name: &str) -> bool {
+        let same = |s: &str| s.eq_ignore_ascii_case(name.trim_end_matches('.'));
+        self.old.manifest_id.as_deref() == Some(name)
+            || self.old.host.as_deref().is_some_and(same)
+            || self.common_name.as_deref().is_some_and(same)
+            || self
+                .sans
+                .iter()
+                .any(|s| matches!(s, San::Dns(n) if same(n)))
+    }
+
     /// What the files are named after: the host, else the first DNS name, else the CN.
     pub fn display_name(&self) -> String {
         self.old
@@ -320,20 +333,28 @@ fn from_report(
     Ok(())
 }
 
-/// A report's `source.path`: a file (relative paths are tried as given, then beside the
-/// report), or `MANIFEST#id` for a certificate given inline in a manifest.
+/// A report's `source.path`: a file, or `MANIFEST#id` for a certificate given inline in a
+/// manifest. Relative paths are tried as given, then beside the report (where the scan that
+/// wrote it usually ran).
 fn load_report_source(path: &str, base: &Path, opts: &ReadOptions<'_>) -> Result<Loaded, String> {
-    let direct = PathBuf::from(path);
-    if direct.is_file() {
-        return load_file(&direct, opts);
-    }
-    let beside = base.join(path);
-    if beside.is_file() {
-        return load_file(&beside, opts);
+    let found = |p: &str| {
+        let direct = PathBuf::from(p);
+        if direct.is_file() {
+            return Some(direct);
+        }
+        Some(base.join(p)).filter(|b| b.is_file())
+    };
+    if let Some(file) = found(path) {
+        return load_file(&file, opts);
     }
     if let Some((manifest, id)) = path.rsplit_once('#') {
+        let Some(manifest) = found(manifest) else {
+            return Err(format!(
+                "manifest not found (tried {manifest} from the current folder and beside the report)"
+            ));
+        };
         let mut scratch = Inventory::default();
-        for entry in inventory::manifest::read(Path::new(manifest), &mut scratch) {
+        for entry in inventory::manifest::read(&manifest, &mut scratch) {
             if entry.upload.manifest_id.as_deref() != Some(id) {
                 continue;
             }
@@ -342,6 +363,10 @@ fn load_report_source(path: &str, base: &Path, opts: &ReadOptions<'_>) -> Result
                     .map_err(|e| describe_io(&e));
             }
         }
+        return Err(format!(
+            "{} has no inline certificate with id {id} any more; scan again",
+            manifest.display()
+        ));
     }
-    Err("file not found".into())
+    Err("file not found (tried from the current folder and beside the report)".into())
 }
