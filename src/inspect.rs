@@ -136,9 +136,8 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
         }
     }
     crate::scan::report_errors(&errors);
-    if !ctx.quiet {
-        let stdout = io::stdout();
-        let mut out = io::BufWriter::new(stdout.lock());
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
         match ctx.format {
             Format::Table => write_human(&certs, &keys, &mut out)?,
             _ => {
@@ -150,11 +149,11 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                     private_keys: &keys,
                     errors: errors.iter().map(|e| ErrorRecord::new(e, None)).collect(),
                 };
-                serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+                serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
                 writeln!(out)?;
             }
         }
-        out.flush()?;
+        out.finish()?;
     }
     Ok(ExitCode::of(!errors.is_empty(), false))
 }
