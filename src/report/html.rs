@@ -102,7 +102,7 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
         escape(&title),
         STYLE
     );
-    let _ = write!(page, "<h1>{}</h1>\n", escape(&title));
+    let _ = writeln!(page, "<h1>{}</h1>", escape(&title));
     let verdict_text = if !summary.complete {
         "<p class=\"verdict bad\">INCOMPLETE: some inputs could not be read (see Errors). This audit must not be taken as clean.</p>"
     } else if summary.action_required {
@@ -111,9 +111,9 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
         "<p class=\"verdict ok\">Nothing needs action, and every input was read.</p>"
     };
     page.push_str(verdict_text);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<p>Reference time (now): <b>{}</b>{}. {} certificates, {} private keys, {} input errors.</p>\n",
+        "<p>Reference time (now): <b>{}</b>{}. {} certificates, {} private keys, {} input errors.</p>",
         escape(&timefmt::rfc3339(policy.now)),
         policy
             .cutoff
@@ -166,9 +166,9 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
             .chain(r.ip_addresses.iter())
             .map(String::as_str)
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<tr class=\"{status}\"><td><span class=\"swatch\" style=\"background:{col}\"></span>{status}</td><td>{action}</td><td>{role}</td><td>{subject}</td><td>{names}</td><td>{na}</td><td>{days}</td><td>{up}</td><td>{src}</td><td>{reasons}</td></tr>\n",
+            "<tr class=\"{status}\"><td><span class=\"swatch\" style=\"background:{col}\"></span>{status}</td><td>{action}</td><td>{role}</td><td>{subject}</td><td>{names}</td><td>{na}</td><td>{days}</td><td>{up}</td><td>{src}</td><td>{reasons}</td></tr>",
             status = r.status.as_str(),
             col = colour(r.status),
             action = r.action.as_str(),
@@ -187,18 +187,18 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
     if !inv.errors.is_empty() {
         page.push_str("<h2>Errors</h2>\n<table class=\"errors\" id=\"errors\"><tr><th>input</th><th>reason</th></tr>\n");
         for e in &inv.errors {
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<tr><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}</td></tr>",
                 escape(&e.path),
                 escape(&e.reason)
             );
         }
         page.push_str("</table>\n");
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<footer>certsweep {} · schema_version {}</footer></body></html>\n",
+        "<footer>certsweep {} · schema_version {}</footer></body></html>",
         env!("CARGO_PKG_VERSION"),
         super::SCHEMA_VERSION
     );
@@ -230,17 +230,17 @@ fn write_group(
     let gap = if drawn.len() > 200 { 1.0 } else { 4.0 };
     let top = 22.0;
     let height = top + drawn.len() as f64 * (bar + gap) + 4.0;
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<details class=\"group\" data-status=\"{s}\"{open}><summary><span class=\"swatch\" style=\"background:{c}\"></span>{s}: {n}</summary>\n",
+        "<details class=\"group\" data-status=\"{s}\"{open}><summary><span class=\"swatch\" style=\"background:{c}\"></span>{s}: {n}</summary>",
         s = status.as_str(),
         c = colour(status),
         n = certs.len(),
         open = if finding { " open" } else { "" },
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-label=\"validity of {n} {s} certificates\">\n",
+        "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-label=\"validity of {n} {s} certificates\">",
         n = certs.len(),
         s = status.as_str()
     );
@@ -256,9 +256,9 @@ fn write_group(
     while year <= last_year {
         if let Ok(t) = time::Date::from_calendar_date(year, time::Month::January, 1) {
             let x = axis.x(t.midnight().assume_utc());
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<line class=\"tick\" x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{height}\"/><text class=\"year\" x=\"{x:.1}\" y=\"11\">{year}</text>\n"
+                "<line class=\"tick\" x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{height}\"/><text class=\"year\" x=\"{x:.1}\" y=\"11\">{year}</text>"
             );
         }
         year += step;
@@ -301,9 +301,9 @@ fn write_group(
     }
     if let Some(cutoff) = policy.cutoff {
         let x = axis.x(cutoff);
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<line id=\"cutoff-{s}\" class=\"cutoff\" x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{height}\"><title>cutoff {t}</title></line>\n",
+            "<line id=\"cutoff-{s}\" class=\"cutoff\" x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{height}\"><title>cutoff {t}</title></line>",
             s = status.as_str(),
             t = escape(&timefmt::rfc3339(cutoff))
         );
@@ -315,9 +315,9 @@ fn write_group(
         t = escape(&timefmt::rfc3339(policy.now))
     );
     if certs.len() > drawn.len() {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<p class=\"hint\">{} more {} certificates are not drawn; the table below lists them all.</p>\n",
+            "<p class=\"hint\">{} more {} certificates are not drawn; the table below lists them all.</p>",
             certs.len() - drawn.len(),
             status.as_str()
         );
