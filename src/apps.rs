@@ -452,11 +452,10 @@ pub fn run(args: &AppsArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let cutoff = parse_flag("--cutoff", &args.cutoff)?;
     let report = audit(&args.files, cutoff, ctx.now);
     report_errors(&report.errors);
-    if !ctx.quiet {
-        let stdout = io::stdout();
-        let mut out = io::BufWriter::new(stdout.lock());
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
         write(&report, ctx.format, &ctx.style, &mut out)?;
-        out.flush()?;
+        out.finish()?;
     }
     let s = report.summary();
     Ok(ExitCode::of(!s.complete, s.action_required))
@@ -508,6 +507,9 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => crate::report::prometheus::write_apps(report, out),
+        // Refused before the audit runs (`lib::dispatch`): apps has no HTML page yet.
+        Format::Html => Err(crate::report::unsupported(Format::Html, "apps")),
         Format::Json => {
             let json = JsonReport {
                 schema_version: SCHEMA_VERSION,
@@ -521,14 +523,14 @@ pub fn write(
                     .map(|e| ErrorRecord::new(e, None))
                     .collect(),
             };
-            serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::from)?;
             writeln!(out)
         }
         Format::Ndjson => {
             for a in &report.apps {
                 let mut line = a.clone();
                 line.kind = Some("app");
-                serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+                serde_json::to_writer(&mut *out, &line).map_err(io::Error::from)?;
                 writeln!(out)?;
             }
             crate::report::write_ndjson_tail(&report.errors, &report.policy, report.summary(), out)
@@ -543,20 +545,23 @@ pub fn write(
                     .iter()
                     .map(|c| format!("{}={}", c.name, c.masked))
                     .collect();
-                w.write_record([
-                    SCHEMA_VERSION.to_string(),
-                    a.source.path.clone(),
-                    a.source.index.to_string(),
-                    a.installation_id.clone(),
-                    a.app_id.clone().unwrap_or_default(),
-                    a.product.clone().unwrap_or_default(),
-                    a.created_at.clone(),
-                    a.enabled.map(|e| e.to_string()).unwrap_or_default(),
-                    a.status.as_str().to_owned(),
-                    names.join(";"),
-                    masked.join(";"),
-                    a.reasons.join("; "),
-                ])?;
+                crate::report::csv_record(
+                    &mut w,
+                    [
+                        SCHEMA_VERSION.to_string(),
+                        a.source.path.clone(),
+                        a.source.index.to_string(),
+                        a.installation_id.clone(),
+                        a.app_id.clone().unwrap_or_default(),
+                        a.product.clone().unwrap_or_default(),
+                        a.created_at.clone(),
+                        a.enabled.map(|e| e.to_string()).unwrap_or_default(),
+                        a.status.as_str().to_owned(),
+                        names.join(";"),
+                        masked.join(";"),
+                        a.reasons.join("; "),
+                    ],
+                )?;
             }
             w.flush()
         }

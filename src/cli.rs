@@ -33,6 +33,9 @@ pub struct GlobalArgs {
     /// Output format [default: table]
     #[arg(long, global = true, value_enum, value_name = "F")]
     pub format: Option<Format>,
+    /// Write the report to FILE (atomically: a temporary file renamed into place) instead of stdout
+    #[arg(long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Colour in the table output (auto: on a terminal, unless NO_COLOR is set)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::error::Error;
+use crate::report::sink::Sink;
 use crate::report::table::Style;
 use crate::report::Format;
 use crate::timefmt;
@@ -19,6 +20,8 @@ pub struct Context {
     pub format: Format,
     pub style: Style,
     pub quiet: bool,
+    /// `--output FILE`: the report goes there, atomically, instead of stdout.
+    pub output: Option<PathBuf>,
 }
 
 impl Context {
@@ -31,7 +34,8 @@ impl Context {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
+                g.output.is_none()
+                    && std::io::stdout().is_terminal()
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
             }
@@ -41,7 +45,19 @@ impl Context {
             format: g.format.unwrap_or(Format::Table),
             style: Style { color },
             quiet: g.quiet,
+            output: g.output.clone(),
         })
+    }
+
+    /// Whether to render the report at all: `-q` silences stdout, but an `--output` file is
+    /// still written.
+    pub fn wants_report(&self) -> bool {
+        !self.quiet || self.output.is_some()
+    }
+
+    /// Where the report is written: stdout or `--output`; call [`Sink::finish`] at the end.
+    pub fn sink(&self) -> std::io::Result<Sink> {
+        Sink::open(self.output.as_deref())
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Inspected {
     pub fingerprint_sha256: String,
     pub fingerprint_sha1: String,
     pub spki_sha256: String,
+    /// The same hash in base64: curl's `--pinnedpubkey sha256//…`, HPKP's `pin-sha256`.
+    pub spki_pin_sha256: String,
     pub key: KeyInfo,
     pub signature_algorithm: String,
     pub is_ca: bool,
@@ -66,6 +68,7 @@ struct InspectKey {
     path: String,
     index: usize,
     spki_sha256: Sha256,
+    spki_pin_sha256: String,
     matches_certificate: bool,
 }
 
@@ -124,6 +127,7 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 path: shown.clone(),
                 index: *index,
                 spki_sha256: *spki,
+                spki_pin_sha256: spki.pin(),
                 matches_certificate: loaded.certs.iter().any(|(_, f)| f.spki == *spki),
             });
         }
@@ -136,12 +140,13 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
         }
     }
     crate::scan::report_errors(&errors);
-    if !ctx.quiet {
-        let stdout = io::stdout();
-        let mut out = io::BufWriter::new(stdout.lock());
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
         match ctx.format {
             Format::Table => write_human(&certs, &keys, &mut out)?,
-            _ => {
+            Format::Ndjson => write_ndjson(&certs, &keys, &errors, ctx, &mut out)?,
+            Format::Csv => write_csv(&certs, &mut out)?,
+            Format::Json | Format::Prometheus | Format::Html => {
                 let report = InspectReport {
                     schema_version: SCHEMA_VERSION,
                     tool: &TOOL,
@@ -150,13 +155,150 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                     private_keys: &keys,
                     errors: errors.iter().map(|e| ErrorRecord::new(e, None)).collect(),
                 };
-                serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+                serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
                 writeln!(out)?;
             }
         }
-        out.flush()?;
+        out.finish()?;
     }
     Ok(ExitCode::of(!errors.is_empty(), false))
+}
+
+/// The NDJSON summary line of `inspect`.
+#[derive(Serialize)]
+struct InspectSummary {
+    certificates: usize,
+    private_keys: usize,
+    errors: usize,
+    complete: bool,
+}
+
+#[derive(Serialize)]
+struct Line<'a, T> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    record: &'a T,
+}
+
+/// NDJSON: a `certificate` line per certificate, a `private-key` line per key, then the
+/// shared tail (error lines, the summary line).
+fn write_ndjson(
+    certs: &[Inspected],
+    keys: &[InspectKey],
+    errors: &[InputError],
+    ctx: &Context,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for c in certs {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                kind: "certificate",
+                record: c,
+            },
+        )?;
+        out.write_all(b"\n")?;
+    }
+    for k in keys {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                kind: "private-key",
+                record: k,
+            },
+        )?;
+        out.write_all(b"\n")?;
+    }
+    #[derive(Serialize)]
+    struct Policy {
+        now: String,
+    }
+    crate::report::write_ndjson_tail(
+        errors,
+        Policy {
+            now: timefmt::rfc3339(ctx.now),
+        },
+        InspectSummary {
+            certificates: certs.len(),
+            private_keys: keys.len(),
+            errors: errors.len(),
+            complete: errors.is_empty(),
+        },
+        out,
+    )
+}
+
+/// The CSV columns of `inspect`, in order (lists are joined with `;`).
+pub const CSV_COLUMNS: [&str; 27] = [
+    "schema_version",
+    "path",
+    "index",
+    "serial",
+    "subject",
+    "issuer",
+    "not_before",
+    "not_after",
+    "days_left",
+    "validity",
+    "fingerprint_sha256",
+    "spki_sha256",
+    "spki_pin_sha256",
+    "key_algorithm",
+    "key_bits",
+    "key_curve",
+    "signature_algorithm",
+    "is_ca",
+    "dns_names",
+    "ip_addresses",
+    "emails",
+    "uris",
+    "key_usage",
+    "extended_key_usage",
+    "ocsp",
+    "crl_distribution_points",
+    "private_key_in_file",
+];
+
+/// CSV: one row per certificate (errors go to stderr and the exit code).
+fn write_csv(certs: &[Inspected], out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_COLUMNS)?;
+    for c in certs {
+        crate::report::csv_record(
+            &mut w,
+            [
+                SCHEMA_VERSION.to_string(),
+                c.path.clone(),
+                c.index.to_string(),
+                c.serial.clone(),
+                c.subject.clone(),
+                c.issuer.clone(),
+                c.not_before.clone(),
+                c.not_after.clone(),
+                c.days_left.to_string(),
+                c.validity.to_owned(),
+                c.fingerprint_sha256.clone(),
+                c.spki_sha256.clone(),
+                c.spki_pin_sha256.clone(),
+                c.key.algorithm.to_owned(),
+                c.key.bits.map(|b| b.to_string()).unwrap_or_default(),
+                c.key.curve.unwrap_or("").to_owned(),
+                c.signature_algorithm.clone(),
+                c.is_ca.to_string(),
+                c.dns_names.join(";"),
+                c.ip_addresses.join(";"),
+                c.emails.join(";"),
+                c.uris.join(";"),
+                c.key_usage.join(";"),
+                c.extended_key_usage.join(";"),
+                c.ocsp.join(";"),
+                c.crl_distribution_points.join(";"),
+                c.private_key_in_file.to_string(),
+            ],
+        )?;
+    }
+    w.flush()
 }
 
 fn inspect(
@@ -191,6 +333,7 @@ fn inspect(
         fingerprint_sha256: f.fingerprint.to_string(),
         fingerprint_sha1: hex::encode(sha1.as_ref()),
         spki_sha256: f.spki.to_string(),
+        spki_pin_sha256: f.spki.pin(),
         key: f.key.clone(),
         signature_algorithm: f.signature_algorithm.clone(),
         is_ca: f.is_ca,

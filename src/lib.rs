@@ -48,8 +48,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Scan(_) => "scan",
+        Command::Inspect(_) => "inspect",
+        Command::Csr(_) => "csr",
+        Command::Probe(_) => "probe",
+        Command::Rotate(_) => "rotate",
+        Command::Apps(_) => "apps",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
+    }
+}
+
 fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
     let ctx = config::Context::resolve(&cli.global)?;
+    let formats = report::formats_of(&cli.command);
+    if !formats.contains(&ctx.format) {
+        let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+        return Err(Error::Usage(format!(
+            "--format {} is not supported by `certsweep {}`; it writes {}",
+            ctx.format.name(),
+            command_name(&cli.command),
+            names.join(", ")
+        )));
+    }
     match &cli.command {
         Command::Scan(args) => scan::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),

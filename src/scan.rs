@@ -124,11 +124,10 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         exposed_list: &exposed_list,
     };
     report_errors(&inv.errors);
-    if !ctx.quiet {
-        let stdout = io::stdout();
-        let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
         report::write_scan(&report, ctx.format, &ctx.style, &mut out)?;
-        out.flush()?;
+        out.finish()?;
     }
     let summary = report.summary();
     let incomplete = !inv.errors.is_empty();

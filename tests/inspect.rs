@@ -69,3 +69,56 @@ fn inspect_bad_file_exits_two_and_shows_the_rest() {
         .stderr_has("fixtures/broken/truncated.der");
     run.stdout_has("mail.example.com");
 }
+
+#[test]
+fn inspect_speaks_ndjson_and_csv_with_the_curl_pin() {
+    let file = "fixtures/demo/uploads/shop.pem";
+    // The pin as curl documents it: sha256 of the DER public key, in base64.
+    let pubkey = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl x509 -in {file} -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64"
+        ))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(pubkey.status.success());
+    let pin = String::from_utf8(pubkey.stdout).unwrap().trim().to_owned();
+
+    let run = Test::new()
+        .args(["inspect", file, "--format", "ndjson"])
+        .run()
+        .code(0);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["certificate", "certificate", "private-key", "summary"]
+    );
+    assert_eq!(lines[0]["spki_pin_sha256"], pin.as_str());
+    assert_eq!(
+        lines[2]["spki_pin_sha256"],
+        pin.as_str(),
+        "the key's pin too"
+    );
+    assert_eq!(lines[3]["certificates"], 2);
+    assert_eq!(lines[3]["complete"], true);
+
+    let run = Test::new()
+        .args(["inspect", file, "--format", "csv"])
+        .run()
+        .code(0);
+    let mut rows = csv::Reader::from_reader(run.stdout.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "one row per certificate");
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][col("subject")], "CN=shop.example.com");
+    assert_eq!(&rows[0][col("spki_pin_sha256")], pin.as_str());
+    assert_eq!(&rows[0][col("private_key_in_file")], "true");
+}

@@ -13,6 +13,7 @@ mod demo;
 mod formats;
 mod inputs;
 mod inspect;
+mod output;
 mod policy;
 mod probe;
 mod rotate;

@@ -25,6 +25,12 @@ impl Sha256 {
         Sha256(out)
     }
 
+    /// The base64 form curl's `--pinnedpubkey sha256//…` and HPKP's `pin-sha256` use.
+    pub fn pin(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+
     /// Parses 64 hex digits (upper or lower case), optionally prefixed `sha256:`.
     pub fn parse_hex(text: &str) -> Option<Self> {
         let text = text.strip_prefix("sha256:").unwrap_or(text);

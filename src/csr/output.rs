@@ -218,10 +218,13 @@ pub fn report(
             written: w,
         })
         .collect();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = ctx.sink()?;
     match ctx.format {
         Format::Table | Format::Csv => write_table(&csrs, args, &mut out)?,
+        // Refused before any key is made (`lib::dispatch`).
+        f @ (Format::Prometheus | Format::Html) => {
+            return Err(crate::report::unsupported(f, "csr").into())
+        }
         Format::Json | Format::Ndjson => {
             let report = CsrReport {
                 schema_version: SCHEMA_VERSION,
@@ -230,11 +233,11 @@ pub fn report(
                 csrs,
                 errors: errors.iter().map(|e| ErrorRecord::new(e, None)).collect(),
             };
-            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
             writeln!(out)?;
         }
     }
-    out.flush()?;
+    out.finish()?;
     Ok(())
 }
 

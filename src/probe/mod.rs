@@ -283,11 +283,10 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     };
     scan::report_errors(&report.errors);
     report_failures(&report);
-    if !ctx.quiet {
-        let stdout = io::stdout();
-        let mut out = io::BufWriter::new(stdout.lock());
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
         report::write(&report, ctx.format, &ctx.style, &mut out)?;
-        out.flush()?;
+        out.finish()?;
     }
     let s = report.summary();
     Ok(ExitCode::of(!s.complete, s.action_required))

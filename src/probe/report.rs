@@ -230,6 +230,9 @@ pub fn write(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
+        Format::Prometheus => crate::report::prometheus::write_probe(report, out),
+        // Refused before the probe runs (`lib::dispatch`): probe has no HTML page yet.
+        Format::Html => Err(crate::report::unsupported(Format::Html, "probe")),
         Format::Json => {
             let doc = JsonReport {
                 schema_version: SCHEMA_VERSION,
@@ -243,7 +246,7 @@ pub fn write(
                     .map(|e| ErrorRecord::new(e, None))
                     .collect(),
             };
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
             writeln!(out)
         }
         Format::Ndjson => write_ndjson(report, out),
@@ -256,7 +259,7 @@ pub fn write(
 fn write_ndjson(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     for mut r in report.records() {
         r.kind = Some("target");
-        serde_json::to_writer(&mut *out, &r).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &r).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
     }
     crate::report::write_ndjson_tail(&report.errors, PolicyOut::of(report), report.summary(), out)
@@ -294,34 +297,37 @@ fn write_csv(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     for r in report.records() {
         let leaf = r.chain.first();
         let opt = |o: Option<&str>| o.unwrap_or("").to_owned();
-        w.write_record([
-            SCHEMA_VERSION.to_string(),
-            r.target
-                .input_line
-                .map(|l| l.to_string())
-                .unwrap_or_default(),
-            r.target.host.clone(),
-            r.target.port.to_string(),
-            opt(r.target.sni),
-            r.address.clone().unwrap_or_default(),
-            r.status.as_str().to_owned(),
-            opt(r.error),
-            opt(r.tls_version),
-            opt(r.cipher_suite),
-            r.verified.to_string(),
-            opt(r.verify_error),
-            r.chain.len().to_string(),
-            opt(leaf.map(|l| l.subject)),
-            leaf.map(|l| l.dns_names.join(";")).unwrap_or_default(),
-            leaf.map(|l| l.not_after.clone()).unwrap_or_default(),
-            leaf.map(|l| l.fingerprint_sha256.to_string())
-                .unwrap_or_default(),
-            leaf.map(|l| l.spki_sha256.to_string()).unwrap_or_default(),
-            opt(r.leaf_status.map(Status::as_str)),
-            r.key_exposed.map(|b| b.to_string()).unwrap_or_default(),
-            r.reasons.join("; "),
-            r.elapsed_ms.to_string(),
-        ])?;
+        crate::report::csv_record(
+            &mut w,
+            [
+                SCHEMA_VERSION.to_string(),
+                r.target
+                    .input_line
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+                r.target.host.clone(),
+                r.target.port.to_string(),
+                opt(r.target.sni),
+                r.address.clone().unwrap_or_default(),
+                r.status.as_str().to_owned(),
+                opt(r.error),
+                opt(r.tls_version),
+                opt(r.cipher_suite),
+                r.verified.to_string(),
+                opt(r.verify_error),
+                r.chain.len().to_string(),
+                opt(leaf.map(|l| l.subject)),
+                leaf.map(|l| l.dns_names.join(";")).unwrap_or_default(),
+                leaf.map(|l| l.not_after.clone()).unwrap_or_default(),
+                leaf.map(|l| l.fingerprint_sha256.to_string())
+                    .unwrap_or_default(),
+                leaf.map(|l| l.spki_sha256.to_string()).unwrap_or_default(),
+                opt(r.leaf_status.map(Status::as_str)),
+                r.key_exposed.map(|b| b.to_string()).unwrap_or_default(),
+                r.reasons.join("; "),
+                r.elapsed_ms.to_string(),
+            ],
+        )?;
     }
     w.flush()
 }

@@ -1,6 +1,9 @@
 //! Renderers: commands return data; these turn it into table, JSON, NDJSON or CSV.
 
+pub mod html;
 pub mod model;
+pub mod prometheus;
+pub mod sink;
 pub mod table;
 
 use std::io::{self, Write};
@@ -17,6 +20,27 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+    /// node_exporter textfile format (scan)
+    Prometheus,
+    /// One self-contained page with a validity timeline (scan)
+    Html,
+}
+
+impl Format {
+    /// The four formats every command speaks.
+    pub const TABULAR: &'static [Format] =
+        &[Format::Table, Format::Json, Format::Ndjson, Format::Csv];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Csv => "csv",
+            Format::Prometheus => "prometheus",
+            Format::Html => "html",
+        }
+    }
 }
 
 /// Version of every JSON/NDJSON/CSV shape certsweep writes; bumped on any breaking change.
@@ -55,7 +79,7 @@ pub fn write_ndjson_tail(
 ) -> io::Result<()> {
     for e in errors {
         serde_json::to_writer(&mut *out, &ErrorRecord::new(e, Some("error")))
-            .map_err(io::Error::other)?;
+            .map_err(io::Error::from)?;
         out.write_all(b"\n")?;
     }
     let line = SummaryLine {
@@ -65,8 +89,76 @@ pub fn write_ndjson_tail(
         policy,
         summary,
     };
-    serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, &line).map_err(io::Error::from)?;
     out.write_all(b"\n")
+}
+
+/// The formats each command speaks; anything else is refused before the command runs.
+pub fn formats_of(command: &crate::cli::Command) -> &'static [Format] {
+    use crate::cli::Command;
+    const SCAN: &[Format] = &[
+        Format::Table,
+        Format::Json,
+        Format::Ndjson,
+        Format::Csv,
+        Format::Prometheus,
+        Format::Html,
+    ];
+    const WITH_PROMETHEUS: &[Format] = &[
+        Format::Table,
+        Format::Json,
+        Format::Ndjson,
+        Format::Csv,
+        Format::Prometheus,
+    ];
+    match command {
+        Command::Scan(_) => SCAN,
+        Command::Probe(_) | Command::Apps(_) => WITH_PROMETHEUS,
+        _ => Format::TABULAR,
+    }
+}
+
+/// The error for a format a command does not speak (a usage error, exit 2).
+pub fn unsupported(format: Format, command: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "--format {} is not supported by `certsweep {command}`",
+            format.name()
+        ),
+    )
+}
+
+/// Writes one CSV row with every cell passed through [`crate::sanitize::csv_cell`]: certificate
+/// subjects, SANs, file names and API strings are attacker-controlled.
+pub fn csv_record<W: Write, I, S>(w: &mut csv::Writer<W>, cells: I) -> csv::Result<()>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    w.write_record(
+        cells
+            .into_iter()
+            .map(|c| match crate::sanitize::csv_cell(c.as_ref()) {
+                std::borrow::Cow::Borrowed(_) => Cell::Kept(c),
+                std::borrow::Cow::Owned(changed) => Cell::Changed(changed),
+            }),
+    )
+}
+
+/// A CSV cell as given (no copy in the common case) or its neutralised form.
+enum Cell<S> {
+    Kept(S),
+    Changed(String),
+}
+
+impl<S: AsRef<str>> AsRef<[u8]> for Cell<S> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Cell::Kept(s) => s.as_ref().as_bytes(),
+            Cell::Changed(s) => s.as_bytes(),
+        }
+    }
 }
 
 /// Renders a scan report to `out` in `format`.
@@ -78,11 +170,13 @@ pub fn write_scan(
 ) -> io::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::from)?;
             writeln!(out)
         }
         Format::Ndjson => model::write_ndjson(report, out),
         Format::Csv => model::write_csv(report, out),
         Format::Table => table::write_scan(report, style, out),
+        Format::Prometheus => prometheus::write_scan(report, out),
+        Format::Html => html::write_scan(report, out),
     }
 }

@@ -453,7 +453,7 @@ impl<'a> ErrorRecord<'a> {
 pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     report.write_parallel(out, |mut r, buf| {
         r.kind = Some("certificate");
-        serde_json::to_writer(&mut *buf, &r).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *buf, &r).map_err(io::Error::from)?;
         buf.push(b'\n');
         Ok(())
     })?;
@@ -513,41 +513,44 @@ fn csv_row(r: &CertRecord<'_>, buf: &mut Vec<u8>) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(buf);
     {
         let opt = |o: Option<&str>| o.unwrap_or("").to_owned();
-        w.write_record([
-            SCHEMA_VERSION.to_string(),
-            r.source.path.to_owned(),
-            r.source.index.to_string(),
-            opt(r.source.manifest_id),
-            opt(r.source.host),
-            opt(r.source.account),
-            r.source.uploaded_at.clone().unwrap_or_default(),
-            r.status.as_str().to_owned(),
-            r.action.as_str().to_owned(),
-            match r.role {
-                Role::Leaf => "leaf".into(),
-                Role::Chain => "chain".into(),
-            },
-            r.subject.to_owned(),
-            r.issuer.to_owned(),
-            r.serial.to_owned(),
-            r.not_before.clone(),
-            r.not_after.clone(),
-            r.days_left.to_string(),
-            r.dns_names.join(";"),
-            r.ip_addresses.join(";"),
-            r.emails.join(";"),
-            r.uris.join(";"),
-            r.fingerprint_sha256.to_string(),
-            r.spki_sha256.to_string(),
-            r.key.algorithm.to_owned(),
-            r.key.bits.map(|b| b.to_string()).unwrap_or_default(),
-            r.key.curve.unwrap_or("").to_owned(),
-            r.signature_algorithm.to_owned(),
-            r.is_ca.to_string(),
-            r.private_key_in_upload.to_string(),
-            r.key_exposed.to_string(),
-            r.reasons.join("; "),
-        ])?;
+        super::csv_record(
+            &mut w,
+            [
+                SCHEMA_VERSION.to_string(),
+                r.source.path.to_owned(),
+                r.source.index.to_string(),
+                opt(r.source.manifest_id),
+                opt(r.source.host),
+                opt(r.source.account),
+                r.source.uploaded_at.clone().unwrap_or_default(),
+                r.status.as_str().to_owned(),
+                r.action.as_str().to_owned(),
+                match r.role {
+                    Role::Leaf => "leaf".into(),
+                    Role::Chain => "chain".into(),
+                },
+                r.subject.to_owned(),
+                r.issuer.to_owned(),
+                r.serial.to_owned(),
+                r.not_before.clone(),
+                r.not_after.clone(),
+                r.days_left.to_string(),
+                r.dns_names.join(";"),
+                r.ip_addresses.join(";"),
+                r.emails.join(";"),
+                r.uris.join(";"),
+                r.fingerprint_sha256.to_string(),
+                r.spki_sha256.to_string(),
+                r.key.algorithm.to_owned(),
+                r.key.bits.map(|b| b.to_string()).unwrap_or_default(),
+                r.key.curve.unwrap_or("").to_owned(),
+                r.signature_algorithm.to_owned(),
+                r.is_ca.to_string(),
+                r.private_key_in_upload.to_string(),
+                r.key_exposed.to_string(),
+                r.reasons.join("; "),
+            ],
+        )?;
     }
     w.flush()
 }

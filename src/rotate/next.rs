@@ -79,7 +79,7 @@ pub fn print_status(plan: &State, rows: &[StatusRow], format: Format) -> Result<
             done,
             remaining: rows.len() - done,
         };
-        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
         writeln!(out)?;
         return Ok(());
     }

@@ -298,7 +298,7 @@ pub fn save(path: &Path, state: &State) -> Result<(), Error> {
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        serde_json::to_writer_pretty(&mut f, state).map_err(io::Error::other)?;
+        serde_json::to_writer_pretty(&mut f, state).map_err(io::Error::from)?;
         f.write_all(b"\n")?;
         f.sync_all()?;
         fs::rename(&temp, path)?;

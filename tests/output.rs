@@ -1,0 +1,389 @@
+//! The output pipeline: a closed stdout, `--output` files, CSV injection, Prometheus parsed by
+//! `prometheus_client`, and the HTML report loaded in headless Chromium.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SanType, SerialNumber};
+
+use crate::harness::*;
+
+/// A PEM bundle of `n` self-signed certificates on one key, valid 2015-2099, with `cn(i)` as
+/// the common name and (when it is ASCII) the SAN of certificate `i`.
+fn bundle(n: usize, cn: impl Fn(usize) -> String) -> String {
+    let key = KeyPair::generate().unwrap();
+    let mut pem = String::new();
+    for i in 0..n {
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn(i));
+        p.distinguished_name = dn;
+        if cn(i).is_ascii() {
+            p.subject_alt_names = vec![SanType::DnsName(cn(i).try_into().unwrap())];
+        }
+        p.serial_number = Some(SerialNumber::from((i as u64 + 1).to_be_bytes().to_vec()));
+        p.not_before = rcgen::date_time_ymd(2015, 3, 1);
+        p.not_after = rcgen::date_time_ymd(2099, 12, 31);
+        pem.push_str(&p.self_signed(&key).unwrap().pem());
+    }
+    pem
+}
+
+fn scan_args(file: &Path, format: &str) -> Vec<String> {
+    [
+        "scan",
+        file.to_str().unwrap(),
+        "--uploaded-at",
+        "2015-06-01",
+        "--cutoff",
+        CUTOFF,
+        "--format",
+        format,
+        "--now",
+        NOW,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly_with_the_result_as_exit_code() {
+    let dir = temp();
+    // ~600 records: far more than a pipe buffer in every format.
+    let file = write(
+        dir.path(),
+        "many.pem",
+        bundle(600, |i| format!("host{i}.example.com")),
+    );
+    for format in ["json", "ndjson", "csv", "table", "prometheus", "html"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(scan_args(&file, format))
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout); // the reader goes away, like `| head -c 16`
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{format}: exit by the result (exposed certificates), stderr: {stderr}"
+        );
+        assert_eq!(stderr, "", "{format}: nothing on stderr");
+    }
+}
+
+#[test]
+fn output_file_is_written_whole_and_nothing_else_is_left() {
+    let dir = temp();
+    let file = write(
+        dir.path(),
+        "two.pem",
+        bundle(2, |i| format!("h{i}.example.com")),
+    );
+    let out = dir.path().join("reports").join("scan.json");
+    std::fs::create_dir(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, "old report").unwrap();
+    let mut args = scan_args(&file, "json");
+    args.extend(["--output".into(), out.to_str().unwrap().into()]);
+    let run = Test::new().args(args).without_now().run().code(1);
+    assert_eq!(run.stdout, "", "the report went to the file");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(report["summary"]["exposed"], 2);
+    let left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("scan.json")],
+        "no temp file left"
+    );
+
+    // A folder that does not exist: a clear error naming it, exit 2.
+    let mut args = scan_args(&file, "json");
+    args.extend([
+        "--output".into(),
+        dir.path().join("nope/scan.json").to_str().unwrap().into(),
+    ]);
+    Test::new()
+        .args(args)
+        .without_now()
+        .run()
+        .code(2)
+        .stderr_has("nope");
+}
+
+#[test]
+fn csv_cells_cannot_run_in_a_spreadsheet_or_rewrite_a_terminal() {
+    let dir = temp();
+    let names = [
+        "=1+2.example.com",
+        "+cmd.example.com",
+        "-x.example.com",
+        "@sum.example.com",
+        "esc\x1b[31m.example.com",
+        "bidi\u{202e}moc.example.com",
+    ];
+    let file = write(
+        dir.path(),
+        "evil.pem",
+        bundle(names.len(), |i| names[i].to_owned()),
+    );
+    let run = Test::new()
+        .args(scan_args(&file, "csv"))
+        .without_now()
+        .run()
+        .code(1);
+    assert!(!run.stdout.contains('\x1b') && !run.stdout.contains('\u{202e}'));
+    let mut rows = csv::Reader::from_reader(run.stdout.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mut cells = std::collections::HashSet::new();
+    for row in rows.records() {
+        let row = row.unwrap();
+        for cell in row.iter() {
+            let numeric = cell.parse::<i64>().is_ok();
+            assert!(
+                numeric || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "cell {cell:?} would be evaluated by a spreadsheet"
+            );
+            cells.insert(cell.to_owned());
+        }
+        assert!(
+            row[col("days_left")].parse::<i64>().is_ok(),
+            "numbers stay numbers"
+        );
+    }
+    for want in [
+        "'=1+2.example.com", // the dns_names cell, neutralised
+        "'+cmd.example.com",
+        "'-x.example.com",
+        "'@sum.example.com",
+        "CN=esc\\u{1b}[31m.example.com", // escaped as in the table
+        "CN=bidi\\u{202e}moc.example.com",
+    ] {
+        assert!(cells.contains(want), "{want:?} not in {cells:?}");
+    }
+}
+
+#[test]
+fn prometheus_textfile_parses_with_the_reference_parser() {
+    let dir = temp();
+    let prom = dir.path().join("certsweep.prom");
+    Test::new()
+        .args([
+            "scan",
+            "--manifest",
+            "fixtures/demo/manifest.json",
+            "--cutoff",
+            CUTOFF,
+            "--crl",
+            "fixtures/demo/revocations.crl",
+            "--format",
+            "prometheus",
+            "--output",
+            prom.to_str().unwrap(),
+        ])
+        .run()
+        .code(1);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    // prometheus_client's parser is the reference implementation of the text format.
+    let script = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    assert fam.type == "gauge", fam
+    out[fam.name] = [[s.labels, s.value, s.timestamp] for s in fam.samples]
+print(json.dumps(out))
+"#;
+    let parsed = python(script, &text);
+    let families: serde_json::Value = serde_json::from_str(&parsed).unwrap();
+    let certs = families["certsweep_certificate_not_after_seconds"]
+        .as_array()
+        .unwrap();
+    assert_eq!(certs.len(), 16, "one series per demo certificate");
+    assert!(certs.iter().all(|s| s[2].is_null()), "no timestamps");
+    let shop = certs
+        .iter()
+        .find(|s| s[0]["cn"] == "shop.example.com")
+        .unwrap();
+    assert_eq!(shop[0]["status"], "exposed");
+    assert_eq!(shop[0]["role"], "leaf");
+    assert_eq!(shop[0]["host"], "shop.example.com");
+    assert_eq!(shop[1], 4102444799.0, "notAfter 2099-12-31T23:59:59Z");
+    let exposed = families["certsweep_certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s[0]["status"] == "exposed")
+        .unwrap()
+        .clone();
+    assert_eq!(exposed[1], 6.0);
+    assert_eq!(families["certsweep_scan_complete"][0][1], 1.0);
+    assert_eq!(families["certsweep_action_required"][0][1], 1.0);
+}
+
+fn python(script: &str, stdin: &str) -> String {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (with prometheus_client: .ci/run installs it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn formats_a_command_does_not_speak_are_refused_before_it_runs() {
+    let dir = temp();
+    Test::new()
+        .args([
+            "inspect",
+            "fixtures/demo/uploads/shop.pem",
+            "--format",
+            "html",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("--format html is not supported by `certsweep inspect`");
+    let out = dir.path().join("csrs");
+    let run = Test::new()
+        .args([
+            "csr",
+            "--cert",
+            "fixtures/demo/uploads/shop.pem",
+            "--out-dir",
+            out.to_str().unwrap(),
+            "--format",
+            "prometheus",
+        ])
+        .run()
+        .code(2);
+    assert!(run.stdout.is_empty());
+    assert!(!out.exists(), "no key or CSR was made");
+}
+
+/// Headless Chromium: the system's, installed by `.ci/run` (Debian `chromium`).
+fn chromium(args: &[&str]) -> String {
+    let profile = temp();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .expect("chromium (Debian package `chromium`; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn html_report_in_a_real_browser() {
+    let dir = temp();
+    // A hostile subject that would run if it reached the page as markup.
+    let evil = "<script>document.body.setAttribute('data-pwned','1')</script>.example.com";
+    let evil_file = write(dir.path(), "evil.pem", bundle(1, |_| evil.to_owned()));
+    let page = dir.path().join("report.html");
+    Test::new()
+        .args([
+            "scan",
+            "--manifest",
+            "fixtures/demo/manifest.json",
+            evil_file.to_str().unwrap(),
+            "--uploaded-at",
+            "2015-06-01",
+            "--cutoff",
+            CUTOFF,
+            "--crl",
+            "fixtures/demo/revocations.crl",
+            "--format",
+            "html",
+            "--output",
+            page.to_str().unwrap(),
+        ])
+        .run()
+        .code(1);
+    let html = std::fs::read_to_string(&page).unwrap();
+    for external in ["http://", "https://", "src=", "<link", "@import", "url("] {
+        let allowed = external == "http://"
+            && html.matches("http://").count()
+                == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count();
+        assert!(
+            allowed || !html.contains(external),
+            "self-contained: found {external}"
+        );
+    }
+    let url = format!("file://{}", page.display());
+    let dom = chromium(&["--dump-dom", &url]);
+    // 16 demo certificates + the hostile one: one bar each.
+    assert_eq!(
+        dom.matches("<rect class=\"bar\"").count(),
+        17,
+        "one bar per certificate"
+    );
+    assert!(dom.contains("class=\"cutoff\""), "the cutoff line is drawn");
+    assert!(dom.contains("class=\"now\""), "the now line is drawn");
+    assert!(
+        !dom.contains("data-pwned=\"1\""),
+        "the injected script did not run"
+    );
+    assert!(!dom.contains("<script"), "no script element at all");
+    assert!(
+        dom.contains("&lt;script&gt;document.body"),
+        "the subject is shown as text"
+    );
+
+    // A screenshot for people to look at (kept as a build artifact).
+    let shot: PathBuf = root().join("target").join("html-report.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(&[
+        "--window-size=1300,1100",
+        &format!("--screenshot={}", shot.display()),
+        &url,
+    ]);
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a real picture"
+    );
+}
