@@ -43,7 +43,10 @@ impl Context {
         Ok(Context {
             now,
             format: g.format.unwrap_or(Format::Table),
-            style: Style { color },
+            style: Style {
+                color,
+                width: terminal_width(g.output.is_none()),
+            },
             quiet: g.quiet,
             output: g.output.clone(),
         })
@@ -58,6 +61,32 @@ impl Context {
     /// Where the report is written: stdout or `--output`; call [`Sink::finish`] at the end.
     pub fn sink(&self) -> std::io::Result<Sink> {
         Sink::open(self.output.as_deref())
+    }
+}
+
+/// The width tables are fitted to: `$COLUMNS` when set, else the terminal's when stdout is one
+/// (and the report goes there); `None` for a pipe or a file, which get every character.
+fn terminal_width(to_stdout: bool) -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    if !to_stdout || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        rustix::termios::tcgetwinsize(std::io::stdout())
+            .ok()
+            .map(|w| usize::from(w.ws_col))
+            .filter(|n| *n > 0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
     }
 }
 

@@ -387,3 +387,32 @@ fn html_report_in_a_real_browser() {
         "a real picture"
     );
 }
+
+#[test]
+fn tables_fit_the_terminal_width_and_pipes_get_everything() {
+    let args = [
+        "scan",
+        "--manifest",
+        "fixtures/demo/manifest.json",
+        "--cutoff",
+        CUTOFF,
+    ];
+    let narrow = Test::new().args(args).env("COLUMNS", "60").run().code(1);
+    for line in narrow.stdout.lines() {
+        assert!(
+            line.chars().count() <= 60,
+            "{} chars: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(
+        narrow.stdout.contains('…'),
+        "long cells are cut: {}",
+        narrow.stdout
+    );
+    // Every date of every reason is still there, wrapped rather than cut.
+    let wide = Test::new().args(args).run().code(1);
+    assert!(!wide.stdout.contains('…'), "a pipe gets every character");
+    let dates = |s: &str| s.matches("T00:00:00Z").count();
+    assert_eq!(dates(&narrow.stdout), dates(&wide.stdout));
+}

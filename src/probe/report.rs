@@ -368,7 +368,8 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
         })
         .collect();
     let headers = ["STATUS", "TARGET", "TLS", "VERIFIED", "LEAF", "NOT AFTER"];
-    let columns = crate::report::table::Columns::fit(headers, &rows);
+    let columns =
+        crate::report::table::Columns::fit(headers, &rows).within(style.width, &[0, 2, 3, 5]);
     writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
     for (row, r) in rows.iter().zip(&records) {
         let text = columns.row(row);

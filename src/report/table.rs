@@ -12,6 +12,9 @@ use crate::timefmt;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
     pub color: bool,
+    /// The terminal's width in columns (`$COLUMNS`, else the terminal's size); `None` when
+    /// stdout is not a terminal: a pipe gets every character.
+    pub width: Option<usize>,
 }
 
 impl Style {
@@ -34,10 +37,16 @@ fn status_color(s: Status) -> &'static str {
 }
 
 /// Column widths fitted to the widest cell (counted in characters); two spaces between
-/// columns, the last one unpadded. Shared by every table renderer.
+/// columns, the last one unpadded. Shared by every table renderer. [`Columns::within`] fits
+/// them to the terminal: wide columns are cut with `…`, a row is never wrapped.
 pub struct Columns<const N: usize> {
     widths: [usize; N],
+    /// The widths of the content before fitting; a cell wider than its column is cut.
+    cut: bool,
 }
+
+/// The narrowest a column is cut to.
+const MIN_COLUMN: usize = 8;
 
 impl<const N: usize> Columns<N> {
     pub fn fit(headers: [&str; N], rows: &[[String; N]]) -> Self {
@@ -47,15 +56,41 @@ impl<const N: usize> Columns<N> {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        Columns { widths }
+        Columns { widths, cut: false }
+    }
+
+    /// Narrows the widest columns (never those in `keep`, never below 8 characters) until a
+    /// line fits in `width`; without a width the table is left as it is.
+    pub fn within(mut self, width: Option<usize>, keep: &[usize]) -> Self {
+        let Some(width) = width else { return self };
+        let total = |w: &[usize; N]| w.iter().sum::<usize>() + 2 * N.saturating_sub(1);
+        while total(&self.widths) > width {
+            let widest = (0..N)
+                .filter(|i| !keep.contains(i) && self.widths[*i] > MIN_COLUMN)
+                .max_by_key(|i| (self.widths[*i], *i));
+            match widest {
+                Some(i) => {
+                    self.widths[i] -= 1;
+                    self.cut = true;
+                }
+                None => break,
+            }
+        }
+        self
     }
 
     pub fn line(&self, cells: [&str; N]) -> String {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(self.widths).enumerate() {
-            s.push_str(cell);
+            let shown = if self.cut {
+                cut(cell, w)
+            } else {
+                (*cell).into()
+            };
+            let len = shown.chars().count();
+            s.push_str(&shown);
             if i + 1 < N {
-                s.push_str(&" ".repeat(w - cell.chars().count() + 2));
+                s.push_str(&" ".repeat(w.saturating_sub(len) + 2));
             }
         }
         s
@@ -65,6 +100,65 @@ impl<const N: usize> Columns<N> {
     pub fn row(&self, row: &[String; N]) -> String {
         self.line(std::array::from_fn(|i| row[i].as_str()))
     }
+}
+
+/// `text` in at most `width` characters, its end replaced by `…` when cut.
+fn cut(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= width {
+        return text.into();
+    }
+    let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+    s.push('…');
+    s.into()
+}
+
+/// A detail line under a row, word-wrapped to `width` with every line indented (a long
+/// reason keeps all its dates; it is the table's rows that are cut, never these).
+pub fn wrap(text: &str, indent: &str, width: Option<usize>) -> Vec<String> {
+    let room = width.map(|w| w.saturating_sub(indent.len() + 2).max(20));
+    let Some(room) = room else {
+        return vec![format!("{indent}{text}")];
+    };
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > room {
+            // Continuation lines are indented two more, so each reason still reads as one.
+            let lead = if lines.is_empty() { "" } else { "  " };
+            lines.push(format!("{indent}{lead}{line}"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    let lead = if lines.is_empty() { "" } else { "  " };
+    lines.push(format!("{indent}{lead}{line}"));
+    lines
+}
+
+/// A paragraph under the table: word-wrapped to the width, each line painted.
+fn para(out: &mut dyn Write, style: &Style, code: &str, text: &str) -> io::Result<()> {
+    for line in wrap(text, "", style.width) {
+        writeln!(out, "{}", style.paint(code, line.trim_start()))?;
+    }
+    Ok(())
+}
+
+/// A list of names for one cell: the first `shown`, then `+N` for the rest.
+pub fn names(list: &[String], shown: usize) -> String {
+    let mut s = list
+        .iter()
+        .take(shown)
+        .map(|n| escape(n))
+        .collect::<Vec<_>>()
+        .join(",");
+    if list.len() > shown {
+        s.push_str(&format!(" +{}", list.len() - shown));
+    }
+    s
 }
 
 /// Findings first, in the order of the status list, then by expiry.
@@ -87,7 +181,7 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
                     .source
                     .host
                     .map(str::to_owned)
-                    .or_else(|| r.dns_names.first().cloned())
+                    .or_else(|| (!r.dns_names.is_empty()).then(|| names(r.dns_names, 1)))
                     .unwrap_or_else(|| r.subject.to_owned()),
             };
             let status = match r.role {
@@ -108,7 +202,7 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
         })
         .collect();
     let headers = ["STATUS", "NAME", "NOT AFTER", "DAYS", "SOURCE"];
-    let columns = Columns::fit(headers, &rows);
+    let columns = Columns::fit(headers, &rows).within(style.width, &[0, 2, 3]);
     writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
     for (row, r) in rows.iter().zip(&records) {
         let text = columns.row(row);
@@ -122,7 +216,9 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
         )?;
         if r.action != crate::classify::Action::None {
             for reason in &r.reasons {
-                writeln!(out, "    {}", escape(reason))?;
+                for line in wrap(&escape(reason), "    ", style.width) {
+                    writeln!(out, "{line}")?;
+                }
             }
         }
     }
@@ -148,8 +244,7 @@ fn write_footer(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -> 
         })
         .collect();
     writeln!(out)?;
-    writeln!(
-        out,
+    let summary = format!(
         "{} certificate(s) and {} private key(s) in {} upload(s) at {}{}: {}",
         s.certificates,
         s.private_keys,
@@ -165,41 +260,72 @@ fn write_footer(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -> 
         } else {
             counts.join(", ")
         }
-    )?;
+    );
+    para(out, style, "", &summary)?;
     let replace = s.exposed + s.key_reused;
     if replace > 0 {
-        writeln!(
-            out,
-            "{}",
-            style.paint(
-                "1;31",
-                &format!("Next: replace {replace} certificate(s) with certificates on NEW keys, upload them, then revoke the old ones (reason keyCompromise).")
-            )
-        )?;
+        para(out, style, "1;31", &format!("Next: replace {replace} certificate(s) with certificates on NEW keys, upload them, then revoke the old ones (reason keyCompromise)."))?;
     }
     if s.unknown_upload > 0 {
-        writeln!(
-            out,
+        para(out, style, "", &format!(
             "Review: {} certificate(s) issued before the cutoff have no upload date; add them to a manifest (or use --unknown-upload exposed).",
             s.unknown_upload
-        )?;
+        ))?;
     }
     if s.expiring > 0 {
-        writeln!(
+        para(
             out,
-            "Renew: {} certificate(s) expire within {} days.",
-            s.expiring, report.policy.expiring_within_days
+            style,
+            "",
+            &format!(
+                "Renew: {} certificate(s) expire within {} days.",
+                s.expiring, report.policy.expiring_within_days
+            ),
         )?;
     }
     if s.errors > 0 {
-        writeln!(
-            out,
-            "{}",
-            style.paint(
-                "1;33",
-                &format!("INCOMPLETE: {} input(s) could not be read (listed on stderr); this audit is not complete.", s.errors)
-            )
-        )?;
+        para(out, style, "1;33", &format!("INCOMPLETE: {} input(s) could not be read (listed on stderr); this audit is not complete.", s.errors))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{names, wrap, Columns};
+
+    #[test]
+    fn columns_are_cut_to_the_width_widest_first() {
+        let rows = [["exposed".to_owned(), "a".repeat(40), "b".repeat(30)]];
+        let c = Columns::fit(["STATUS", "NAME", "SOURCE"], &rows).within(Some(40), &[0]);
+        let line = c.row(&rows[0]);
+        assert_eq!(line.chars().count(), 40, "{line}");
+        assert!(
+            line.starts_with("exposed  "),
+            "kept columns are whole: {line}"
+        );
+        assert!(line.contains('…'));
+        // Without a width nothing is cut.
+        let c = Columns::fit(["STATUS", "NAME", "SOURCE"], &rows).within(None, &[0]);
+        assert!(!c.row(&rows[0]).contains('…'));
+    }
+
+    #[test]
+    fn long_lists_and_reasons() {
+        let list: Vec<String> = ["a.example", "b.example", "c.example"]
+            .map(String::from)
+            .into();
+        assert_eq!(names(&list, 1), "a.example +2");
+        assert_eq!(names(&list, 3), "a.example,b.example,c.example");
+        let lines = wrap(
+            "one two three four five six seven eight nine ten eleven twelve",
+            "    ",
+            Some(30),
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 30), "{lines:?}");
+        assert!(
+            lines[1].starts_with("      "),
+            "continuations indented: {lines:?}"
+        );
+        assert_eq!(wrap("x y", "  ", None), vec!["  x y".to_owned()]);
+    }
 }
