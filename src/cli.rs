@@ -70,8 +70,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff)
-    Man,
+    /// Print the manual page (roff), or write one page per subcommand with --dir
+    Man {
+        /// Write certsweep.1 and one page per subcommand (certsweep-scan.1, …) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// What to read and how to classify it: shared by `scan`, `csr` and later `rotate`.

@@ -12,6 +12,7 @@ pub mod csr;
 pub mod error;
 pub mod inspect;
 pub mod inventory;
+pub mod man;
 pub mod probe;
 pub mod progress;
 pub mod report;
@@ -57,7 +58,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Rotate(_) => "rotate",
         Command::Apps(_) => "apps",
         Command::Completions { .. } => "completions",
-        Command::Man => "man",
+        Command::Man { .. } => "man",
     }
 }
 
@@ -84,8 +85,28 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
             Ok(ExitCode::Clean)
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout())?;
+        Command::Man { dir: None } => {
+            let mut out = ctx.sink()?;
+            man::render(Cli::command(), &mut out)?;
+            out.finish()?;
+            Ok(ExitCode::Clean)
+        }
+        Command::Man { dir: Some(dir) } => {
+            let written = man::write_all(Cli::command(), dir).map_err(|e| {
+                Error::Usage(format!(
+                    "man --dir {}: {}",
+                    dir.display(),
+                    inventory::describe_io(&e)
+                ))
+            })?;
+            if !ctx.quiet {
+                let _ = writeln!(
+                    io::stderr(),
+                    "certsweep: wrote {} manual pages to {}",
+                    written.len(),
+                    dir.display()
+                );
+            }
             Ok(ExitCode::Clean)
         }
     }

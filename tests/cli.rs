@@ -110,3 +110,49 @@ fn attacker_controlled_names_are_escaped_in_the_table() {
     assert!(!run.stdout.contains('\u{202e}'), "{}", run.stdout);
     assert!(run.stdout.contains("\\u{202e}"), "{}", run.stdout);
 }
+
+#[test]
+fn man_dir_writes_a_page_per_subcommand_with_environment_and_exit_status() {
+    let dir = temp();
+    Test::new()
+        .args(["man", "--dir", dir.path().to_str().unwrap()])
+        .run()
+        .code(0)
+        .stderr_has("manual pages");
+    for page in [
+        "certsweep.1",
+        "certsweep-scan.1",
+        "certsweep-inspect.1",
+        "certsweep-csr.1",
+        "certsweep-probe.1",
+        "certsweep-apps.1",
+        "certsweep-rotate.1",
+        "certsweep-rotate-init.1",
+        "certsweep-rotate-walk.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page))
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".SH ENVIRONMENT"), "{page}");
+        assert!(text.contains("CERTSWEEP_P12_PASSWORD"), "{page}");
+        assert!(text.contains("CERTSWEEP_KEY_PASSPHRASE"), "{page}");
+        assert!(text.contains("NO_COLOR"), "{page}");
+        assert!(text.contains(".SH \"EXIT STATUS\""), "{page}");
+    }
+    let scan = std::fs::read_to_string(dir.path().join("certsweep-scan.1")).unwrap();
+    assert!(
+        scan.contains("cutoff"),
+        "the scan page documents its own flags"
+    );
+    // The page on stdout has the same sections.
+    Test::new()
+        .arg("man")
+        .run()
+        .code(0)
+        .stdout_has(".SH ENVIRONMENT");
+    // A folder that does not exist: a clear error, exit 2.
+    Test::new()
+        .args(["man", "--dir", dir.path().join("nope").to_str().unwrap()])
+        .run()
+        .code(2)
+        .stderr_has("nope");
+}
