@@ -83,12 +83,20 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
         subject_override: subject_override.as_ref(),
     };
     let mut plans = plan(found.targets, &options);
+    let undated = !found.undated.is_empty();
+    if undated {
+        eprintln!(
+            "certsweep: {} certificate(s) issued before the cutoff have no upload date, so they got no CSR: {}; give their upload dates in a manifest (uploaded_at) or with --uploaded-at DATE, or treat them as exposed with --unknown-upload exposed",
+            found.undated.len(),
+            crate::sanitize::escape(&found.undated.join(", "))
+        );
+    }
     if plans.is_empty() {
         crate::scan::report_errors(&errors);
-        if !ctx.quiet {
+        if !ctx.quiet && !undated {
             eprintln!("certsweep: no certificate needs a replacement CSR");
         }
-        return Ok(ExitCode::of(!errors.is_empty(), false));
+        return Ok(ExitCode::of(!errors.is_empty(), undated));
     }
 
     // Refuse before generating anything if any output path exists: change nothing.
@@ -124,7 +132,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
     if !ctx.quiet {
         output::report(&made, &written, args, ctx, &errors)?;
     }
-    Ok(ExitCode::of(!errors.is_empty(), false))
+    Ok(ExitCode::of(!errors.is_empty(), undated))
 }
 
 /// Output paths that already exist. One listing of the folder instead of a `stat` per file
@@ -346,6 +354,8 @@ pub struct Found {
     pub targets: Vec<Target>,
     pub exposed: HashSet<Sha256>,
     pub errors: Vec<InputError>,
+    /// Certificates issued before the cutoff with no upload date: not judged, so no CSR.
+    pub undated: Vec<String>,
 }
 
 /// Shared by unit tests that check our bytes against the real OpenSSL CLI.
