@@ -690,7 +690,7 @@ fn uploaded(
         let failure = match checked {
             Err(why) => Some(why),
             Ok((served, _)) if served != expected => Some(format!(
-                "it serves a different certificate (sha256 {served}), not the new one (sha256 {expected})"
+                "it still serves a different certificate (sha256 {served}), not the new one (sha256 {expected})"
             )),
             Ok((_, Err(why))) => Some(why),
             Ok((served, Ok(()))) => {
@@ -728,10 +728,15 @@ fn uploaded(
         let refusal = if item.step >= Step::Revoked {
             format!("{endpoint}: {why}; {now}: fix the endpoint now")
         } else {
-            format!(
-                "{endpoint}: {why}; {now}: fix the upload, then `certsweep rotate verify {} --endpoint {endpoint}`",
-                item.id
-            )
+            let mut again = format!("certsweep rotate verify {} --endpoint {endpoint}", item.id);
+            if let Some(sni) = &e.sni {
+                again.push_str(&format!(" --sni {sni}"));
+            }
+            for r in &e.roots {
+                again.push_str(&format!(" --roots {}", r.display()));
+            }
+            again.push_str(&format!(" --state {}", args.state.display()));
+            format!("{endpoint}: {why}; {now}: fix the upload, then `{again}`")
         };
         Ok(((lines, Some(refusal)), changed))
     })?;
