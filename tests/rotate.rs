@@ -1172,3 +1172,171 @@ fn import_explains_a_missing_server_auth_eku_and_a_ca_as_leaf() {
 
     assert_eq!(w.item("shop.example.com")["step"], "csr-generated");
 }
+
+/// `rotate walk` under a pseudo-terminal (util-linux `script`); `feed` writes the answers.
+/// `now`: the `--now` to pin, or none (the walk reads the clock).
+#[cfg(target_os = "linux")]
+fn walk_at_terminal(
+    w: &Walk,
+    extra: &str,
+    now: Option<&str>,
+    feed: impl FnOnce(&mut std::process::ChildStdin),
+) -> (String, Option<i32>) {
+    let mut command = format!(
+        "{} rotate walk --state {} {extra}",
+        env!("CARGO_BIN_EXE_certsweep"),
+        w.state().display()
+    );
+    if let Some(now) = now {
+        command.push_str(&format!(" --now {now}"));
+    }
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (bsdutils) is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    feed(&mut stdin);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        out.status.code(),
+    )
+}
+
+/// Every long flag of `certsweep` and its `rotate` subcommands.
+fn known_flags() -> std::collections::HashSet<String> {
+    use clap::CommandFactory;
+    fn collect(cmd: &clap::Command, out: &mut std::collections::HashSet<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                out.insert(format!("--{l}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, out);
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    out.insert("--help".into());
+    collect(&certsweep::cli::Cli::command(), &mut out);
+    out
+}
+
+/// Item 3: `s` skips an item and the walk goes on; every command it suggests parses, and
+/// every flag it names exists.
+#[cfg(target_os = "linux")]
+#[test]
+fn walk_skips_items_and_suggests_only_what_parses() {
+    use clap::Parser;
+    use std::io::Write;
+    let w = walk();
+    let shop = w.id("shop.example.com");
+    let legacy = w.id("legacy.example.com");
+    w.run(&["csr", &shop]).code(0);
+    let good = w.dir.path().join("good.pem");
+    sign(
+        &w.file(&w.item("shop.example.com")["csr"]["csr_path"]),
+        &good,
+        None,
+    );
+    // shop: the certificate without chain or roots (refused), then `s`; legacy: `q`.
+    let answers = format!("{}\n\ns\nq\n", good.display());
+    let (screen, code) = walk_at_terminal(&w, "", Some(NOW), |stdin| {
+        stdin.write_all(answers.as_bytes()).unwrap()
+    });
+    assert!(
+        screen.contains(&format!("{shop} (shop.example.com) is csr-generated")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("does not chain to a trusted root"),
+        "{screen}"
+    );
+    assert!(screen.contains("Try again? [y/s/q]"), "{screen}");
+    assert!(
+        screen.contains(&format!("{legacy} (legacy.example.com) is planned")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Stopped. To go on without the walk:"),
+        "{screen}"
+    );
+    assert_eq!(code, Some(1), "{screen}");
+    assert_eq!(w.item("shop.example.com")["step"], "csr-generated");
+    assert_eq!(w.item("legacy.example.com")["step"], "planned");
+
+    let suggested: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.find("certsweep rotate ").map(|at| &l[at..]))
+        .map(|c| c.split('`').next().unwrap_or(c))
+        .collect();
+    assert!(
+        suggested
+            .iter()
+            .any(|c| c.starts_with(&format!("certsweep rotate csr {legacy}"))),
+        "{screen}"
+    );
+    for command in &suggested {
+        certsweep::cli::Cli::try_parse_from(command.split_whitespace())
+            .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
+    }
+    let flags = known_flags();
+    for word in screen.split(|c: char| c.is_whitespace() || c == '`' || c == ',') {
+        if let Some(flag) = word.strip_prefix("--") {
+            let flag = format!(
+                "--{}",
+                flag.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+            );
+            assert!(
+                flags.contains(&flag),
+                "the walk names {flag}, which no command takes:\n{screen}"
+            );
+        }
+    }
+
+    // Skipping the only item left ends the walk with what remains (exit 1).
+    let one = one_item_walk();
+    let (screen, code) = walk_at_terminal(&one, "", Some(NOW), |stdin| {
+        stdin.write_all(b"s\n").unwrap()
+    });
+    assert!(screen.contains("Skipped, still to do:"), "{screen}");
+    assert_eq!(code, Some(1), "{screen}");
+}
+
+/// Item 3: the walk reads the clock at each step (no `--now` here; the test's certificate is
+/// dated relative to the clock, not to any calendar date). A certificate that becomes valid
+/// while the walk waits at a prompt is accepted.
+#[cfg(target_os = "linux")]
+#[test]
+fn walk_reads_the_clock_at_each_step() {
+    use std::io::Write;
+    let w = one_item_walk();
+    let id = w.id("shop.example.com");
+    w.run(&["csr", &id]).code(0);
+    let csr = w.file(&w.item("shop.example.com")["csr"]["csr_path"]);
+    let starts = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let issued = w.dir.path().join("fresh.pem");
+    let mut params =
+        CertificateSigningRequestParams::from_pem(&std::fs::read_to_string(&csr).unwrap()).unwrap();
+    params.params.not_before = starts;
+    params.params.not_after = starts + time::Duration::days(90);
+    std::fs::write(&issued, params.signed_by(&intermediate()).unwrap().pem()).unwrap();
+
+    let answers = format!("{}\nfixtures/ca/intermediate-ca.pem\nq\n", issued.display());
+    let (screen, _) = walk_at_terminal(&w, "--roots fixtures/ca/root-ca.pem", None, |stdin| {
+        // The walk is at the first prompt well before the certificate's notBefore; the
+        // answer comes after it.
+        let wait = starts - time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+        std::thread::sleep(Duration::try_from(wait).unwrap_or_default());
+        stdin.write_all(answers.as_bytes()).unwrap();
+    });
+    assert!(screen.contains("csr-generated -> issued"), "{screen}");
+    assert_eq!(w.item("shop.example.com")["step"], "issued");
+}
