@@ -19,7 +19,9 @@ enum Answer {
     Text(String),
     /// `s`: leave this item for now and go on to the next one.
     Skip,
-    /// `q`, an empty answer or the end of input.
+    /// An empty answer: stops, except where "none" is an answer (the chain file).
+    Empty,
+    /// `q` or the end of input.
     Stop,
 }
 
@@ -36,7 +38,8 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
         let _ = io::stdout().flush();
         match lines.next() {
             Some(Ok(answer)) => match answer.trim() {
-                "" | "q" => Answer::Stop,
+                "" => Answer::Empty,
+                "q" => Answer::Stop,
                 "s" => Answer::Skip,
                 a => Answer::Text(a.to_owned()),
             },
@@ -88,7 +91,7 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                         skipped.push(id.clone());
                         continue;
                     }
-                    Answer::Stop => return stop(&item),
+                    Answer::Empty | Answer::Stop => return stop(&item),
                 }
             };
         }
@@ -116,7 +119,8 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                             skipped.push(id.clone());
                             continue;
                         }
-                        Answer::Stop => Vec::new(),
+                        Answer::Empty => Vec::new(),
+                        Answer::Stop => return stop(&item),
                     };
                 super::import(
                     args,
