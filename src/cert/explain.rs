@@ -29,7 +29,7 @@ pub fn path_error(e: &webpki::Error, source: ChainSource) -> String {
     match e {
         E::UnknownIssuer => {
             if served {
-                "the served chain does not lead to a trusted root: the server sends no intermediate certificate that links the leaf to a root, or the root is not trusted here; configure the server to send the full chain (leaf, then its intermediates), or give the right root with --roots FILE|DIR".into()
+                "the served chain does not lead to a trusted root: the server sends no intermediate certificate that links the leaf to a root, or the root is not trusted here; configure the server to send the full chain (leaf, then its intermediates), or give the right root with --roots FILE".into()
             } else {
                 "it does not chain to a trusted root: its issuer is not among the given certificates; give the intermediate certificate(s) with --chain FILE and, if the root is not in the system store, the root with --roots FILE|DIR".into()
             }
@@ -94,6 +94,67 @@ pub fn path_error(e: &webpki::Error, source: ChainSource) -> String {
     }
 }
 
+/// Why rustls rejected a served chain (its verifier's error), as "kind: sentence" with the
+/// kind first (`expired`, `not yet valid`, `unknown issuer`, `name mismatch`, ...).
+#[allow(deprecated)] // deprecated unit variants are matched with their Context twins
+pub fn tls_error(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    use webpki::Error as W;
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return format!("the handshake failed: {e}");
+    };
+    let served = |w: W| path_error(&w, ChainSource::Server);
+    match c {
+        C::Expired => "expired: a certificate in the served chain has expired".into(),
+        C::ExpiredContext { time, not_after } => format!(
+            "expired: {}",
+            served(W::CertExpired {
+                time: *time,
+                not_after: *not_after
+            })
+        ),
+        C::NotValidYet => "not yet valid: a certificate in the served chain is not valid yet".into(),
+        C::NotValidYetContext { time, not_before } => format!(
+            "not yet valid: {}",
+            served(W::CertNotValidYet {
+                time: *time,
+                not_before: *not_before
+            })
+        ),
+        C::UnknownIssuer => format!("unknown issuer: {}", served(W::UnknownIssuer)),
+        C::NotValidForName => {
+            "name mismatch: the certificate is not valid for the name asked for".into()
+        }
+        C::NotValidForNameContext { expected, presented } => format!(
+            "name mismatch: {}",
+            served(W::CertNotValidForName(webpki::InvalidNameContext {
+                expected: expected.clone(),
+                presented: presented.clone(),
+            }))
+        ),
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            format!("wrong purpose: {}", served(W::EmptyEkuExtension))
+        }
+        C::BadEncoding => format!("malformed: {}", served(W::BadDer)),
+        C::Revoked => "revoked: the served certificate is revoked".into(),
+        C::UnhandledCriticalExtension => format!(
+            "unsupported extension: {}",
+            served(W::UnsupportedCriticalExtension)
+        ),
+        C::Other(other) => match other.0.downcast_ref::<W>() {
+            Some(w) => served(w.clone()),
+            None => "the served chain is rejected for a reason this version does not describe; check it with `certsweep inspect`".into(),
+        },
+        C::BadSignature
+        | C::UnsupportedSignatureAlgorithm
+        | C::UnsupportedSignatureAlgorithmContext { .. }
+        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            format!("bad signature: {}", served(W::InvalidSignatureForPublicKey))
+        }
+        _ => "the served chain is rejected for a reason this version does not describe; check it with `certsweep inspect`".into(),
+    }
+}
+
 /// Why x509-parser could not read a certificate, as a sentence fragment.
 pub fn parse_error(e: &nom::Err<X509Error>) -> String {
     match e {
@@ -154,6 +215,7 @@ mod tests {
 
     /// Every mapped error: the key words, RFC 3339 dates, and never a Rust type name.
     #[test]
+    #[allow(deprecated)] // the unit variant stands for its Context twin (same arm)
     fn webpki_errors_become_sentences_with_the_fix() {
         use webpki::Error as E;
         let cases: Vec<(E, ChainSource, &[&str])> = vec![
@@ -227,6 +289,37 @@ mod tests {
             }
             for leak in ["(UNIX)", "Context", "Some(", "{", "Error", "1796057461"] {
                 assert!(!text.contains(leak), "{e:?}: {text:?} leaks {leak:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rustls_verifier_errors_keep_their_kind_and_lose_the_dump() {
+        use rustls::CertificateError as C;
+        let other = |w: webpki::Error| C::Other(rustls::OtherError(std::sync::Arc::new(w)));
+        let cases = [
+            (
+                C::ExpiredContext {
+                    time: t(1_796_057_461),
+                    not_after: t(1_795_000_000),
+                },
+                "expired: a certificate in the chain expired at 2026-11-18T11:06:40Z (checked at 2026-11-30T16:51:01Z)",
+            ),
+            (C::UnknownIssuer, "unknown issuer: the served chain does not lead"),
+            (other(webpki::Error::CaUsedAsEndEntity), "it is a CA certificate"),
+            (
+                other(webpki::Error::EmptyEkuExtension),
+                "lacks serverAuth",
+            ),
+        ];
+        for (c, want) in cases {
+            let text = tls_error(&rustls::Error::InvalidCertificate(c.clone()));
+            assert!(
+                text.starts_with(want) || text.contains(want),
+                "{c:?}: {text}"
+            );
+            for leak in ["(UNIX)", "Other(", "OtherError", "CaUsedAsEndEntity"] {
+                assert!(!text.contains(leak), "{c:?}: {text}");
             }
         }
     }

@@ -466,7 +466,13 @@ pub fn shown_path(state: &Path, stored: &str) -> String {
     if p.is_absolute() || plan_dir(state) == Path::new(".") {
         return stored.to_owned();
     }
-    plan_dir(state).join(p).display().to_string()
+    let beside = plan_dir(state).join(p);
+    // Plans written before paths were stored this way hold paths relative to the folder the
+    // step ran in: shown as they are when only that reading names an existing file.
+    if !beside.exists() && p.exists() {
+        return stored.to_owned();
+    }
+    beside.display().to_string()
 }
 
 /// The DER inside a PEM text (the stored old certificate).
