@@ -304,8 +304,9 @@ pub enum RotateCommand {
         /// Intermediate certificates (repeatable)
         #[arg(long, value_name = "FILE")]
         chain: Vec<PathBuf>,
-        /// Trust anchors [default: the system store]
-        #[arg(long, value_name = "FILE")]
+        /// Trust anchors: a file or a folder of PEM/DER certificates (repeatable)
+        /// [default: the system store]
+        #[arg(long, value_name = "FILE|DIR")]
         roots: Vec<PathBuf>,
     },
     /// Record that the new certificate was uploaded (and check an endpoint serves it)
@@ -328,8 +329,13 @@ pub enum RotateCommand {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
-    /// An interactive guide over the same steps (needs a terminal)
-    Walk,
+    /// An interactive guide over the same steps (needs a terminal); `s` skips an item
+    Walk {
+        /// Trust anchors for the import and endpoint checks: a file or a folder of PEM/DER
+        /// certificates (repeatable) [default: the system store]
+        #[arg(long, value_name = "FILE|DIR")]
+        roots: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -359,10 +365,14 @@ pub struct EndpointArgs {
     /// HOST:PORT that should now serve the new certificate
     #[arg(long, value_name = "HOST:PORT")]
     pub endpoint: Option<String>,
-    /// Server name to send [default: the host]
+    /// Server name to send, and the name the served chain must verify for [default: the host]
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
     /// Seconds for the whole check
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub timeout: u64,
+    /// Trust anchors the served chain must verify against: a file or a folder of PEM/DER
+    /// certificates (repeatable) [default: the system store]
+    #[arg(long, value_name = "FILE|DIR")]
+    pub roots: Vec<PathBuf>,
 }

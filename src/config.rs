@@ -14,9 +14,12 @@ use crate::report::Format;
 use crate::timefmt;
 
 /// Everything a command needs from the global flags.
+#[derive(Clone)]
 pub struct Context {
     /// The reference time: `--now`, or the system clock read once at start-up.
     pub now: OffsetDateTime,
+    /// `--now` fixed the time; otherwise a long interactive command may read the clock again.
+    pub pinned: bool,
     pub format: Format,
     pub style: Style,
     pub quiet: bool,
@@ -42,6 +45,7 @@ impl Context {
         };
         Ok(Context {
             now,
+            pinned: g.now.is_some(),
             format: g.format.unwrap_or(Format::Table),
             style: Style {
                 color,
@@ -87,6 +91,21 @@ fn terminal_width(to_stdout: bool) -> Option<usize> {
     #[cfg(not(target_os = "linux"))]
     {
         None
+    }
+}
+
+impl Context {
+    /// The same context with the clock read again (unless `--now` pinned it): for each step
+    /// of `rotate walk`, which can wait at a prompt for as long as a CA takes to issue.
+    pub fn at_this_step(&self) -> Context {
+        Context {
+            now: if self.pinned {
+                self.now
+            } else {
+                OffsetDateTime::now_utc()
+            },
+            ..self.clone()
+        }
     }
 }
 

@@ -277,7 +277,8 @@ fn from_report_end_to_end() {
         ])
         .arg(&out2)
         .run()
-        .code(0)
+        .code(1) // the demo's undated certificate is named, not silently skipped
+        .stderr_has("fixtures/demo/uploads/unknown.pem#1")
         .json();
     assert_eq!(r2["csrs"].as_array().unwrap().len(), 8);
 }

@@ -43,6 +43,13 @@ impl Walk {
             .unwrap_or_else(|| panic!("no item for {host}"))
     }
 
+    /// A path stored in the plan (relative to the plan's folder), usable from here.
+    fn file(&self, stored: &serde_json::Value) -> PathBuf {
+        self.dir
+            .path()
+            .join(stored.as_str().expect("a stored path"))
+    }
+
     fn id(&self, host: &str) -> String {
         self.item(host)["id"].as_str().unwrap().to_owned()
     }
@@ -99,8 +106,9 @@ fn walk() -> Walk {
         "--crl",
         "fixtures/demo/revocations.crl",
     ])
-    .code(0)
-    .stdout_has("8 new item(s)");
+    .code(1)
+    .stdout_has("8 new item(s)")
+    .stderr_has("1 certificate(s) issued before the cutoff have no upload date");
     w
 }
 
@@ -166,11 +174,7 @@ fn to_issued(w: &Walk) -> String {
     w.run(&["csr", &id])
         .code(0)
         .stdout_has("planned -> csr-generated");
-    let csr = PathBuf::from(
-        w.item("shop.example.com")["csr"]["csr_path"]
-            .as_str()
-            .unwrap(),
-    );
+    let csr = w.file(&w.item("shop.example.com")["csr"]["csr_path"]);
     let issued = w.dir.path().join("issued.pem");
     sign(&csr, &issued, None);
     w.run(&[
@@ -202,7 +206,7 @@ fn init_plans_every_certificate_to_replace_and_rerun_keeps_progress() {
         "--crl",
         "fixtures/demo/revocations.crl",
     ])
-    .code(0)
+    .code(1)
     .stdout_has("7 new item(s), 1 already planned");
     let plan = w.plan();
     assert_eq!(plan["items"].as_array().unwrap().len(), 8);
@@ -267,7 +271,7 @@ fn the_walk_up_to_revocation_with_refusals_on_the_way() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let key = item["csr"]["key_path"].as_str().unwrap();
+        let key = w.file(&item["csr"]["key_path"]);
         assert_eq!(
             std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
             0o600
@@ -366,11 +370,7 @@ fn import_refusals() {
     let w = walk();
     let id = w.id("shop.example.com");
     w.run(&["csr", &id]).code(0);
-    let csr = PathBuf::from(
-        w.item("shop.example.com")["csr"]["csr_path"]
-            .as_str()
-            .unwrap(),
-    );
+    let csr = w.file(&w.item("shop.example.com")["csr"]["csr_path"]);
     let before = std::fs::read(w.state()).unwrap();
     let chain = [
         "--chain",
@@ -707,6 +707,8 @@ fn the_whole_walk_with_a_live_endpoint_that_serves_old_then_new() {
         "shop.example.com",
         "--timeout",
         "5",
+        "--roots",
+        "fixtures/ca/root-ca.pem",
     ];
 
     // Uploaded, but the endpoint still serves the old certificate: recorded, not verified.
@@ -723,8 +725,8 @@ fn the_whole_walk_with_a_live_endpoint_that_serves_old_then_new() {
 
     // The new certificate goes live; `verify` sees it.
     let item = w.item("shop.example.com");
-    let issued = std::fs::read(item["issued"]["cert_path"].as_str().unwrap()).unwrap();
-    let key = std::fs::read(item["csr"]["key_path"].as_str().unwrap()).unwrap();
+    let issued = std::fs::read(w.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(w.file(&item["csr"]["key_path"])).unwrap();
     *server.0.lock().unwrap() = crate::tls::certified_pem(&issued, &key);
     let mut args = vec!["verify", id.as_str()];
     args.extend(ep);
@@ -786,4 +788,555 @@ fn an_unreachable_endpoint_leaves_the_item_uploaded() {
     .code(2)
     .stderr_has("could not check what it serves");
     assert_eq!(w.item("shop.example.com")["step"], "uploaded");
+}
+
+/// The new certificate alone, without the intermediate a client needs to build the chain.
+fn leaf_only(cert_pem: &[u8], key_pem: &[u8]) -> std::sync::Arc<rustls::sign::CertifiedKey> {
+    use rustls::pki_types::pem::PemObject;
+    let chain = crate::tls::pem_certs(cert_pem);
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem).unwrap();
+    std::sync::Arc::new(
+        rustls::sign::CertifiedKey::from_der(chain, key, &crate::tls::provider()).unwrap(),
+    )
+}
+
+/// Items 1 and 2 of issue 11: `verified` means clients accept the served chain for the name,
+/// and a later failed check takes the item back to `uploaded`, so revocation is refused again.
+#[test]
+fn verified_needs_a_chain_clients_accept_and_a_failed_recheck_blocks_revocation() {
+    let w = walk();
+    let id = to_issued(&w);
+    let item = w.item("shop.example.com");
+    let issued = std::fs::read(w.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(w.file(&item["csr"]["key_path"])).unwrap();
+    let (server, addr) = switchable_server(leaf_only(&issued, &key));
+    let endpoint = addr.to_string();
+    let with = |roots: &str, sni: &str| -> Vec<String> {
+        let mut v: Vec<String> = ["--endpoint", &endpoint, "--sni", sni, "--timeout", "5"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !roots.is_empty() {
+            v.extend(["--roots".to_string(), roots.to_string()]);
+        }
+        v
+    };
+    let run = |cmd: &str, extra: Vec<String>| {
+        let mut args = vec![cmd.to_string(), id.clone()];
+        args.extend(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        w.run(&args)
+    };
+
+    // The new leaf, but no intermediate: clients cannot build the chain. Not verified.
+    run(
+        "uploaded",
+        with("fixtures/ca/root-ca.pem", "shop.example.com"),
+    )
+    .code(2)
+    .stdout_has("issued -> uploaded")
+    .stderr_has("does not lead to a trusted root")
+    .stderr_has("send the full chain")
+    .stderr_has("the item stays uploaded");
+    assert_eq!(w.item("shop.example.com")["step"], "uploaded");
+
+    // The full chain, but the root is not in the system store (no --roots): not verified.
+    *server.0.lock().unwrap() = crate::tls::certified_pem(&issued, &key);
+    run("verify", with("", "shop.example.com"))
+        .code(2)
+        .stderr_has("does not lead to a trusted root");
+    // The full chain for a name the certificate does not have: not verified.
+    run(
+        "verify",
+        with("fixtures/ca/root-ca.pem", "other.example.com"),
+    )
+    .code(2)
+    .stderr_has("not valid for other.example.com")
+    .stderr_has("it names shop.example.com, www.shop.example.com");
+    assert_eq!(w.item("shop.example.com")["step"], "uploaded");
+
+    // The full chain, the name, and the root from a folder: verified.
+    let roots = w.dir.path().join("roots");
+    std::fs::create_dir(&roots).unwrap();
+    std::fs::copy(
+        root().join("fixtures/ca/root-ca.pem"),
+        roots.join("root.pem"),
+    )
+    .unwrap();
+    let roots = roots.to_str().unwrap().to_owned();
+    run("verify", with(&roots, "shop.example.com"))
+        .code(0)
+        .stdout_has("uploaded -> verified");
+
+    // The endpoint goes back to the old certificate: the re-check fails and the item is
+    // uploaded again (in its history), so revocation is refused without --force.
+    let old = fixture("demo/uploads/shop.pem");
+    *server.0.lock().unwrap() = crate::tls::certified_pem(&old, &old);
+    run("verify", with(&roots, "shop.example.com"))
+        .code(2)
+        .stdout_has("verified -> uploaded")
+        .stderr_has("still serves a different certificate")
+        .stderr_has("back to uploaded")
+        .stderr_has(&format!(
+            "certsweep rotate verify {id} --endpoint {endpoint}"
+        ));
+    let item = w.item("shop.example.com");
+    assert_eq!(item["step"], "uploaded");
+    assert!(item["verification"].is_null());
+    let last = item["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["action"], &last["from"], &last["to"]),
+        (&"verify".into(), &"verified".into(), &"uploaded".into())
+    );
+    assert!(last["detail"]
+        .as_str()
+        .unwrap()
+        .contains("still serves a different certificate"));
+    let before = std::fs::read(w.state()).unwrap();
+    w.run(&["revoked", &id]).code(2).stderr_has("only uploaded");
+    w.revoke_with_good_crl("shop.example.com", &[])
+        .code(2)
+        .stderr_has("only uploaded");
+    assert_eq!(
+        std::fs::read(w.state()).unwrap(),
+        before,
+        "refusals leave the plan untouched"
+    );
+}
+
+/// Runs certsweep (with the tests' `--now`) in `cwd`.
+fn run_in(cwd: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .current_dir(cwd)
+        .env_clear()
+        .args(args)
+        .args(["--now", NOW])
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Item 4: paths in the plan are relative to the plan's folder, shown usable from here.
+#[test]
+fn plan_paths_work_from_any_folder() {
+    let dir = temp();
+    let top = dir.path();
+    std::fs::create_dir_all(top.join("sub")).unwrap();
+    std::fs::create_dir_all(top.join("elsewhere")).unwrap();
+    std::fs::create_dir_all(top.join("issued")).unwrap();
+    let manifest = write(
+        top,
+        "one.json",
+        format!(
+            r#"[{{"id": "shop", "file": "{}", "uploaded_at": "2016-05-10", "host": "shop.example.com"}}]"#,
+            root().join("fixtures/demo/uploads/shop.pem").display()
+        ),
+    );
+    let rotate = |cwd: &Path, state: &str, rest: &[&str]| {
+        let mut args = vec!["rotate", "--state", state];
+        args.extend(rest);
+        run_in(cwd, &args)
+    };
+    rotate(
+        top,
+        "sub/plan.json",
+        &[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            CUTOFF,
+        ],
+    )
+    .code(0);
+    rotate(top, "sub/plan.json", &["csr", "shop"]).code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(top.join("sub/plan.json")).unwrap()).unwrap();
+    let csr = &plan["items"][0]["csr"];
+    assert!(
+        csr["csr_path"]
+            .as_str()
+            .unwrap()
+            .starts_with("rotation-csrs/"),
+        "{csr}"
+    );
+
+    // From another folder, `next` names the CSR as a path that exists from there.
+    let elsewhere = top.join("elsewhere");
+    let next = rotate(&elsewhere, "../sub/plan.json", &["next"]).code(1);
+    let csr_shown = next
+        .stdout
+        .split("send ")
+        .nth(1)
+        .and_then(|t| t.split(" to your CA").next())
+        .unwrap_or_else(|| panic!("no CSR path in:\n{}", next.stdout));
+    assert!(elsewhere.join(csr_shown).is_file(), "{csr_shown}");
+
+    // Import from the top folder; `next` from elsewhere shows the certificate and the key.
+    sign(
+        &elsewhere.join(csr_shown),
+        &top.join("issued/new.pem"),
+        None,
+    );
+    rotate(
+        top,
+        "sub/plan.json",
+        &[
+            "import",
+            "shop",
+            "--cert",
+            "issued/new.pem",
+            "--chain",
+            root()
+                .join("fixtures/ca/intermediate-ca.pem")
+                .to_str()
+                .unwrap(),
+            "--roots",
+            root().join("fixtures/ca/root-ca.pem").to_str().unwrap(),
+        ],
+    )
+    .code(0);
+    let next = rotate(&elsewhere, "../sub/plan.json", &["next"]).code(1);
+    let line = next
+        .stdout
+        .lines()
+        .find(|l| l.contains("upload "))
+        .unwrap_or_else(|| panic!("no upload line in:\n{}", next.stdout));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let cert = words[words.iter().position(|w| *w == "upload").unwrap() + 1];
+    let key = words[words.iter().position(|w| *w == "key").unwrap() + 1];
+    assert!(elsewhere.join(cert).is_file(), "{line}");
+    assert!(elsewhere.join(key).is_file(), "{line}");
+}
+
+/// Item 5: a unique prefix names an item; an ambiguous one is refused with the candidates.
+#[test]
+fn item_ids_by_unique_prefix() {
+    let w = walk();
+    let big = w.id("big.example.com");
+    w.run(&["csr", "bi"])
+        .code(0)
+        .stdout_has(&format!("{big}: planned -> csr-generated"));
+
+    let two = Walk { dir: temp() };
+    let manifest = write(
+        two.dir.path(),
+        "two.json",
+        format!(
+            r#"[{{"id": "a", "file": "{}", "uploaded_at": "2016-05-10", "host": "big-shop.example.com"}},
+               {{"id": "b", "file": "{}", "uploaded_at": "2016-05-10", "host": "big-mail.example.com"}}]"#,
+            root().join("fixtures/demo/uploads/shop.pem").display(),
+            root().join("fixtures/demo/uploads/mail.der").display()
+        ),
+    );
+    two.run(&[
+        "init",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--cutoff",
+        CUTOFF,
+    ])
+    .code(0);
+    let (shop, mail) = (
+        two.id("big-shop.example.com"),
+        two.id("big-mail.example.com"),
+    );
+    let before = std::fs::read(two.state()).unwrap();
+    two.run(&["csr", "big"])
+        .code(2)
+        .stderr_has("'big' matches 2 items")
+        .stderr_has(&shop)
+        .stderr_has(&mail);
+    assert_eq!(std::fs::read(two.state()).unwrap(), before);
+    two.run(&["csr", "big-m"])
+        .code(0)
+        .stdout_has(&format!("{mail}: planned -> csr-generated"));
+}
+
+/// Item 6: certificates without an upload date are named, exit 1, never "0 new items".
+#[test]
+fn undated_certificates_are_named_not_silently_skipped() {
+    let w = Walk { dir: temp() };
+    let hint = "give their upload dates in a manifest (uploaded_at) or with --uploaded-at DATE, or treat them as exposed with --unknown-upload exposed";
+    w.run(&["init", "fixtures/demo/uploads/shop.pem", "--cutoff", CUTOFF])
+        .code(1)
+        .stderr_has("1 certificate(s) issued before the cutoff have no upload date")
+        .stderr_has("fixtures/demo/uploads/shop.pem#1 (CN=shop.example.com)")
+        .stderr_has(hint)
+        .stderr_has("no plan was written");
+    assert!(!w.state().exists());
+    w.run(&["csr", "--all"])
+        .code(2)
+        .stderr_has("no rotation plan");
+    let out = w.dir.path().join("csrs");
+    Test::new()
+        .args(["csr", "fixtures/demo/uploads/shop.pem", "--cutoff", CUTOFF])
+        .args(["--out-dir", out.to_str().unwrap()])
+        .run()
+        .code(1)
+        .stderr_has("1 certificate(s) issued before the cutoff have no upload date")
+        .stderr_has(hint);
+    // With the date given, the certificate is planned.
+    w.run(&[
+        "init",
+        "fixtures/demo/uploads/shop.pem",
+        "--cutoff",
+        CUTOFF,
+        "--uploaded-at",
+        "2016-05-10",
+    ])
+    .code(0)
+    .stdout_has("1 new item(s)");
+}
+
+/// Signs `csr` with the fixture intermediate after `edit` changes the parameters.
+fn sign_with(csr: &Path, out: &Path, edit: impl FnOnce(&mut rcgen::CertificateParams)) {
+    let mut params =
+        CertificateSigningRequestParams::from_pem(&std::fs::read_to_string(csr).unwrap()).unwrap();
+    params.params.not_before = date("2026-01-01T00:00:00Z");
+    params.params.not_after = date("2028-01-01T00:00:00Z");
+    edit(&mut params.params);
+    std::fs::write(out, params.signed_by(&intermediate()).unwrap().pem()).unwrap();
+}
+
+/// Item 7: path-validation failures are sentences with the real fix, not library dumps.
+#[test]
+fn import_explains_a_missing_server_auth_eku_and_a_ca_as_leaf() {
+    let w = walk();
+    let id = w.id("shop.example.com");
+    w.run(&["csr", &id]).code(0);
+    let csr = w.file(&w.item("shop.example.com")["csr"]["csr_path"]);
+    let import = |cert: &Path| {
+        w.run(&[
+            "import",
+            &id,
+            "--cert",
+            cert.to_str().unwrap(),
+            "--chain",
+            "fixtures/ca/intermediate-ca.pem",
+            "--roots",
+            "fixtures/ca/root-ca.pem",
+        ])
+    };
+    let no_leak = |r: Run| {
+        for leak in [
+            "Eku",
+            "Context",
+            "Other(",
+            "(UNIX)",
+            "UnexpectedTag",
+            "CaUsed",
+        ] {
+            assert!(!r.stderr.contains(leak), "{leak} in {}", r.stderr);
+        }
+    };
+
+    let client_only = w.dir.path().join("client-only.pem");
+    sign_with(&csr, &client_only, |p| {
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    });
+    no_leak(
+        import(&client_only)
+            .code(2)
+            .stderr_has("lacks serverAuth")
+            .stderr_has("no --chain or --roots can fix that"),
+    );
+
+    let ca = w.dir.path().join("ca-as-leaf.pem");
+    sign_with(&csr, &ca, |p| {
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    });
+    no_leak(
+        import(&ca)
+            .code(2)
+            .stderr_has("is a CA certificate (basicConstraints CA:TRUE), not a server certificate"),
+    );
+
+    // Not a certificate at all (a CSR's bytes as DER where a certificate belongs).
+    let csr_der = w.dir.path().join("not-a-cert.der");
+    let pem = std::fs::read_to_string(&csr).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    use base64::Engine;
+    std::fs::write(
+        &csr_der,
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap();
+    no_leak(import(&csr_der).code(2));
+
+    assert_eq!(w.item("shop.example.com")["step"], "csr-generated");
+}
+
+/// `rotate walk` under a pseudo-terminal (util-linux `script`); `feed` writes the answers.
+/// `now`: the `--now` to pin, or none (the walk reads the clock).
+#[cfg(target_os = "linux")]
+fn walk_at_terminal(
+    w: &Walk,
+    extra: &str,
+    now: Option<&str>,
+    feed: impl FnOnce(&mut std::process::ChildStdin),
+) -> (String, Option<i32>) {
+    let mut command = format!(
+        "{} rotate walk --state {} {extra}",
+        env!("CARGO_BIN_EXE_certsweep"),
+        w.state().display()
+    );
+    if let Some(now) = now {
+        command.push_str(&format!(" --now {now}"));
+    }
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (bsdutils) is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    feed(&mut stdin);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        out.status.code(),
+    )
+}
+
+/// Every long flag of `certsweep` and its `rotate` subcommands.
+fn known_flags() -> std::collections::HashSet<String> {
+    use clap::CommandFactory;
+    fn collect(cmd: &clap::Command, out: &mut std::collections::HashSet<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                out.insert(format!("--{l}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, out);
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    out.insert("--help".into());
+    collect(&certsweep::cli::Cli::command(), &mut out);
+    out
+}
+
+/// Item 3: `s` skips an item and the walk goes on; every command it suggests parses, and
+/// every flag it names exists.
+#[cfg(target_os = "linux")]
+#[test]
+fn walk_skips_items_and_suggests_only_what_parses() {
+    use clap::Parser;
+    use std::io::Write;
+    let w = walk();
+    let shop = w.id("shop.example.com");
+    let legacy = w.id("legacy.example.com");
+    w.run(&["csr", &shop]).code(0);
+    let good = w.dir.path().join("good.pem");
+    sign(
+        &w.file(&w.item("shop.example.com")["csr"]["csr_path"]),
+        &good,
+        None,
+    );
+    // shop: the certificate without chain or roots (refused), then `s`; legacy: `q`.
+    let answers = format!("{}\n\ns\nq\n", good.display());
+    let (screen, code) = walk_at_terminal(&w, "", Some(NOW), |stdin| {
+        stdin.write_all(answers.as_bytes()).unwrap()
+    });
+    assert!(
+        screen.contains(&format!("{shop} (shop.example.com) is csr-generated")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("does not chain to a trusted root"),
+        "{screen}"
+    );
+    assert!(screen.contains("Try again? [y/s/q]"), "{screen}");
+    assert!(
+        screen.contains(&format!("{legacy} (legacy.example.com) is planned")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Stopped. To go on without the walk:"),
+        "{screen}"
+    );
+    assert_eq!(code, Some(1), "{screen}");
+    assert_eq!(w.item("shop.example.com")["step"], "csr-generated");
+    assert_eq!(w.item("legacy.example.com")["step"], "planned");
+
+    let suggested: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.find("certsweep rotate ").map(|at| &l[at..]))
+        .map(|c| c.split('`').next().unwrap_or(c))
+        .collect();
+    assert!(
+        suggested
+            .iter()
+            .any(|c| c.starts_with(&format!("certsweep rotate csr {legacy}"))),
+        "{screen}"
+    );
+    for command in &suggested {
+        certsweep::cli::Cli::try_parse_from(command.split_whitespace())
+            .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
+    }
+    let flags = known_flags();
+    for word in screen.split(|c: char| c.is_whitespace() || c == '`' || c == ',') {
+        if let Some(flag) = word.strip_prefix("--") {
+            let flag = format!(
+                "--{}",
+                flag.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+            );
+            assert!(
+                flags.contains(&flag),
+                "the walk names {flag}, which no command takes:\n{screen}"
+            );
+        }
+    }
+
+    // Skipping the only item left ends the walk with what remains (exit 1).
+    let one = one_item_walk();
+    let (screen, code) = walk_at_terminal(&one, "", Some(NOW), |stdin| {
+        stdin.write_all(b"s\n").unwrap()
+    });
+    assert!(screen.contains("Skipped, still to do:"), "{screen}");
+    assert_eq!(code, Some(1), "{screen}");
+}
+
+/// Item 3: the walk reads the clock at each step (no `--now` here; the test's certificate is
+/// dated relative to the clock, not to any calendar date). A certificate that becomes valid
+/// while the walk waits at a prompt is accepted.
+#[cfg(target_os = "linux")]
+#[test]
+fn walk_reads_the_clock_at_each_step() {
+    use std::io::Write;
+    let w = one_item_walk();
+    let id = w.id("shop.example.com");
+    w.run(&["csr", &id]).code(0);
+    let csr = w.file(&w.item("shop.example.com")["csr"]["csr_path"]);
+    let starts = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let issued = w.dir.path().join("fresh.pem");
+    let mut params =
+        CertificateSigningRequestParams::from_pem(&std::fs::read_to_string(&csr).unwrap()).unwrap();
+    params.params.not_before = starts;
+    params.params.not_after = starts + time::Duration::days(90);
+    std::fs::write(&issued, params.signed_by(&intermediate()).unwrap().pem()).unwrap();
+
+    let answers = format!("{}\nfixtures/ca/intermediate-ca.pem\nq\n", issued.display());
+    let (screen, _) = walk_at_terminal(&w, "--roots fixtures/ca/root-ca.pem", None, |stdin| {
+        // The walk is at the first prompt well before the certificate's notBefore; the
+        // answer comes after it.
+        let wait = starts - time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+        std::thread::sleep(Duration::try_from(wait).unwrap_or_default());
+        stdin.write_all(answers.as_bytes()).unwrap();
+    });
+    assert!(screen.contains("csr-generated -> issued"), "{screen}");
+    assert_eq!(w.item("shop.example.com")["step"], "issued");
 }

@@ -1,5 +1,6 @@
 //! Parsing one DER certificate into owned facts (`CertFacts`) that outlive the input buffer.
 
+pub mod explain;
 pub mod key;
 pub mod name;
 mod oids;
@@ -152,8 +153,8 @@ pub enum CertError {
 /// Parses one DER certificate. Trailing bytes after it are an error (x509-parser returns them
 /// as a remainder, which would otherwise hide a truncated or concatenated file).
 pub fn parse_der(der: &[u8]) -> Result<CertFacts, CertError> {
-    let (rest, cert) =
-        X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
+    let (rest, cert) = X509Certificate::from_der(der)
+        .map_err(|e| CertError::Malformed(explain::parse_error(&e)))?;
     if !rest.is_empty() {
         return Err(CertError::TrailingBytes(rest.len()));
     }
@@ -162,8 +163,8 @@ pub fn parse_der(der: &[u8]) -> Result<CertFacts, CertError> {
 
 /// Like `parse_der`, but returns the number of trailing bytes instead of failing on them.
 pub fn parse_der_prefix(der: &[u8]) -> Result<(CertFacts, usize), CertError> {
-    let (rest, cert) =
-        X509Certificate::from_der(der).map_err(|e| CertError::Malformed(e.to_string()))?;
+    let (rest, cert) = X509Certificate::from_der(der)
+        .map_err(|e| CertError::Malformed(explain::parse_error(&e)))?;
     Ok((facts_of(&cert)?, rest.len()))
 }
 

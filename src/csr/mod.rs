@@ -85,6 +85,14 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
         drop_dns: &args.drop_dns,
         subject_override: subject_override.as_ref(),
     };
+    let undated = !found.undated.is_empty();
+    if undated {
+        eprintln!(
+            "certsweep: {} certificate(s) issued before the cutoff have no upload date, so they got no CSR: {}; give their upload dates in a manifest (uploaded_at) or with --uploaded-at DATE, or treat them as exposed with --unknown-upload exposed",
+            found.undated.len(),
+            crate::sanitize::escape(&found.undated.join(", "))
+        );
+    }
     // A refused certificate is an error record; the others go on.
     let (mut plans, refused): (Vec<Plan>, Vec<Plan>) = plan(chosen, &options)
         .into_iter()
@@ -102,14 +110,14 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
     }
     if plans.is_empty() {
         crate::scan::report_errors(&errors);
-        if !ctx.quiet {
+        if !ctx.quiet && !undated {
             if errors.is_empty() {
                 eprintln!("certsweep: no certificate needs a replacement CSR");
             } else {
                 eprintln!("certsweep: no CSR was written");
             }
         }
-        return Ok(ExitCode::of(!errors.is_empty(), false));
+        return Ok(ExitCode::of(!errors.is_empty(), undated));
     }
 
     // Refuse before generating anything if any output path exists: change nothing.
@@ -145,7 +153,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
     if !ctx.quiet {
         output::report(&made, &written, args, ctx, &errors)?;
     }
-    Ok(ExitCode::of(!errors.is_empty(), false))
+    Ok(ExitCode::of(!errors.is_empty(), undated))
 }
 
 /// `--only ITEM|HOST` keeps the certificates with that manifest id, host, DNS name or CN.
@@ -467,6 +475,8 @@ pub struct Found {
     pub targets: Vec<Target>,
     pub exposed: HashSet<Sha256>,
     pub errors: Vec<InputError>,
+    /// Certificates issued before the cutoff with no upload date: not judged, so no CSR.
+    pub undated: Vec<String>,
 }
 
 /// Shared by unit tests that check our bytes against the real OpenSSL CLI.

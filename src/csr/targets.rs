@@ -130,6 +130,7 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
         targets: Vec::new(),
         exposed: HashSet::new(),
         errors: Vec::new(),
+        undated: Vec::new(),
     };
     // Exposed keys: everything the inventory, the report and the lists know, plus old keys.
     let mut scratch = Inventory::default();
@@ -157,6 +158,11 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
             found.exposed.insert(k.spki);
         }
         for (entry, verdict) in prepared.inventory.certs.iter().zip(&classified.verdicts) {
+            if verdict.status == classify::Status::UnknownUpload {
+                let f = &entry.facts;
+                let at = format!("{}#{} ({})", entry.upload.path, entry.index, f.subject);
+                found.undated.push(at);
+            }
             if verdict.action != Action::Replace {
                 continue;
             }

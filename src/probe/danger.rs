@@ -15,7 +15,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+use rustls::{DigitallySignedStruct, Error, SignatureScheme};
 
 use crate::cert::{DigestMap, Sha256};
 
@@ -187,26 +187,9 @@ impl ServerCertVerifier for CapturingVerifier {
     }
 }
 
-/// Why a chain does not verify, in words an admin acts on.
+/// Why a chain does not verify, in words an admin acts on (one mapping for every command).
 fn describe(e: &Error) -> String {
-    let Error::InvalidCertificate(c) = e else {
-        return e.to_string();
-    };
-    match c {
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            format!("expired: {c}")
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            format!("not yet valid: {c}")
-        }
-        CertificateError::UnknownIssuer => {
-            "unknown issuer: the chain does not lead to a trusted root".into()
-        }
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            format!("name mismatch: {c}")
-        }
-        other => other.to_string(),
-    }
+    crate::cert::explain::tls_error(e)
 }
 
 /// Sends no client certificate, but remembers that the server asked for one.

@@ -53,6 +53,8 @@ pub struct Probed {
     pub cipher_suite: Option<String>,
     pub client_certificate_requested: bool,
     pub chain: Vec<Arc<CertFacts>>,
+    /// The served chain's DER, leaf first; kept only for `served_chain` (`rotate verify`).
+    pub chain_der: Vec<CertificateDer<'static>>,
     /// `None` when no chain was received; `Some(None)` when it verifies.
     pub verify_error: Option<Option<String>>,
     pub elapsed: Duration,
@@ -69,6 +71,7 @@ impl Probed {
             cipher_suite: None,
             client_certificate_requested: false,
             chain: Vec::new(),
+            chain_der: Vec::new(),
             verify_error: None,
             elapsed: Duration::ZERO,
         }
@@ -368,20 +371,20 @@ fn trust_anchors(paths: &[PathBuf]) -> Result<(RootCertStore, String), Error> {
     Ok((store, names.join(", ")))
 }
 
-/// The SHA-256 fingerprint of the leaf certificate `endpoint` (HOST:PORT) serves, for
-/// `rotate uploaded/verify`. Whether it verifies is not the question here: the caller
-/// compares the fingerprint with the certificate it imported (which was checked then).
-pub fn served_leaf(
+/// The chain `endpoint` (HOST:PORT) serves, leaf first, exactly as sent, for
+/// `rotate uploaded/verify`, which judge it themselves (is it the imported certificate, does
+/// it verify for the name against their roots).
+pub fn served_chain(
     endpoint: &str,
     sni: Option<&str>,
     timeout: Duration,
     now: time::OffsetDateTime,
-) -> Result<String, String> {
+) -> Result<Vec<CertificateDer<'static>>, String> {
     let target = targets::parse(endpoint, sni)?;
-    let shared = Shared::new(
+    let mut shared = Shared::new(
         provider(),
         Verdicts::new(
-            Err("not checked: only the served certificate is compared".into()),
+            Err("not checked here: the caller verifies the chain".into()),
             unix_time(now),
         ),
         Limits {
@@ -389,11 +392,12 @@ pub fn served_leaf(
             total: timeout,
         },
     );
+    shared.keep_der = true;
     let probed = probe_one(&target, &shared, Client::new(&shared).as_ref());
-    match (probed.chain.first(), probed.error) {
-        (Some(leaf), _) => Ok(leaf.fingerprint.to_string()),
-        (None, Some(e)) => Err(e),
-        (None, None) => Err("the endpoint sent no certificate".into()),
+    match (probed.chain_der.is_empty(), probed.error) {
+        (false, _) => Ok(probed.chain_der),
+        (true, Some(e)) => Err(e),
+        (true, None) => Err("the endpoint sent no certificate".into()),
     }
 }
 
@@ -405,6 +409,8 @@ struct Shared {
     /// Served certificates already read, by fingerprint: a fleet serving one chain has it
     /// parsed once.
     facts: Mutex<DigestMap<Arc<CertFacts>>>,
+    /// Keep each served chain's DER in `Probed::chain_der` (one endpoint, not a fleet).
+    keep_der: bool,
 }
 
 impl Shared {
@@ -414,6 +420,7 @@ impl Shared {
             verdicts: Arc::new(verdicts),
             limits,
             facts: Mutex::default(),
+            keep_der: false,
         }
     }
 
@@ -615,6 +622,9 @@ fn session(
                     ))
                 }
             }
+        }
+        if shared.keep_der {
+            p.chain_der = c.chain;
         }
     }
     p.tls_version = conn.protocol_version().map(version_name);

@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rustls_pki_types::{CertificateDer, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use time::OffsetDateTime;
 
+use crate::cert::explain::{path_error, ChainSource};
 use crate::cert::CertFacts;
 use crate::timefmt;
 
@@ -112,9 +113,55 @@ pub fn chain(
     roots: &[Vec<u8>],
     now: OffsetDateTime,
 ) -> Result<(), String> {
+    let inter: Vec<CertificateDer<'_>> = intermediates
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    path(
+        &CertificateDer::from(c.der),
+        &inter,
+        roots,
+        now,
+        None,
+        ChainSource::Files,
+    )
+    .map_err(|why| format!("refused: the issued certificate cannot be used: {why}"))
+}
+
+/// What an endpoint served (leaf first, as sent) must verify for `name` against `roots` at
+/// `now`, using only the intermediates the server sent: that is what clients will see.
+pub fn served(
+    chain: &[CertificateDer<'_>],
+    name: &ServerName<'_>,
+    roots: &[Vec<u8>],
+    now: OffsetDateTime,
+) -> Result<(), String> {
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Err("the endpoint sent no certificate".into());
+    };
+    path(
+        leaf,
+        intermediates,
+        roots,
+        now,
+        Some(name),
+        ChainSource::Server,
+    )
+    .map_err(|why| format!("clients will reject what it serves: {why}"))
+}
+
+/// Path validation for server authentication (and the name, when given).
+fn path(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    roots: &[Vec<u8>],
+    now: OffsetDateTime,
+    name: Option<&ServerName<'_>>,
+    source: ChainSource,
+) -> Result<(), String> {
     if roots.is_empty() {
         return Err(
-            "refused: no trust anchors (give --roots FILE; the system store was not found)".into(),
+            "there are no trust anchors (the system store was not found); give the root with --roots FILE|DIR".into(),
         );
     }
     let root_ders: Vec<CertificateDer<'_>> = roots
@@ -125,30 +172,23 @@ pub fn chain(
         .iter()
         .filter_map(|d| webpki::anchor_from_trusted_cert(d).ok())
         .collect();
-    let inter: Vec<CertificateDer<'_>> = intermediates
-        .iter()
-        .map(|d| CertificateDer::from(d.as_slice()))
-        .collect();
-    let leaf = CertificateDer::from(c.der);
-    let ee = webpki::EndEntityCert::try_from(&leaf).map_err(|e| {
-        format!("refused: the issued certificate cannot be parsed for path validation: {e:?}")
-    })?;
+    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| path_error(&e, source))?;
     let secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
     ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &anchors,
-        &inter,
+        intermediates,
         UnixTime::since_unix_epoch(Duration::from_secs(secs)),
         webpki::KeyUsage::server_auth(),
         None,
         None,
     )
-    .map(|_| ())
-    .map_err(|e| {
-        format!(
-            "refused: the issued certificate does not chain to a trusted root for server authentication ({e:?}); give its intermediates with --chain and the root with --roots"
-        )
-    })
+    .map_err(|e| path_error(&e, source))?;
+    if let Some(name) = name {
+        ee.verify_is_valid_for_subject_name(name)
+            .map_err(|e| path_error(&e, source))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

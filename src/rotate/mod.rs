@@ -48,7 +48,7 @@ pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
             force,
             reason,
         } => revoked(args, ctx, item, crl, issuer, *force, reason.as_deref()),
-        RotateCommand::Walk => walk::run(args, ctx),
+        RotateCommand::Walk { roots } => walk::run(args, ctx, roots),
     }
 }
 
@@ -135,15 +135,41 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
         .map(Sha256::to_string)
         .collect();
     let mut candidates = Vec::new();
+    let mut undated = Vec::new();
     for (entry, v) in prepared.inventory.certs.iter().zip(&classified.verdicts) {
+        if v.status == classify::Status::UnknownUpload {
+            undated.push(format!(
+                "{}#{} ({})",
+                entry.upload.path, entry.index, entry.facts.subject
+            ));
+        }
         if v.action != Action::Replace {
             continue;
         }
         let Some(der) = &entry.der else { continue };
         candidates.push((entry, v.status.as_str(), der));
     }
+    // Certificates issued before the cutoff without an upload date cannot be judged: they are
+    // not planned, and the run says so (exit 1), as `scan` does; never a quiet "0 new items".
+    let undated_notice = (!undated.is_empty()).then(|| {
+        format!(
+            "{} certificate(s) issued before the cutoff have no upload date, so they were not planned: {}; give their upload dates in a manifest (uploaded_at) or with --uploaded-at DATE, or treat them as exposed with --unknown-upload exposed",
+            undated.len(),
+            undated.join(", ")
+        )
+    });
     let _lock = state::lock(&args.state, Duration::from_secs(args.lock_timeout))?;
-    let mut plan = match state::load(&args.state)? {
+    let existing = state::load(&args.state)?;
+    if let (None, true, Some(notice)) = (&existing, candidates.is_empty(), &undated_notice) {
+        crate::scan::report_errors(&prepared.inventory.errors);
+        eprintln!("certsweep: {}", crate::sanitize::escape(notice));
+        eprintln!(
+            "certsweep: nothing to plan, so no plan was written to {}",
+            args.state.display()
+        );
+        return Ok(ExitCode::of(!prepared.inventory.errors.is_empty(), true));
+    }
+    let mut plan = match existing {
         Some(existing) => {
             if existing.policy.cutoff != cutoff {
                 return Err(Error::Refused(format!(
@@ -230,7 +256,13 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
             args.state.display()
         );
     }
-    Ok(ExitCode::of(!prepared.inventory.errors.is_empty(), false))
+    if let Some(notice) = &undated_notice {
+        eprintln!("certsweep: {}", crate::sanitize::escape(notice));
+    }
+    Ok(ExitCode::of(
+        !prepared.inventory.errors.is_empty(),
+        undated_notice.is_some(),
+    ))
 }
 
 fn status(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
@@ -260,14 +292,10 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
     } else {
         None
     };
-    let out_dir = a.out_dir.clone().unwrap_or_else(|| {
-        let dir = args
-            .state
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        dir.join("rotation-csrs")
-    });
+    let out_dir = a
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| plan_dir(&args.state).join("rotation-csrs"));
     let at = timefmt::rfc3339(ctx.now);
     let report = with_plan(args, |plan| {
         let wanted: Vec<usize> = match &a.item {
@@ -318,7 +346,9 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
                     .map_err(|e| Error::State(format!("item {}: {e}", item.id)))?,
             );
         }
-        let plans = csr::plan(
+        // A certificate csr refuses (a CN that names no host, no SAN) keeps its item planned,
+        // with the reason; the other items go on.
+        let (plans, refused): (Vec<_>, Vec<_>) = csr::plan(
             targets,
             &PlanOptions {
                 out_dir: &out_dir,
@@ -326,7 +356,21 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
                 drop_dns: &[],
                 subject_override: None,
             },
-        );
+        )
+        .into_iter()
+        .partition(|p| p.refused.is_none());
+        let mut errors: Vec<InputError> = refused
+            .into_iter()
+            .map(|p| InputError {
+                path: p.target.old.path.clone(),
+                index: Some(p.target.old.index),
+                reason: format!(
+                    "item {}: no CSR: {}; rotate csr cannot name a host for it: make its CSR with `certsweep csr --cert FILE --add-dns HOST` and replace it outside the walk",
+                    p.target.old.manifest_id.as_deref().unwrap_or("?"),
+                    p.refused.unwrap_or_default()
+                ),
+            })
+            .collect();
         let existing = csr::existing_outputs(&out_dir, &plans);
         if !existing.is_empty() {
             return Err(Error::Refused(format!(
@@ -354,7 +398,6 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
                 m.plan.name
             )));
         }
-        let mut errors: Vec<InputError> = Vec::new();
         let written = csr::output::write_all(&out_dir, &made, &mut errors);
         let mut lines = Vec::new();
         let mut changed = false;
@@ -367,8 +410,8 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
             }
             let item = plan.item_mut(id)?;
             let event = Event::CsrGenerated(CsrRecord {
-                csr_path: m.plan.csr_path.display().to_string(),
-                key_path: m.plan.key_path.display().to_string(),
+                csr_path: stored_path(&args.state, &m.plan.csr_path),
+                key_path: stored_path(&args.state, &m.plan.key_path),
                 key_type: a.key_type.name().to_owned(),
                 new_spki_sha256: m.new_spki.to_string(),
                 subject: m.plan.subject.clone(),
@@ -387,7 +430,7 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
         }
         if !errors.is_empty() {
             // Items whose files were written are saved; the rest stay planned.
-            lines.push("some files could not be written; their items stay planned".into());
+            lines.push("some items got no CSR; they stay planned".into());
         }
         Ok((lines, changed))
     })?;
@@ -398,6 +441,53 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
     }
     let failed = report.iter().any(|l| l.starts_with("error: "));
     Ok(ExitCode::of(failed, false))
+}
+
+/// The folder of the plan file: paths in the plan are relative to it.
+fn plan_dir(state: &Path) -> &Path {
+    state
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// `path` (as given, from the current folder) as it is stored in the plan: relative to the
+/// plan's folder, so the plan works from any folder. Absolute if they share nothing.
+fn stored_path(state: &Path, path: &Path) -> String {
+    let real = |p: &Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let (base, target) = (real(plan_dir(state)), real(path));
+    let (b, t): (Vec<_>, Vec<_>) = (base.components().collect(), target.components().collect());
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    if common <= 1 {
+        return target.display().to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..b.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c);
+    }
+    rel.display().to_string()
+}
+
+/// A path stored in the plan, as usable from the current folder.
+pub fn shown_path(state: &Path, stored: &str) -> String {
+    let p = Path::new(stored);
+    if p.is_absolute() || plan_dir(state) == Path::new(".") {
+        return stored.to_owned();
+    }
+    let beside = plan_dir(state).join(p);
+    // Plans written before paths were stored this way hold paths relative to the folder the
+    // step ran in: shown as they are when only that reading names an existing file.
+    if !beside.exists() && p.exists() {
+        return stored.to_owned();
+    }
+    beside.display().to_string()
 }
 
 /// The DER inside a PEM text (the stored old certificate).
@@ -437,19 +527,48 @@ fn read_certs(
     Ok(out)
 }
 
-/// The system's trust store, for when no --roots is given.
-fn system_roots() -> Vec<Vec<u8>> {
-    const BUNDLES: [&str; 3] = [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/cert.pem",
-    ];
-    for path in BUNDLES {
-        if let Ok(certs) = read_certs(&[PathBuf::from(path)], "system store") {
-            return certs.into_iter().map(|(_, der)| der).collect();
+/// The trust anchors: every certificate in the `--roots` files and folders (a folder: each
+/// file in it), else the system store. A file that cannot be read refuses, naming it.
+fn trust_anchors(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, Error> {
+    if paths.is_empty() {
+        let found = rustls_native_certs::load_native_certs();
+        return Ok(found.certs.into_iter().map(|c| c.to_vec()).collect());
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| {
+                Error::Refused(format!("--roots {}: {}", path.display(), describe_io(&e)))
+            })?;
+            let mut inside: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect();
+            inside.sort();
+            if inside.is_empty() {
+                return Err(Error::Refused(format!(
+                    "--roots {}: the folder holds no files",
+                    path.display()
+                )));
+            }
+            files.extend(inside);
+        } else {
+            files.push(path.clone());
         }
     }
-    Vec::new()
+    let certs = read_certs(&files, "--roots")?;
+    if certs.is_empty() {
+        return Err(Error::Refused(format!(
+            "--roots {}: no certificates in it",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(certs.into_iter().map(|(_, der)| der).collect())
 }
 
 fn import(
@@ -462,14 +581,7 @@ fn import(
 ) -> Result<ExitCode, Error> {
     let issued = read_certs(&[cert.to_path_buf()], "--cert")?;
     let extra = read_certs(chain, "--chain")?;
-    let anchors: Vec<Vec<u8>> = if roots.is_empty() {
-        system_roots()
-    } else {
-        read_certs(roots, "--roots")?
-            .into_iter()
-            .map(|(_, d)| d)
-            .collect()
-    };
+    let anchors = trust_anchors(roots)?;
     step_item(args, ctx, id, |item, exposed| {
         let Some(csr) = &item.csr else {
             return Err(Error::Refused("no CSR yet: run `rotate csr` first".into()));
@@ -506,7 +618,7 @@ fn import(
             .collect();
         checks::chain(&candidate, &intermediates, &anchors, ctx.now).map_err(Error::Refused)?;
         Ok(Event::Imported(IssuedRecord {
-            cert_path: cert.display().to_string(),
+            cert_path: stored_path(&args.state, cert),
             fingerprint_sha256: facts.fingerprint.to_string(),
             serial: facts.serial.clone(),
             issuer: facts.issuer.clone(),
@@ -529,18 +641,47 @@ fn uploaded(
             "rotate verify needs --endpoint HOST:PORT".into(),
         ));
     }
+    if e.endpoint.is_none() && !e.roots.is_empty() {
+        return Err(Error::Usage(
+            "--roots checks what an endpoint serves: give --endpoint HOST:PORT too".into(),
+        ));
+    }
     let at = timefmt::rfc3339(ctx.now);
-    // What the endpoint serves, asked before taking the lock: network waits hold nothing.
-    let served = e.endpoint.as_ref().map(|endpoint| {
-        crate::probe::served_leaf(
-            endpoint,
-            e.sni.as_deref(),
-            Duration::from_secs(e.timeout),
-            ctx.now,
-        )
-    });
-    // One transaction: the upload is recorded (unless only verifying), then verified if the
-    // endpoint serves the imported certificate; a mismatch is refused after saving the upload.
+    // What the endpoint serves and whether clients accept it, found before taking the lock:
+    // network waits hold nothing. `Ok(fingerprint)` or `Err(why it fails)`.
+    let checked = match &e.endpoint {
+        Some(endpoint) => {
+            let anchors = trust_anchors(&e.roots)?;
+            let target = crate::probe::targets::parse(endpoint, e.sni.as_deref())
+                .map_err(|why| Error::Usage(format!("--endpoint {why}")))?;
+            let served = crate::probe::served_chain(
+                endpoint,
+                e.sni.as_deref(),
+                Duration::from_secs(e.timeout),
+                ctx.now,
+            );
+            Some(match served {
+                Err(why) => Err(format!("could not check what it serves: {why}")),
+                Ok(chain) => {
+                    let fingerprint = chain
+                        .first()
+                        .map(|leaf| Sha256::of(leaf).to_string())
+                        .unwrap_or_default();
+                    let verdict = match target.server_name() {
+                        Some(name) => checks::served(&chain, &name, &anchors, ctx.now),
+                        None => {
+                            Err("no name to check the certificate against: give --sni NAME".into())
+                        }
+                    };
+                    Ok((fingerprint, verdict))
+                }
+            })
+        }
+        None => None,
+    };
+    // One transaction: the upload is recorded (unless only verifying), then the item is
+    // verified if the endpoint serves the imported certificate and clients accept its chain;
+    // otherwise a verified item goes back to uploaded. A failure is refused after saving.
     let (lines, refusal) = with_plan(args, |plan| {
         let item = plan.item_mut(&e.item)?;
         let mut lines = Vec::new();
@@ -554,36 +695,71 @@ fn uploaded(
             changed |= matches!(applied, Applied::Changed { .. });
             lines.push(describe(&item.id, applied));
         }
-        let refusal = match (&e.endpoint, served) {
-            (Some(endpoint), Some(Err(why))) => Some(format!(
-                "{endpoint}: could not check what it serves: {why}; the item stays uploaded (retry with `rotate verify`)"
-            )),
-            (Some(endpoint), Some(Ok(served))) => {
-                let expected = item
-                    .issued
-                    .as_ref()
-                    .map(|i| i.fingerprint_sha256.clone())
-                    .ok_or_else(|| Error::Refused("no issued certificate recorded for this item".into()))?;
-                if served == expected {
-                    let event = Event::Verified(state::VerificationRecord {
-                        at: at.clone(),
-                        endpoint: endpoint.clone(),
-                        sni: e.sni.clone(),
-                        served_fingerprint_sha256: served,
-                    });
-                    let applied = plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
-                    changed |= matches!(applied, Applied::Changed { .. });
-                    lines.push(describe(&item.id, applied));
-                    None
-                } else {
-                    Some(format!(
-                        "{endpoint} still serves a different certificate (sha256 {served}), not the new one (sha256 {expected}); the item stays uploaded: fix the upload, then `rotate verify`"
-                    ))
-                }
-            }
-            _ => None,
+        let (Some(endpoint), Some(checked)) = (&e.endpoint, checked) else {
+            return Ok(((lines, None), changed));
         };
-        Ok(((lines, refusal), changed))
+        let expected = item
+            .issued
+            .as_ref()
+            .map(|i| i.fingerprint_sha256.clone())
+            .ok_or_else(|| {
+                Error::Refused(format!(
+                    "item {}: no issued certificate is recorded yet (`rotate import` first)",
+                    item.id
+                ))
+            })?;
+        let failure = match checked {
+            Err(why) => Some(why),
+            Ok((served, _)) if served != expected => Some(format!(
+                "it still serves a different certificate (sha256 {served}), not the new one (sha256 {expected})"
+            )),
+            Ok((_, Err(why))) => Some(why),
+            Ok((served, Ok(()))) => {
+                let event = Event::Verified(state::VerificationRecord {
+                    at: at.clone(),
+                    endpoint: endpoint.clone(),
+                    sni: e.sni.clone(),
+                    served_fingerprint_sha256: served,
+                });
+                let applied = plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
+                changed |= matches!(applied, Applied::Changed { .. });
+                lines.push(describe(&item.id, applied));
+                None
+            }
+        };
+        let Some(why) = failure else {
+            return Ok(((lines, None), changed));
+        };
+        let event = Event::VerifyFailed {
+            endpoint: endpoint.clone(),
+            reason: why.clone(),
+        };
+        let applied = plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
+        let now = match &applied {
+            Applied::Changed { to, .. } => {
+                changed = true;
+                lines.push(describe(&item.id, applied.clone()));
+                format!(
+                    "the item is back to {}, so the old certificate cannot be revoked yet",
+                    to.as_str()
+                )
+            }
+            Applied::Unchanged(_) => format!("the item stays {}", item.step.as_str()),
+        };
+        let refusal = if item.step >= Step::Revoked {
+            format!("{endpoint}: {why}; {now}: fix the endpoint now")
+        } else {
+            let mut again = format!("certsweep rotate verify {} --endpoint {endpoint}", item.id);
+            if let Some(sni) = &e.sni {
+                again.push_str(&format!(" --sni {sni}"));
+            }
+            for r in &e.roots {
+                again.push_str(&format!(" --roots {}", r.display()));
+            }
+            again.push_str(&format!(" --state {}", args.state.display()));
+            format!("{endpoint}: {why}; {now}: fix the upload, then `{again}`")
+        };
+        Ok(((lines, Some(refusal)), changed))
     })?;
     if !ctx.quiet {
         for line in lines {
@@ -622,7 +798,9 @@ fn revoked(
         let crl = if crls.is_empty() {
             None
         } else {
-            Some(confirm_crl(item, crls, &issuer_certs)?)
+            let mut evidence = confirm_crl(item, crls, &issuer_certs)?;
+            evidence.path = stored_path(&args.state, Path::new(&evidence.path));
+            Some(evidence)
         };
         Ok(Event::Revoked {
             crl,

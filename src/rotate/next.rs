@@ -2,6 +2,7 @@
 //! and for revocation everything the CA asks for).
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -116,7 +117,6 @@ pub fn run(
         Some(t) => timefmt::rfc3339(crate::config::parse_flag("--compromised-at", t)?),
         None => plan.policy.cutoff.clone(),
     };
-    let state = format!("--state {}", args.state.display());
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut remaining = 0;
@@ -135,7 +135,7 @@ pub fn run(
             escape(item.host.as_deref().unwrap_or(&item.old.subject)),
             item.step.as_str()
         )?;
-        for line in actions(item, &state, &compromise) {
+        for line in actions(item, &args.state, &compromise) {
             writeln!(out, "    {}", escape(&line))?;
         }
         writeln!(out)?;
@@ -154,7 +154,22 @@ pub fn run(
     })
 }
 
-fn actions(item: &Item, state: &str, compromise: &str) -> Vec<String> {
+/// The exact `certsweep rotate ...` commands that move `item` on (for `walk` when it stops).
+pub fn commands(item: &Item, state: &Path) -> Vec<String> {
+    actions(item, state, "")
+        .into_iter()
+        .filter_map(|line| {
+            line.find("certsweep rotate ")
+                .map(|at| line[at..].to_owned())
+        })
+        .collect()
+}
+
+/// What to do next for `item`, as sentences and exact commands. Paths are shown as usable
+/// from the current folder.
+fn actions(item: &Item, state_path: &Path, compromise: &str) -> Vec<String> {
+    let state = &format!("--state {}", state_path.display());
+    let shown = |stored: &str| super::shown_path(state_path, stored);
     let id = &item.id;
     let host = item.host.clone().unwrap_or_else(|| {
         item.old
@@ -166,15 +181,15 @@ fn actions(item: &Item, state: &str, compromise: &str) -> Vec<String> {
     match item.step {
         Step::Planned => vec![format!("certsweep rotate csr {id} {state}")],
         Step::CsrGenerated => {
-            let csr = item.csr.as_ref().map(|c| c.csr_path.as_str()).unwrap_or("?");
+            let csr = item.csr.as_ref().map(|c| shown(&c.csr_path)).unwrap_or("?".into());
             vec![
                 format!("send {csr} to your CA, then:"),
                 format!("certsweep rotate import {id} --cert ISSUED.pem --chain CHAIN.pem {state}"),
             ]
         }
         Step::Issued => {
-            let cert = item.issued.as_ref().map(|c| c.cert_path.as_str()).unwrap_or("?");
-            let key = item.csr.as_ref().map(|c| c.key_path.as_str()).unwrap_or("?");
+            let cert = item.issued.as_ref().map(|c| shown(&c.cert_path)).unwrap_or("?".into());
+            let key = item.csr.as_ref().map(|c| shown(&c.key_path)).unwrap_or("?".into());
             vec![
                 format!("upload {cert} with its key {key} where {host} is served, then:"),
                 format!("certsweep rotate uploaded {id} --endpoint {host}:443 {state}"),

@@ -13,6 +13,12 @@ pub enum Event {
     Imported(IssuedRecord),
     Uploaded(UploadRecord),
     Verified(VerificationRecord),
+    /// A check of the endpoint failed: a `verified` item goes back to `uploaded`, so the old
+    /// certificate cannot be revoked on the strength of an out-of-date verification.
+    VerifyFailed {
+        endpoint: String,
+        reason: String,
+    },
     Revoked {
         crl: Option<CrlEvidence>,
         forced_reason: Option<String>,
@@ -25,7 +31,7 @@ impl Event {
             Event::CsrGenerated(_) => "csr",
             Event::Imported(_) => "import",
             Event::Uploaded(_) => "uploaded",
-            Event::Verified(_) => "verify",
+            Event::Verified(_) | Event::VerifyFailed { .. } => "verify",
             Event::Revoked { .. } => "revoked",
         }
     }
@@ -111,6 +117,25 @@ pub fn apply(item: &mut Item, event: Event, at: &str, actor: &str) -> Result<App
                 return Err("record the upload first (`rotate uploaded ITEM`)".into())
             }
             _ => return Ok(Applied::Unchanged(format!("already {}", from.as_str()))),
+        },
+        Event::VerifyFailed { endpoint, reason } => match from {
+            Step::Verified => {
+                item.verification = None;
+                (
+                    Step::Uploaded,
+                    format!("verification at {endpoint} failed: {reason}"),
+                )
+            }
+            Step::Planned | Step::CsrGenerated | Step::Issued => {
+                return Err("record the upload first (`rotate uploaded ITEM`)".into())
+            }
+            Step::Uploaded => return Ok(Applied::Unchanged("still uploaded".into())),
+            Step::Revoked | Step::Done => {
+                return Ok(Applied::Unchanged(format!(
+                    "already {}: the old certificate's revocation is recorded",
+                    from.as_str()
+                )))
+            }
         },
         Event::Revoked { crl, forced_reason } => {
             if from == Step::Done {
@@ -353,6 +378,42 @@ mod tests {
         ));
         assert_eq!(it.history.len(), 6);
         assert_eq!(it.history[0].actor, "me");
+    }
+
+    #[test]
+    fn a_failed_verification_takes_a_verified_item_back_to_uploaded() {
+        let failed = || Event::VerifyFailed {
+            endpoint: "h:443".into(),
+            reason: "serves another certificate".into(),
+        };
+        let mut it = item(Step::Verified);
+        let r = apply(&mut it, failed(), "t2", "me").unwrap();
+        assert_eq!(
+            r,
+            Applied::Changed {
+                from: Step::Verified,
+                to: Step::Uploaded
+            }
+        );
+        assert!(it.verification.is_none());
+        let last = it.history.last().unwrap();
+        assert_eq!((last.action.as_str(), last.at.as_str()), ("verify", "t2"));
+        assert!(last.detail.contains("serves another certificate"));
+        let err = apply(
+            &mut it,
+            Event::Revoked {
+                crl: None,
+                forced_reason: None,
+            },
+            "t",
+            "me",
+        )
+        .unwrap_err();
+        assert!(err.contains("only uploaded"), "{err}");
+        assert!(matches!(
+            apply(&mut it, failed(), "t", "me").unwrap(),
+            Applied::Unchanged(_)
+        ));
     }
 
     #[test]

@@ -228,22 +228,40 @@ impl State {
         Ok(())
     }
 
+    /// The item whose id is `id`, or the one item whose id starts with it (as the help
+    /// promises); an ambiguous prefix is refused with the candidates.
     pub fn item_mut(&mut self, id: &str) -> Result<&mut Item, Error> {
+        let n = self.find(id)?;
+        Ok(&mut self.items[n])
+    }
+
+    /// The index of the item `id` names (whole id or unique prefix).
+    pub fn find(&self, id: &str) -> Result<usize, Error> {
+        if let Some(n) = self.items.iter().position(|i| i.id == id) {
+            return Ok(n);
+        }
         let matches: Vec<usize> = self
             .items
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.id == id || (id.len() >= 3 && i.id.starts_with(id)))
+            .filter(|(_, i)| !id.is_empty() && i.id.starts_with(id))
             .map(|(n, _)| n)
             .collect();
         match matches[..] {
-            [n] => Ok(&mut self.items[n]),
+            [n] => Ok(n),
             [] => Err(Error::Usage(format!(
-                "no item '{id}' in the plan (see `certsweep rotate status`)"
+                "no item '{}' in the plan (see `certsweep rotate status`)",
+                crate::sanitize::escape(id)
             ))),
-            _ => Err(Error::Usage(format!(
-                "'{id}' matches several items; give the whole id"
-            ))),
+            _ => {
+                let names: Vec<&str> = matches.iter().map(|&n| self.items[n].id.as_str()).collect();
+                Err(Error::Usage(format!(
+                    "'{}' matches {} items: {}; give more of the id",
+                    crate::sanitize::escape(id),
+                    names.len(),
+                    crate::sanitize::escape(&names.join(", "))
+                )))
+            }
         }
     }
 }

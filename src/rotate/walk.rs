@@ -1,6 +1,10 @@
 //! `rotate walk`: the same steps as the other commands, asked for one at a time at a
 //! terminal. Scripts use the commands; without a terminal this refuses.
+//!
+//! The clock is read again before each step (unless `--now` pinned it): a walk can wait at a
+//! prompt while the CA issues, and the certificate it then gets is valid from that moment.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
@@ -8,8 +12,20 @@ use super::state::Step;
 use crate::cli::{EndpointArgs, KeyType, RotateArgs, RotateCsrArgs};
 use crate::config::Context;
 use crate::error::{Error, ExitCode};
+use crate::sanitize::escape;
 
-pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
+/// An answer at a prompt.
+enum Answer {
+    Text(String),
+    /// `s`: leave this item for now and go on to the next one.
+    Skip,
+    /// An empty answer: stops, except where "none" is an answer (the chain file).
+    Empty,
+    /// `q` or the end of input.
+    Stop,
+}
+
+pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCode, Error> {
     if !super::interactive() {
         return Err(Error::Usage(
             "rotate walk is interactive and needs a terminal; in scripts use `rotate next`, then `rotate csr`, `import`, `uploaded`, `verify` and `revoked`".into(),
@@ -17,81 +33,141 @@ pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     }
     let stdin = io::stdin();
     let mut lines = stdin.lock().lines();
-    // Every prompt: an empty answer, `q` or the end of input stops the walk (exit 1).
-    let mut ask = |prompt: &str| -> Option<String> {
+    let mut ask = |prompt: &str| -> Answer {
         print!("{prompt}");
         let _ = io::stdout().flush();
-        let answer = lines.next()?.ok()?;
-        let answer = answer.trim();
-        (!answer.is_empty() && answer != "q").then(|| answer.to_owned())
+        match lines.next() {
+            Some(Ok(answer)) => match answer.trim() {
+                "" => Answer::Empty,
+                "q" => Answer::Stop,
+                "s" => Answer::Skip,
+                a => Answer::Text(a.to_owned()),
+            },
+            _ => Answer::Stop,
+        }
     };
-    let stop = Ok(ExitCode::ActionRequired);
+    let mut skipped: Vec<String> = Vec::new();
     loop {
         let plan = super::state::load(&args.state)?.ok_or_else(|| super::no_plan(&args.state))?;
-        let Some(item) = plan.items.iter().find(|i| i.step != Step::Done).cloned() else {
-            println!("Every item is done.");
-            return Ok(ExitCode::Clean);
+        let seen: HashSet<&str> = skipped.iter().map(String::as_str).collect();
+        let Some(item) = plan
+            .items
+            .iter()
+            .find(|i| i.step != Step::Done && !seen.contains(i.id.as_str()))
+            .cloned()
+        else {
+            if skipped.is_empty() {
+                println!("Every item is done.");
+                return Ok(ExitCode::Clean);
+            }
+            println!(
+                "\nSkipped, still to do: {}. `certsweep rotate next --state {}` lists their next commands.",
+                escape(&skipped.join(", ")),
+                escape(&args.state.display().to_string())
+            );
+            return Ok(ExitCode::ActionRequired);
         };
         let name = item.host.as_deref().unwrap_or(&item.old.subject);
-        println!("\n{} ({name}) is {}", item.id, item.step.as_str());
+        println!(
+            "\n{} ({}) is {}",
+            escape(&item.id),
+            escape(name),
+            item.step.as_str()
+        );
         let id = item.id.clone();
+        // Every prompt: `s` skips this item, `q`, an empty answer or the end of input stops.
+        let stop = |item: &super::state::Item| -> Result<ExitCode, Error> {
+            println!("Stopped. To go on without the walk:");
+            for line in super::next::commands(item, &args.state) {
+                println!("    {}", escape(&line));
+            }
+            Ok(ExitCode::ActionRequired)
+        };
+        macro_rules! answer {
+            ($prompt:expr) => {
+                match ask($prompt) {
+                    Answer::Text(t) => t,
+                    Answer::Skip => {
+                        skipped.push(id.clone());
+                        continue;
+                    }
+                    Answer::Empty | Answer::Stop => return stop(&item),
+                }
+            };
+        }
         let result = match item.step {
             Step::Planned => {
-                if ask("Make a new key and CSR now? [y/q] ").as_deref() != Some("y") {
-                    return stop;
+                if answer!("Make a new key and CSR now? [y/s/q] ") != "y" {
+                    return stop(&item);
                 }
                 let csr = RotateCsrArgs {
-                    item: Some(id),
+                    item: Some(id.clone()),
                     all: false,
                     key_type: KeyType::EcdsaP256,
                     out_dir: None,
                     encrypt_key: false,
                     passphrase_file: None,
                 };
-                super::csr_step(args, &csr, ctx)
+                super::csr_step(args, &csr, &ctx.at_this_step())
             }
             Step::CsrGenerated => {
-                let Some(cert) = ask("Path of the issued certificate (q to stop): ") else {
-                    return stop;
-                };
-                let chain: Vec<PathBuf> = ask("Path of the chain file (empty for none): ")
-                    .map(PathBuf::from)
-                    .into_iter()
-                    .collect();
-                super::import(args, ctx, &id, &PathBuf::from(cert), &chain, &[])
+                let cert = answer!("Path of the issued certificate (s to skip, q to stop): ");
+                let chain: Vec<PathBuf> =
+                    match ask("Path of the chain file (empty for none, s to skip): ") {
+                        Answer::Text(t) => vec![PathBuf::from(t)],
+                        Answer::Skip => {
+                            skipped.push(id.clone());
+                            continue;
+                        }
+                        Answer::Empty => Vec::new(),
+                        Answer::Stop => return stop(&item),
+                    };
+                super::import(
+                    args,
+                    &ctx.at_this_step(),
+                    &id,
+                    &PathBuf::from(cert),
+                    &chain,
+                    roots,
+                )
             }
             Step::Issued | Step::Uploaded => {
-                let Some(endpoint) = ask("Endpoint now serving it, HOST:PORT (q to stop): ") else {
-                    return stop;
-                };
+                let endpoint =
+                    answer!("Endpoint now serving it, HOST:PORT (s to skip, q to stop): ");
                 let e = EndpointArgs {
-                    item: id,
+                    item: id.clone(),
                     endpoint: Some(endpoint),
-                    sni: None,
+                    sni: item.host.clone(),
                     timeout: 10,
+                    roots: roots.to_vec(),
                 };
-                super::uploaded(args, ctx, &e, item.step == Step::Uploaded)
+                super::uploaded(args, &ctx.at_this_step(), &e, item.step == Step::Uploaded)
             }
             Step::Verified | Step::Revoked => {
                 println!(
                     "Ask the CA to revoke serial {} (issuer {}), reason keyCompromise.",
-                    item.old.serial, item.old.issuer
+                    escape(&item.old.serial),
+                    escape(&item.old.issuer)
                 );
-                let Some(crl) = ask("Path of the issuer's CRL listing it (q to stop): ") else {
-                    return stop;
-                };
-                let Some(issuer) = ask("Path of the issuer's certificate (q to stop): ") else {
-                    return stop;
-                };
+                let crl = answer!("Path of the issuer's CRL listing it (s to skip, q to stop): ");
+                let issuer = answer!("Path of the issuer's certificate (s to skip, q to stop): ");
                 let (crl, issuer) = (PathBuf::from(crl), PathBuf::from(issuer));
-                super::revoked(args, ctx, &id, &[crl], &[issuer], false, None)
+                super::revoked(
+                    args,
+                    &ctx.at_this_step(),
+                    &id,
+                    &[crl],
+                    &[issuer],
+                    false,
+                    None,
+                )
             }
             Step::Done => continue,
         };
         if let Err(e) = result {
-            println!("{e}");
-            if ask("Try again? [y/q] ").as_deref() != Some("y") {
-                return stop;
+            println!("{}", escape(&e.to_string()));
+            if answer!("Try again? [y/s/q] ") != "y" {
+                return stop(&item);
             }
         }
     }
