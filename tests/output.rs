@@ -416,3 +416,138 @@ fn tables_fit_the_terminal_width_and_pipes_get_everything() {
     let dates = |s: &str| s.matches("T00:00:00Z").count();
     assert_eq!(dates(&narrow.stdout), dates(&wide.stdout));
 }
+
+/// Checks that `stdout` is really `format` (parsing it), or that the format was refused.
+fn check_format(what: &str, format: &str, run: &Run, supported: bool) {
+    if !supported {
+        assert_eq!(run.code, 2, "{what} --format {format} must be refused");
+        assert!(
+            run.stdout.is_empty(),
+            "{what} --format {format}: nothing on stdout"
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("--format {format} is not supported")),
+            "{what}: {}",
+            run.stderr
+        );
+        return;
+    }
+    // Inputs may be incomplete on purpose (exit 2); the format itself must not be refused.
+    assert!(
+        !run.stderr.contains("is not supported"),
+        "{what} --format {format}: {}",
+        run.stderr
+    );
+    let out = &run.stdout;
+    match format {
+        "json" => {
+            let v: serde_json::Value =
+                serde_json::from_str(out).unwrap_or_else(|e| panic!("{what} json: {e}\n{out}"));
+            assert_eq!(v["schema_version"], 1, "{what}");
+        }
+        "ndjson" => {
+            let lines: Vec<serde_json::Value> = out
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: {e}: {l}")))
+                .collect();
+            assert_eq!(lines.last().unwrap()["type"], "summary", "{what}");
+            assert!(lines.iter().all(|l| l["type"].is_string()), "{what}");
+        }
+        "csv" => {
+            let mut r = csv::Reader::from_reader(out.as_bytes());
+            let width = r.headers().unwrap().len();
+            assert!(width > 3, "{what}: a real header");
+            assert_eq!(&r.headers().unwrap()[0], "schema_version", "{what}");
+            for row in r.records() {
+                assert_eq!(row.unwrap().len(), width, "{what}");
+            }
+            assert!(!out.trim_start().starts_with('{'), "{what}: not JSON");
+        }
+        "prometheus" => {
+            assert!(out.starts_with("# HELP certsweep_"), "{what}: {out}");
+            python(
+                "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\nlist(p(sys.stdin.read()))",
+                out,
+            );
+        }
+        "html" => assert!(out.starts_with("<!DOCTYPE html>"), "{what}"),
+        _ => {
+            assert!(!out.trim().is_empty(), "{what} table");
+            assert!(
+                !out.trim_start().starts_with('{'),
+                "{what}: a table, not JSON"
+            );
+        }
+    }
+}
+
+const FORMATS: [&str; 6] = ["table", "json", "ndjson", "csv", "prometheus", "html"];
+
+#[test]
+fn every_command_speaks_every_format_or_refuses_it() {
+    let dir = temp();
+    let demo = [
+        "--manifest",
+        "fixtures/demo/manifest.json",
+        "--cutoff",
+        CUTOFF,
+    ];
+    for format in FORMATS {
+        let run = Test::new()
+            .arg("scan")
+            .args(demo)
+            .args(["--format", format])
+            .run();
+        check_format("scan", format, &run, true);
+
+        let run = Test::new()
+            .args([
+                "inspect",
+                "fixtures/demo/uploads/shop.pem",
+                "--format",
+                format,
+            ])
+            .run();
+        check_format("inspect", format, &run, FORMATS[..4].contains(&format));
+
+        let out = dir.path().join(format!("csr-{format}"));
+        let run = Test::new()
+            .args([
+                "csr",
+                "--cert",
+                "fixtures/demo/uploads/shop.pem",
+                "--out-dir",
+            ])
+            .arg(&out)
+            .args(["--format", format])
+            .run();
+        check_format("csr", format, &run, FORMATS[..4].contains(&format));
+
+        // Nothing listens on port 1: the probe fails (exit 2) but still reports in full.
+        let run = Test::new()
+            .args(["probe", "127.0.0.1:1", "--timeout", "2", "--format", format])
+            .run();
+        check_format("probe", format, &run, format != "html");
+
+        let run = Test::new()
+            .args([
+                "apps",
+                "fixtures/apps/installations-page1.json",
+                "fixtures/apps/installations-page2.json",
+                "--cutoff",
+                CUTOFF,
+                "--format",
+                format,
+            ])
+            .run();
+        check_format("apps", format, &run, format != "html");
+
+        let run = Test::new()
+            .args(["completions", "bash", "--format", format])
+            .run();
+        check_format("completions", format, &run, format == "table");
+        let run = Test::new().args(["man", "--format", format]).run();
+        check_format("man", format, &run, format == "table");
+    }
+}

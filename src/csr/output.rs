@@ -220,12 +220,14 @@ pub fn report(
         .collect();
     let mut out = ctx.sink()?;
     match ctx.format {
-        Format::Table | Format::Csv => write_table(&csrs, args, &mut out)?,
+        Format::Table => write_table(&csrs, args, &mut out)?,
+        Format::Csv => write_csv(&csrs, &mut out)?,
+        Format::Ndjson => write_ndjson(&csrs, args, errors, &mut out)?,
         // Refused before any key is made (`lib::dispatch`).
         f @ (Format::Prometheus | Format::Html) => {
             return Err(crate::report::unsupported(f, "csr").into())
         }
-        Format::Json | Format::Ndjson => {
+        Format::Json => {
             let report = CsrReport {
                 schema_version: SCHEMA_VERSION,
                 tool: &TOOL,
@@ -239,6 +241,112 @@ pub fn report(
     }
     out.finish()?;
     Ok(())
+}
+
+/// NDJSON: one `csr` line per CSR, then the error lines and the summary line.
+fn write_ndjson(
+    csrs: &[CsrOut<'_>],
+    args: &CsrArgs,
+    errors: &[InputError],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Line<'r, 'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        #[serde(flatten)]
+        csr: &'r CsrOut<'a>,
+    }
+    #[derive(Serialize)]
+    struct Policy {
+        out_dir: String,
+        key_type: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Summary {
+        csrs: usize,
+        written: usize,
+        errors: usize,
+        complete: bool,
+    }
+    for c in csrs {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                kind: "csr",
+                csr: c,
+            },
+        )?;
+        out.write_all(b"\n")?;
+    }
+    crate::report::write_ndjson_tail(
+        errors,
+        Policy {
+            out_dir: args.out_dir.display().to_string(),
+            key_type: args.key_type.name(),
+        },
+        Summary {
+            csrs: csrs.len(),
+            written: csrs.iter().filter(|c| c.written).count(),
+            errors: errors.len(),
+            complete: errors.is_empty(),
+        },
+        out,
+    )
+}
+
+/// The CSV columns of `csr`, in order (lists are joined with `;`).
+pub const CSV_COLUMNS: [&str; 18] = [
+    "schema_version",
+    "name",
+    "old_path",
+    "old_index",
+    "old_manifest_id",
+    "old_host",
+    "old_fingerprint_sha256",
+    "old_spki_sha256",
+    "subject",
+    "subject_unchanged",
+    "sans",
+    "changes",
+    "key_type",
+    "new_spki_sha256",
+    "csr_path",
+    "key_path",
+    "key_encrypted",
+    "written",
+];
+
+/// CSV: one row per CSR (errors go to stderr and the exit code).
+fn write_csv(csrs: &[CsrOut<'_>], out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_COLUMNS)?;
+    for c in csrs {
+        crate::report::csv_record(
+            &mut w,
+            [
+                SCHEMA_VERSION.to_string(),
+                c.name.to_owned(),
+                c.old.path.to_owned(),
+                c.old.index.to_string(),
+                c.old.manifest_id.unwrap_or("").to_owned(),
+                c.old.host.unwrap_or("").to_owned(),
+                c.old.fingerprint_sha256.clone(),
+                c.old.spki_sha256.clone(),
+                c.subject.to_owned(),
+                c.subject_unchanged.to_string(),
+                c.sans.join(";"),
+                c.changes.join("; "),
+                c.key_type.to_owned(),
+                c.new_spki_sha256.clone(),
+                c.csr_path.clone(),
+                c.key_path.clone(),
+                c.key_encrypted.to_string(),
+                c.written.to_string(),
+            ],
+        )?;
+    }
+    w.flush()
 }
 
 fn write_table(csrs: &[CsrOut<'_>], args: &CsrArgs, out: &mut dyn Write) -> io::Result<()> {

@@ -114,6 +114,8 @@ pub fn formats_of(command: &crate::cli::Command) -> &'static [Format] {
     match command {
         Command::Scan(_) => SCAN,
         Command::Probe(_) | Command::Apps(_) => WITH_PROMETHEUS,
+        // A completion script and a manual page have one form each.
+        Command::Completions { .. } | Command::Man { .. } => &[Format::Table],
         _ => Format::TABULAR,
     }
 }
