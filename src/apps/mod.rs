@@ -13,6 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub mod detect;
+pub mod pages;
+
+pub use detect::{credentials, is_credential_name, mask, Credential, SettingSource};
+
 use crate::cli::AppsArgs;
 use crate::config::{parse_flag, Context};
 use crate::error::{Error, ExitCode};
@@ -20,117 +25,6 @@ use crate::inventory::{describe_io, InputError};
 use crate::report::{ErrorRecord, Format, Tool, SCHEMA_VERSION, TOOL};
 use crate::sanitize::escape;
 use crate::timefmt;
-
-/// Word parts that make a setting name a credential (compared case-insensitively).
-const CREDENTIAL_WORDS: &[&str] = &[
-    "token",
-    "tokens",
-    "key",
-    "keys",
-    "apikey",
-    "secret",
-    "secrets",
-    "password",
-    "passwords",
-    "passwd",
-    "pwd",
-    "passphrase",
-    "credential",
-    "credentials",
-    "auth",
-    "authorization",
-];
-
-/// Endings that make one word part a credential on their own (`accesstoken`,
-/// `webhooksecret`). `key` and `auth` are not among them: `monkey`, `author`.
-const CREDENTIAL_SUFFIXES: &[&str] = &["token", "secret", "password", "passphrase"];
-
-/// Whether a setting name names a credential.
-///
-/// The name is cut into word parts at every character that is not a letter or digit
-/// (`api_token`, `auth-header`, `oauth.client_secret`) and at camel-case humps (`apiKey`,
-/// `clientSecret`, `APIKey` → `API`, `Key`). It is a credential if any part, lower-cased,
-/// is one of [`CREDENTIAL_WORDS`] or ends with one of [`CREDENTIAL_SUFFIXES`]. So
-/// `api_token`, `apiKey`, `clientSecret`, `password`, `auth_header` match, and `author`,
-/// `keyboard_layout`, `monkey`, `tokenizer_mode` do not.
-pub fn is_credential_name(name: &str) -> bool {
-    word_parts(name).iter().any(|part| {
-        let part = part.to_lowercase();
-        CREDENTIAL_WORDS.contains(&part.as_str())
-            || CREDENTIAL_SUFFIXES.iter().any(|s| part.ends_with(s))
-    })
-}
-
-fn word_parts(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !current.is_empty() {
-                parts.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        let prev = i.checked_sub(1).map(|j| chars[j]);
-        let next = chars.get(i + 1);
-        let hump = c.is_uppercase()
-            && prev.is_some_and(|p| {
-                p.is_lowercase()
-                    || p.is_ascii_digit()
-                    || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
-            });
-        if hump && !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
-        }
-        current.push(c);
-    }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    parts
-}
-
-/// A credential value, masked: at most its last 4 characters, fewer for short values, and
-/// nothing but the length for values of 8 characters or fewer.
-///
-/// | length | shown |
-/// |---|---|
-/// | 0 | `(empty)` |
-/// | 1–8 | `(N chars)` |
-/// | 9–15 | `****` + last 2, `(N chars)` |
-/// | 16+ | `****` + last 4, `(N chars)` |
-pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    let shown = match n {
-        0 => return "(empty)".into(),
-        1..=8 => 0,
-        9..=15 => 2,
-        _ => 4,
-    };
-    let tail: String = chars[n - shown..].iter().collect();
-    if shown == 0 {
-        format!("({n} chars)")
-    } else {
-        format!("****{tail} ({n} chars)")
-    }
-}
-
-/// Where a credential was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SettingSource {
-    Settings,
-    SettingsObjects,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Credential {
-    pub name: String,
-    pub source: SettingSource,
-    pub masked: String,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -180,74 +74,6 @@ fn id_text(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
-    }
-}
-
-/// The credentials in one installation's `settings` (nested objects by dotted name) and
-/// `settings_objects` (`[{name, value}]`). Empty, null and boolean values hold no secret.
-/// A setting found in both with the same value (vendors mirror them) is listed once.
-pub fn credentials(installation: &Value) -> Vec<Credential> {
-    let mut out = Vec::new();
-    let mut seen = Seen::new();
-    if let Some(settings) = installation.get("settings").and_then(Value::as_object) {
-        for (name, value) in settings {
-            collect(name, value, SettingSource::Settings, 0, &mut seen, &mut out);
-        }
-    }
-    if let Some(objects) = installation
-        .get("settings_objects")
-        .and_then(Value::as_array)
-    {
-        for o in objects {
-            if let Some(name) = o.get("name").and_then(Value::as_str) {
-                let value = o.get("value").unwrap_or(&Value::Null);
-                collect(
-                    name,
-                    value,
-                    SettingSource::SettingsObjects,
-                    0,
-                    &mut seen,
-                    &mut out,
-                );
-            }
-        }
-    }
-    out
-}
-
-/// (name, value) pairs already listed; the values are dropped with the set.
-type Seen = Vec<(String, zeroize::Zeroizing<String>)>;
-
-fn collect(
-    name: &str,
-    value: &Value,
-    source: SettingSource,
-    depth: usize,
-    seen: &mut Seen,
-    out: &mut Vec<Credential>,
-) {
-    let text = match value {
-        Value::Object(map) if depth < 8 => {
-            for (k, v) in map {
-                collect(&format!("{name}.{k}"), v, source, depth + 1, seen, out);
-            }
-            return;
-        }
-        Value::Null | Value::Bool(_) => return,
-        Value::String(s) => zeroize::Zeroizing::new(s.clone()),
-        other => zeroize::Zeroizing::new(other.to_string()),
-    };
-    if text.is_empty() || !is_credential_name(name) {
-        return;
-    }
-    let masked = mask(&text);
-    if !seen.iter().any(|(n, v)| n == name && *v == text) {
-        seen.push((name.to_owned(), text));
-        out.push(Credential {
-            name: name.to_owned(),
-            source,
-            masked,
-        });
     }
 }
 
@@ -376,8 +202,36 @@ impl AppsReport {
     }
 }
 
+/// One page of the installation list as read: where it came from (a file or a URL) and its
+/// JSON, or why it could not be read.
+pub struct Page {
+    pub label: String,
+    pub body: Result<Value, String>,
+}
+
+/// Reads each file as one page; a file that cannot be read or parsed is a page with an error.
+pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
+    files
+        .iter()
+        .map(|path| Page {
+            label: path.display().to_string(),
+            body: std::fs::read(path)
+                .map_err(|e| describe_io(&e))
+                .and_then(|bytes| {
+                    serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
+                }),
+        })
+        .collect()
+}
+
 /// Reads every page and classifies every installation, collecting errors as records.
 pub fn audit(files: &[PathBuf], cutoff: OffsetDateTime, now: OffsetDateTime) -> AppsReport {
+    audit_pages(&read_pages(files), cutoff, now)
+}
+
+/// Classifies every installation of every page (an installation on several pages counts
+/// once) and checks that the pages are the whole list (see [`pages::gaps`]).
+pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) -> AppsReport {
     let mut report = AppsReport {
         policy: AppsPolicy {
             now: timefmt::rfc3339(now),
@@ -387,42 +241,32 @@ pub fn audit(files: &[PathBuf], cutoff: OffsetDateTime, now: OffsetDateTime) -> 
         errors: Vec::new(),
     };
     let mut seen = HashSet::new();
-    let mut last_pages = 0;
-    let mut more_pages = false;
-    for path in files {
-        let shown = path.display().to_string();
+    // The pagination of each page that was read, with the page's label.
+    let mut links: Vec<(&str, pages::PageLinks)> = Vec::new();
+    for page in pages {
         let error = |index: Option<usize>, reason: String| InputError {
-            path: shown.clone(),
+            path: page.label.clone(),
             index,
             reason,
         };
-        let page: Value = match std::fs::read(path) {
-            Err(e) => {
-                report.errors.push(error(None, describe_io(&e)));
+        let body = match &page.body {
+            Ok(body) => body,
+            Err(reason) => {
+                report.errors.push(error(None, reason.clone()));
                 continue;
             }
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(v) => v,
-                Err(e) => {
-                    report.errors.push(error(None, format!("not JSON: {e}")));
-                    continue;
-                }
-            },
         };
-        let Some(list) = page.get("installations").and_then(Value::as_array) else {
+        let Some(list) = body.get("installations").and_then(Value::as_array) else {
             report.errors.push(error(
                 None,
                 "no \"installations\" array: expected the vendor's app-installation list".into(),
             ));
             continue;
         };
-        match page.get("next_page") {
-            None | Some(Value::Null) => last_pages += 1,
-            Some(_) => more_pages = true,
-        }
+        links.push((&page.label, pages::PageLinks::of(body, list.len())));
         for (i, installation) in list.iter().enumerate() {
             let source = SourceRef {
-                path: shown.clone(),
+                path: page.label.clone(),
                 index: i + 1,
             };
             match classify(installation, source, cutoff) {
@@ -435,14 +279,12 @@ pub fn audit(files: &[PathBuf], cutoff: OffsetDateTime, now: OffsetDateTime) -> 
             }
         }
     }
-    if more_pages && last_pages == 0 {
+    let only_links: Vec<pages::PageLinks> = links.iter().map(|(_, l)| l.clone()).collect();
+    for gap in pages::gaps(&only_links) {
         report.errors.push(InputError {
-            path: files
-                .last()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            path: links[gap.page].0.to_owned(),
             index: None,
-            reason: "every page given has a next_page: the list goes on; give every page (the last has \"next_page\": null)".into(),
+            reason: gap.reason,
         });
     }
     report
@@ -667,66 +509,6 @@ fn write_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credential_names() {
-        let table = [
-            ("api_token", true),
-            ("apiKey", true),
-            ("APIKey", true),
-            ("api-key", true),
-            ("apikey", true),
-            ("clientSecret", true),
-            ("client_secret", true),
-            ("password", true),
-            ("Password", true),
-            ("smtp_passwd", true),
-            ("passphrase", true),
-            ("auth_header", true),
-            ("basicAuth", true),
-            ("credentials", true),
-            ("accessToken", true),
-            ("webhooksecret", true),
-            ("oauth.client_secret", true),
-            ("TOKEN", true),
-            ("author", false),
-            ("keyboard_layout", false),
-            ("monkey", false),
-            ("tokenizer_mode", false),
-            ("subdomain", false),
-            ("oauth", false),
-            ("keystone_url", false),
-            ("", false),
-        ];
-        for (name, want) in table {
-            assert_eq!(is_credential_name(name), want, "{name:?}");
-        }
-    }
-
-    #[test]
-    fn word_parts_split_at_separators_and_humps() {
-        assert_eq!(word_parts("apiKey"), ["api", "Key"]);
-        assert_eq!(word_parts("APIKey"), ["API", "Key"]);
-        assert_eq!(word_parts("oauth2Token"), ["oauth2", "Token"]);
-        assert_eq!(word_parts("a__b-c.d"), ["a", "b", "c", "d"]);
-    }
-
-    #[test]
-    fn masking_never_shows_more_than_four_characters() {
-        let table = [
-            ("", "(empty)"),
-            ("abc", "(3 chars)"),
-            ("12345678", "(8 chars)"),
-            ("123456789", "****89 (9 chars)"),
-            ("abcdefghijklmno", "****no (15 chars)"),
-            ("abcdefghijklmnop", "****mnop (16 chars)"),
-            ("sk_live_0123456789abcdef", "****cdef (24 chars)"),
-            ("pässwörter-und-mehr", "****mehr (19 chars)"),
-        ];
-        for (value, want) in table {
-            assert_eq!(mask(value), want, "{value:?}");
-        }
-    }
 
     fn at(t: &str) -> OffsetDateTime {
         timefmt::parse(t).unwrap()
