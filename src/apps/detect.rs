@@ -238,9 +238,17 @@ fn pair_name(map: &serde_json::Map<String, Value>) -> Option<&str> {
 
 /// Credentials inside the URLs in `text`: the password of `scheme://user:pass@host`, a long
 /// user name alone (`https://TOKEN@host`), and query or fragment parameters named like a
-/// credential (`?token=…`, `&api_key=…`, `#access_token=…`, `?sig=…`). Each comes with the
+/// credential or a signature (`?token=…`, `&api_key=…`, `#access_token=…`, `?sig=…`). Each comes with the
 /// suffix that names it (`@password`, `@user`, `?token`, `#access_token`).
 pub fn url_secrets(text: &str) -> Vec<(String, Zeroizing<String>)> {
+    url_secret_spans(text)
+        .into_iter()
+        .map(|(name, span)| (name, Zeroizing::new(text[span].to_owned())))
+        .collect()
+}
+
+/// [`url_secrets`], as byte ranges of `text`.
+fn url_secret_spans(text: &str) -> Vec<(String, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(at) = text[from..].find("://").map(|i| from + i) {
@@ -251,42 +259,153 @@ pub fn url_secrets(text: &str) -> Vec<(String, Zeroizing<String>)> {
         if scheme_start == at {
             continue;
         }
-        let rest = &text[at + 3..];
+        let start = at + 3;
+        let rest = &text[start..];
         let end = rest
             .find(|c: char| c.is_whitespace() || "\"'<>`".contains(c))
             .unwrap_or(rest.len());
         let url = &rest[..end];
         let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
         let authority = &url[..authority_end];
-        if let Some(userinfo) = authority.rfind('@').map(|i| &authority[..i]) {
-            match userinfo.split_once(':') {
-                Some((_, password)) if !password.is_empty() => {
-                    out.push(("@password".to_owned(), Zeroizing::new(password.to_owned())));
+        if let Some(at_sign) = authority.rfind('@') {
+            let userinfo = &authority[..at_sign];
+            match userinfo.find(':') {
+                Some(colon) if colon + 1 < userinfo.len() => {
+                    out.push(("@password".to_owned(), start + colon + 1..start + at_sign));
                 }
                 None if userinfo.chars().count() >= URL_USER_TOKEN_MIN => {
-                    out.push(("@user".to_owned(), Zeroizing::new(userinfo.to_owned())));
+                    out.push(("@user".to_owned(), start..start + at_sign));
                 }
                 _ => {}
             }
         }
+        // Parameters: `?a=b&c=d` before any `#`, then `#e=f&…` after it.
+        let tail_start = start + authority_end;
         let tail = &url[authority_end..];
-        let (before_fragment, fragment) = match tail.split_once('#') {
-            Some((b, f)) => (b, Some(f)),
-            None => (tail, None),
-        };
-        let query = before_fragment.split_once('?').map(|(_, q)| q);
-        for (mark, params) in [("?", query), ("#", fragment)] {
-            for pair in params.into_iter().flat_map(|p| p.split(['&', ';'])) {
-                if let Some((k, v)) = pair.split_once('=') {
+        let fragment_at = tail.find('#');
+        let query_at = tail
+            .find('?')
+            .filter(|q| fragment_at.is_none_or(|f| *q < f));
+        let mut sections = Vec::new();
+        if let Some(q) = query_at {
+            sections.push(("?", q + 1, fragment_at.unwrap_or(tail.len())));
+        }
+        if let Some(f) = fragment_at {
+            sections.push(("#", f + 1, tail.len()));
+        }
+        for (mark, lo, hi) in sections {
+            let mut pos = lo;
+            for pair in tail[lo..hi].split(['&', ';']) {
+                if let Some(eq) = pair.find('=') {
+                    let (k, v) = (&pair[..eq], &pair[eq + 1..]);
                     if !v.is_empty() && is_credential_param(k) {
-                        out.push((format!("{mark}{k}"), Zeroizing::new(v.to_owned())));
+                        let vstart = tail_start + pos + eq + 1;
+                        out.push((format!("{mark}{k}"), vstart..vstart + v.len()));
                     }
                 }
+                pos += pair.len() + 1;
             }
         }
-        from = at + 3 + end;
+        from = start + end;
     }
     out
+}
+
+/// `text` with every credential inside its URLs replaced by its mask.
+fn mask_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (_, span) in url_secret_spans(text) {
+        out.push_str(&text[last..span.start]);
+        out.push_str(&mask(&text[span.clone()]));
+        last = span.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// A copy of a page with every credential masked as the report masks it, for `--save-raw`:
+/// inside an installation's `settings` and `settings_objects`, every value the report lists
+/// as a credential; elsewhere, values whose own key is named like a credential (`token`);
+/// and everywhere, credentials inside URLs.
+pub fn mask_json(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let masked = match (k.as_str(), v) {
+                        ("settings", Value::Object(settings)) => Value::Object(
+                            settings
+                                .iter()
+                                .map(|(name, v)| (name.clone(), mask_named(name, v, 0)))
+                                .collect(),
+                        ),
+                        ("settings_objects", Value::Array(objects)) => Value::Array(
+                            objects
+                                .iter()
+                                .map(|o| match (o.get("name").and_then(Value::as_str), o) {
+                                    (Some(name), Value::Object(pair)) => Value::Object(
+                                        pair.iter()
+                                            .map(|(pk, pv)| {
+                                                let pv = if pk == "value" {
+                                                    mask_named(name, pv, 0)
+                                                } else {
+                                                    mask_json(pv)
+                                                };
+                                                (pk.clone(), pv)
+                                            })
+                                            .collect(),
+                                    ),
+                                    _ => mask_json(o),
+                                })
+                                .collect(),
+                        ),
+                        (k, Value::String(s)) if is_credential_name(k) && !s.is_empty() => {
+                            Value::String(mask(s))
+                        }
+                        _ => mask_json(v),
+                    };
+                    (k.clone(), masked)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(mask_json).collect()),
+        Value::String(s) => Value::String(mask_urls(s)),
+        other => other.clone(),
+    }
+}
+
+/// A setting's value masked by the walker's rules (full dotted names, `[i]`, pairs).
+fn mask_named(name: &str, value: &Value, depth: usize) -> Value {
+    match value {
+        Value::Object(map) if depth < MAX_DEPTH => {
+            let pair = pair_name(map).map(str::to_owned);
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let child = match (&pair, k.as_str()) {
+                            (Some(p), "value") => format!("{name}.{p}"),
+                            _ => format!("{name}.{k}"),
+                        };
+                        (k.clone(), mask_named(&child, v, depth + 1))
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) if depth < MAX_DEPTH => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| mask_named(&format!("{name}[{i}]"), v, depth + 1))
+                .collect(),
+        ),
+        Value::Null | Value::Bool(_) => value.clone(),
+        Value::String(s) if s.is_empty() => value.clone(),
+        Value::String(s) if is_credential_name(name) => Value::String(mask(s)),
+        Value::String(s) => Value::String(mask_urls(s)),
+        other if is_credential_name(name) => Value::String(mask(&other.to_string())),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -396,6 +515,38 @@ mod tests {
             "",
         ] {
             assert!(secrets(plain).is_empty(), "{plain}");
+        }
+    }
+
+    #[test]
+    fn saved_pages_hold_no_credential_the_report_lists() {
+        let page = serde_json::json!({"installations": [{"id": 1,
+            "settings": {"tokens": ["first-token-value-0001"], "name": "Sync",
+                "hook": "https://u:url-password-0002@h.example/x?token=url-token-0003&a=1"},
+            "settings_objects": [{"name": "headers", "value": [{"name": "Authorization", "value": "Bearer v-0004-abcdefgh"}]},
+                {"name": "api_key", "value": "pair-key-value-0005"}]}],
+            "api_tokens": [{"id": 7, "token": "raw-token-0006-abcdef", "created_at": "2015-01-01T00:00:00Z"}],
+            "next_page": "https://acme.zendesk.com/api/v2/x.json?page=2"});
+        let text = mask_json(&page).to_string();
+        for secret in [
+            "first-token",
+            "url-password",
+            "url-token",
+            "v-0004",
+            "pair-key",
+            "raw-token",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        for kept in [
+            "Sync",
+            "2015-01-01T00:00:00Z",
+            "?page=2",
+            "&a=1",
+            "https://u:",
+            "****03 (14 chars)",
+        ] {
+            assert!(text.contains(kept), "{kept} missing from {text}");
         }
     }
 

@@ -202,6 +202,10 @@ impl AppsReport {
     }
 }
 
+/// The vendor's list of app installations, and what an OAuth token needs to read it.
+pub const INSTALLATIONS_PATH: &str = "/api/v2/apps/installations.json";
+pub const INSTALLATIONS_SCOPE: &str = "read (or apps:read)";
+
 /// One page of the installation list as read: where it came from (a file or a URL) and its
 /// JSON, or why it could not be read.
 pub struct Page {
@@ -292,7 +296,15 @@ pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) 
 
 pub fn run(args: &AppsArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let cutoff = parse_flag("--cutoff", &args.cutoff)?;
-    let report = audit(&args.files, cutoff, ctx.now);
+    let report = match &args.api.zendesk {
+        Some(account) => {
+            let client = crate::vendor::connect(account, &args.api)?;
+            let pages = client.pages(INSTALLATIONS_PATH, INSTALLATIONS_SCOPE);
+            crate::vendor::save_raw(&args.api, "installations", &pages)?;
+            audit_pages(&pages, cutoff, ctx.now)
+        }
+        None => audit(&args.files, cutoff, ctx.now),
+    };
     report_errors(&report.errors);
     if !ctx.quiet {
         let stdout = io::stdout();

@@ -1,0 +1,356 @@
+//! The vendor's REST API (Zendesk): which account, which credentials, and every page of a
+//! list, with bounded retries, timeouts and size limits. Token values live only in the
+//! `Authorization` header (zeroized on drop) and never reach a message.
+
+mod auth;
+mod origin;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+use zeroize::Zeroizing;
+
+use crate::apps::pages::PageLinks;
+use crate::apps::Page;
+use crate::error::Error;
+pub use auth::{Auth, AUTH_ENV};
+pub use origin::Origin;
+
+/// Bounds on one run against the API.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Pages of one list; more is an error (the list is not whole).
+    pub max_pages: usize,
+    /// Bytes of one response body.
+    pub max_page_bytes: u64,
+    /// Retries of one request after a 429, a 5xx or a dropped connection.
+    pub max_retries: u32,
+    /// The longest `Retry-After` honoured; a longer one ends the list with an error.
+    pub max_wait: Duration,
+    /// One request, from connecting to the last byte.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pages: 1000,
+            max_page_bytes: 32 << 20,
+            max_retries: 4,
+            max_wait: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The first wait after a 5xx or a dropped connection; it doubles on each retry.
+const BACKOFF_START: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(8);
+
+/// An authenticated client for one account.
+pub struct Client {
+    agent: ureq::Agent,
+    origin: Origin,
+    authorization: Zeroizing<String>,
+    limits: Limits,
+}
+
+impl Client {
+    /// A client for `origin`, trusting `roots` (PEM/DER files) if given, else the system
+    /// store; TLS by rustls on aws-lc-rs.
+    pub fn new(
+        origin: Origin,
+        auth: &Auth,
+        roots: &[PathBuf],
+        limits: Limits,
+    ) -> Result<Client, Error> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::Specific(Arc::new(trust_anchors(roots)?)))
+            .unversioned_rustls_crypto_provider(provider)
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            // A redirect could carry the Authorization header elsewhere: never follow one.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_global(Some(limits.timeout))
+            .timeout_connect(Some(limits.timeout.min(Duration::from_secs(10))))
+            .user_agent(concat!("certsweep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        Ok(Client {
+            agent,
+            origin,
+            authorization: auth.header(),
+            limits,
+        })
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// Every page of the list at `path` (e.g. `/api/v2/apps/installations.json`), following
+    /// `next_page` (offset pagination) or `links.next` while `meta.has_more` (cursor). A page
+    /// that cannot be fetched or parsed ends the list: it is returned as a page with an error,
+    /// so the audit is incomplete. `scope` names what the token needs (for 403 errors).
+    pub fn pages(&self, path: &str, scope: &str) -> Vec<Page> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut url = self.origin.url(path);
+        loop {
+            if out.len() >= self.limits.max_pages {
+                out.push(Page {
+                    label: url,
+                    body: Err(format!(
+                        "stopped after {} pages (--max-pages): the list goes on, so it was not \
+                         audited in full; raise --max-pages",
+                        self.limits.max_pages
+                    )),
+                });
+                return out;
+            }
+            seen.insert(url.clone());
+            let body = self.get(&url, scope).and_then(|bytes| {
+                serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
+                    format!("the API sent a page that is not valid JSON ({e}); run again later")
+                })
+            });
+            let next = body.as_ref().ok().and_then(|page| {
+                let links = PageLinks::of(page, 0);
+                links.more().then_some(links.next).flatten()
+            });
+            out.push(Page {
+                label: url.clone(),
+                body,
+            });
+            let Some(next) = next else {
+                return out;
+            };
+            let problem = if !self.origin.same_origin(&next) {
+                Some(format!(
+                    "the next page is on another server ({}); it was not fetched, so no \
+                     credentials are sent there",
+                    crate::sanitize::escape(&next)
+                ))
+            } else if seen.contains(&next) {
+                Some(format!(
+                    "the next page ({next}) was already fetched: the API's pages loop, so the \
+                     list cannot be read in full"
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = problem {
+                out.push(Page {
+                    label: url,
+                    body: Err(reason),
+                });
+                return out;
+            }
+            url = next;
+        }
+    }
+
+    /// One GET with retries: 429 waits for `Retry-After` (bounded), a 5xx or a dropped
+    /// connection backs off; anything else is final.
+    fn get(&self, url: &str, scope: &str) -> Result<Vec<u8>, String> {
+        let mut backoff = BACKOFF_START;
+        let mut attempt = 0;
+        loop {
+            let retry = |why: String, wait: Duration| -> Result<Duration, String> {
+                if attempt >= self.limits.max_retries {
+                    Err(format!(
+                        "{why}, {} times in a row; run again later",
+                        attempt + 1
+                    ))
+                } else {
+                    Ok(wait)
+                }
+            };
+            let wait =
+                match self
+                    .agent
+                    .get(url)
+                    .header("Authorization", self.authorization.as_str())
+                    .header("Accept", "application/json")
+                    .call()
+                {
+                    Ok(mut response) => {
+                        let status = response.status().as_u16();
+                        match status {
+                        200..=299 => {
+                            return response
+                                .body_mut()
+                                .with_config()
+                                .limit(self.limits.max_page_bytes)
+                                .read_to_vec()
+                                .map_err(|e| describe(&e, self.limits.max_page_bytes));
+                        }
+                        429 => {
+                            let asked = response
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.trim().parse::<u64>().ok())
+                                .map(Duration::from_secs);
+                            let wait = asked.unwrap_or(backoff);
+                            if wait > self.limits.max_wait {
+                                return Err(format!(
+                                    "the API is rate-limiting this account (429) and asks to wait \
+                                     {} s, longer than the {} s this run waits; run again later",
+                                    wait.as_secs(),
+                                    self.limits.max_wait.as_secs()
+                                ));
+                            }
+                            retry("the API is rate-limiting this account (429)".into(), wait)?
+                        }
+                        401 => return Err(format!(
+                            "the API refused the credentials (401 Unauthorized): check {AUTH_ENV}; \
+                             an API token needs ZENDESK_EMAIL to be its user's address"
+                        )),
+                        403 => return Err(format!(
+                            "the API denied access (403 Forbidden): this needs an admin's \
+                             credentials, and an OAuth token needs the scope {scope}"
+                        )),
+                        404 => return Err(
+                            "the API answered 404 Not Found: check the account given to --zendesk"
+                                .into(),
+                        ),
+                        500..=599 => retry(format!("the server failed ({status})"), backoff)?,
+                        _ => return Err(format!(
+                            "the API answered with HTTP status {status}, not a page of the list"
+                        )),
+                    }
+                    }
+                    Err(
+                        e @ (ureq::Error::Timeout(_)
+                        | ureq::Error::Io(_)
+                        | ureq::Error::ConnectionFailed),
+                    ) => retry(describe(&e, self.limits.max_page_bytes), backoff)?,
+                    Err(e) => return Err(describe(&e, self.limits.max_page_bytes)),
+                };
+            std::thread::sleep(wait);
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+            attempt += 1;
+        }
+    }
+}
+
+/// A transport error as a sentence (ureq's own texts are terse: "io: …", "timeout: …").
+fn describe(e: &ureq::Error, max_bytes: u64) -> String {
+    match e {
+        ureq::Error::Timeout(t) => {
+            format!("the request timed out ({t}); check the network or raise --timeout")
+        }
+        ureq::Error::HostNotFound => {
+            "the server's name could not be resolved; check --zendesk".into()
+        }
+        ureq::Error::ConnectionFailed => "the connection to the server failed".into(),
+        ureq::Error::Io(e) => format!("the connection failed: {e}"),
+        ureq::Error::BodyExceedsLimit(_) => format!(
+            "the response is larger than the {} MiB allowed for one page",
+            max_bytes >> 20
+        ),
+        ureq::Error::Rustls(e) => format!(
+            "the TLS connection failed: {e}; for a private CA give its certificate with --roots"
+        ),
+        other => format!("the request failed: {other}"),
+    }
+}
+
+/// The trust anchors: the certificates of `--roots` files if given, else the system store.
+fn trust_anchors(paths: &[PathBuf]) -> Result<Vec<Certificate<'static>>, Error> {
+    if paths.is_empty() {
+        let found = rustls_native_certs::load_native_certs();
+        return Ok(found
+            .certs
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+            .collect());
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let shown = path.display();
+        let opts = crate::inventory::ReadOptions {
+            keep_der: true,
+            ..Default::default()
+        };
+        let loaded = std::fs::File::open(path)
+            .and_then(|f| crate::inventory::read_input_with(std::io::BufReader::new(f), &opts))
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--roots {shown}: {}",
+                    crate::inventory::describe_io(&e)
+                ))
+            })?;
+        if let Some((_, reason)) = loaded.errors.first() {
+            return Err(Error::Usage(format!("--roots {shown}: {reason}")));
+        }
+        if loaded.ders.is_empty() {
+            return Err(Error::Usage(format!(
+                "--roots {shown}: no certificates in the file"
+            )));
+        }
+        out.extend(
+            loaded
+                .ders
+                .iter()
+                .map(|d| Certificate::from_der(d).to_owned()),
+        );
+    }
+    Ok(out)
+}
+
+/// A client for `--zendesk ACCOUNT` with the run's credentials, roots and bounds.
+pub fn connect(account: &str, args: &crate::cli::ApiArgs) -> Result<Client, Error> {
+    let origin = Origin::parse(account).map_err(Error::Usage)?;
+    let auth = Auth::resolve(args.auth_file.as_deref())?;
+    if args.max_pages == 0 {
+        return Err(Error::Usage("--max-pages must be at least 1".into()));
+    }
+    let limits = Limits {
+        max_pages: args.max_pages,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        ..Limits::default()
+    };
+    Client::new(origin, &auth, &args.roots, limits)
+}
+
+/// With `--save-raw DIR`: every page fetched, as `NAME-001.json`…, credential values masked
+/// as in the report (see [`crate::apps::detect::mask_json`]); pages that failed are skipped.
+pub fn save_raw(args: &crate::cli::ApiArgs, name: &str, pages: &[Page]) -> Result<(), Error> {
+    let Some(dir) = &args.save_raw else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::Usage(format!(
+            "--save-raw {}: {}",
+            dir.display(),
+            crate::inventory::describe_io(&e)
+        ))
+    })?;
+    for (i, page) in pages.iter().enumerate() {
+        let Ok(body) = &page.body else { continue };
+        let saved = serde_json::json!({
+            "url": page.label,
+            "page": crate::apps::detect::mask_json(body),
+        });
+        let path = dir.join(format!("{name}-{:03}.json", i + 1));
+        let text = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
+        std::fs::write(&path, text).map_err(|e| {
+            Error::Usage(format!(
+                "--save-raw {}: {}",
+                path.display(),
+                crate::inventory::describe_io(&e)
+            ))
+        })?;
+    }
+    Ok(())
+}
