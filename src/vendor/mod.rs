@@ -229,11 +229,9 @@ impl Client {
                         )),
                     }
                     }
-                    Err(
-                        e @ (ureq::Error::Timeout(_)
-                        | ureq::Error::Io(_)
-                        | ureq::Error::ConnectionFailed),
-                    ) => retry(describe(&e, self.limits.max_page_bytes), backoff)?,
+                    Err(e) if retryable(&e) => {
+                        retry(describe(&e, self.limits.max_page_bytes), backoff)?
+                    }
                     Err(e) => return Err(describe(&e, self.limits.max_page_bytes)),
                 };
             std::thread::sleep(wait);
@@ -243,8 +241,50 @@ impl Client {
     }
 }
 
+/// The TLS error inside a transport error, if it is one (rustls reports through `io::Error`).
+fn tls_error(e: &ureq::Error) -> Option<&rustls::Error> {
+    match e {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(io) => io.get_ref().and_then(|inner| inner.downcast_ref()),
+        _ => None,
+    }
+}
+
+/// Whether trying again may help: a timeout or a dropped connection, not a TLS refusal.
+fn retryable(e: &ureq::Error) -> bool {
+    tls_error(e).is_none()
+        && matches!(
+            e,
+            ureq::Error::Timeout(_) | ureq::Error::Io(_) | ureq::Error::ConnectionFailed
+        )
+}
+
+/// A TLS failure as a sentence with its fix.
+fn describe_tls(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let why = match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+            "the server's certificate is not issued by a trusted CA"
+        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => "the server's certificate is not valid for its host name",
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "the server's certificate has expired"
+        }
+        rustls::Error::InvalidCertificate(_) => "the server's certificate was not accepted",
+        _ => "the TLS handshake failed",
+    };
+    format!(
+        "the TLS connection failed: {why}; for a private CA give its certificate with --roots FILE"
+    )
+}
+
 /// A transport error as a sentence (ureq's own texts are terse: "io: …", "timeout: …").
 fn describe(e: &ureq::Error, max_bytes: u64) -> String {
+    if let Some(tls) = tls_error(e) {
+        return describe_tls(tls);
+    }
     match e {
         ureq::Error::Timeout(t) => {
             format!("the request timed out ({t}); check the network or raise --timeout")
@@ -257,9 +297,6 @@ fn describe(e: &ureq::Error, max_bytes: u64) -> String {
         ureq::Error::BodyExceedsLimit(_) => format!(
             "the response is larger than the {} MiB allowed for one page",
             max_bytes >> 20
-        ),
-        ureq::Error::Rustls(e) => format!(
-            "the TLS connection failed: {e}; for a private CA give its certificate with --roots"
         ),
         other => format!("the request failed: {other}"),
     }
