@@ -64,8 +64,8 @@ pub enum Command {
     Apps(AppsArgs),
     /// OAuth and API tokens created before the cutoff and still active (from the vendor's API)
     #[command(
-        after_help = "Example: ZENDESK_EMAIL=admin@acme.com ZENDESK_API_TOKEN=... \
-certsweep credentials --zendesk acme --cutoff 2016-11-01"
+        after_help = "Example: certsweep credentials --zendesk acme --cutoff 2016-11-01 (with \
+ZENDESK_EMAIL and ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN, in the environment)"
     )]
     Credentials(CredentialsArgs),
     /// Print a shell completion script
@@ -279,6 +279,9 @@ pub struct ApiArgs {
     /// Pages of one list fetched at most (more: the audit is incomplete)
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_pages: usize,
+    /// Largest response accepted for one page, in MiB (larger: the audit is incomplete)
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    pub max_page_mib: u64,
     /// Keep every fetched page in DIR (credential values masked), as evidence
     #[arg(long, value_name = "DIR", requires = "zendesk")]
     pub save_raw: Option<PathBuf>,

@@ -289,11 +289,11 @@ pub fn audit_list(
         }
     }
     let only: Vec<PageLinks> = links.iter().map(|(_, l)| l.clone()).collect();
-    for gap in gaps(&only) {
+    for gap in gaps(&only, "tokens") {
         report.errors.push(InputError {
             path: links[gap.page].0.to_owned(),
             index: None,
-            reason: gap.reason.replace("installations", "tokens"),
+            reason: gap.reason,
         });
     }
 }

@@ -27,6 +27,8 @@ struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    /// Time to wait before answering.
+    delay: Duration,
 }
 
 fn ok(body: impl Into<String>) -> Reply {
@@ -34,6 +36,7 @@ fn ok(body: impl Into<String>) -> Reply {
         status: 200,
         headers: Vec::new(),
         body: body.into(),
+        delay: Duration::ZERO,
     }
 }
 
@@ -45,6 +48,7 @@ fn status(code: u16, headers: &[(&str, &str)]) -> Reply {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: "{\"error\": \"canned\"}".into(),
+        delay: Duration::ZERO,
     }
 }
 
@@ -173,6 +177,7 @@ fn answer(
             None => status(404, &[]),
         }
     };
+    thread::sleep(reply.delay);
     let mut out = format!(
         "HTTP/1.1 {} Canned\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
         reply.status,
@@ -394,7 +399,7 @@ fn refusals_bad_pages_and_loops_are_incomplete_with_a_clear_reason() {
         ),
         (
             vec![status(429, &[("Retry-After", "120")])],
-            "asks to wait 120 s, longer than the 60 s this run waits",
+            "asks to wait 120 s (Retry-After), longer than the 60 s this run waits",
         ),
         (
             vec![ok(format!(
@@ -595,4 +600,169 @@ fn credentials_lists_tokens_created_before_the_cutoff() {
         .stderr_has("403 Forbidden")
         .stdout_has("oauth-token")
         .stdout_has("INCOMPLETE");
+}
+
+#[test]
+fn bounds_on_pages_size_and_time_make_the_audit_incomplete() {
+    let api = Api::start();
+    let page = |n: u64, next: bool| {
+        let next = if next {
+            format!("\"{}{INSTALLATIONS}?page={}\"", api.url, n + 1)
+        } else {
+            "null".to_owned()
+        };
+        ok(format!(
+            r#"{{"installations": [{{"id": {n}, "created_at": "2017-01-01T00:00:00Z", "settings": {{}}}}],
+                "next_page": {next}, "count": 2}}"#
+        ))
+    };
+    api.route(INSTALLATIONS, vec![page(1, true)]);
+    api.route(&format!("{INSTALLATIONS}?page=2"), vec![page(2, false)]);
+    api.run(&["apps", "--cutoff", CUTOFF]).run().code(0);
+    // Fewer pages allowed than the list has.
+    api.run(&["apps", "--cutoff", CUTOFF, "--max-pages", "1"])
+        .run()
+        .code(2)
+        .stderr_has("stopped after 1 pages (--max-pages)");
+    // A count larger than what the pages hold (the list changed while it was read).
+    api.route(
+        &format!("{INSTALLATIONS}?page=2"),
+        vec![ok(
+            r#"{"installations": [], "next_page": null, "previous_page": "x?page=1", "count": 2}"#,
+        )],
+    );
+    api.run(&["apps", "--cutoff", CUTOFF])
+        .run()
+        .code(2)
+        .stderr_has("the list's count is 2 but the pages given hold 1 installations");
+    // A page larger than the bound.
+    let big = format!(
+        r#"{{"installations": [], "padding": "{}", "next_page": null}}"#,
+        "x".repeat(1_100_000)
+    );
+    api.route(INSTALLATIONS, vec![ok(big)]);
+    api.run(&["apps", "--cutoff", CUTOFF, "--max-page-mib", "1"])
+        .run()
+        .code(2)
+        .stderr_has("the response is larger than the 1 MiB allowed for one page");
+    // A server that does not answer in time: tried twice, then given up.
+    let mut slow = page(1, false);
+    slow.delay = Duration::from_secs(3);
+    api.route(INSTALLATIONS, vec![slow]);
+    let started = std::time::Instant::now();
+    api.run(&["apps", "--cutoff", CUTOFF, "--timeout", "1"])
+        .run()
+        .code(2)
+        .stderr_has("the request timed out")
+        .stderr_has("2 time(s) in a row");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the mirror exists to be deserialised into
+struct CredentialsReport {
+    schema_version: u32,
+    tool: serde_json::Value,
+    policy: Policy,
+    summary: CredentialsSummary,
+    credentials: Vec<Token>,
+    errors: Vec<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Policy {
+    now: String,
+    cutoff: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CredentialsSummary {
+    tokens: usize,
+    rotate: usize,
+    not_affected: usize,
+    inactive: usize,
+    expired: usize,
+    errors: usize,
+    action_required: bool,
+    complete: bool,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Token {
+    #[serde(rename = "type", default)]
+    line: Option<String>,
+    source: serde_json::Value,
+    kind: String,
+    id: String,
+    description: Option<String>,
+    client_id: Option<String>,
+    user_id: Option<String>,
+    hint: Option<String>,
+    created_at: String,
+    last_used_at: Option<String>,
+    expires_at: Option<String>,
+    active: Option<bool>,
+    status: String,
+    reasons: Vec<String>,
+}
+
+#[test]
+fn credentials_json_ndjson_and_csv_shapes_are_locked() {
+    let api = Api::start();
+    api.route(
+        "/api/v2/oauth/tokens.json?all=true",
+        vec![ok(
+            r#"{"tokens": [{"id": 1, "client_id": 2, "token": "****abcd", "created_at": "2015-01-01T00:00:00Z",
+                "used_at": null, "expires_at": null}], "next_page": null, "count": 1}"#,
+        )],
+    );
+    api.route(
+        "/api/v2/api_tokens.json",
+        vec![ok(
+            r#"{"api_tokens": [{"id": 3, "description": "x", "active": true,
+                "created_at": "2017-01-01T00:00:00Z"}], "next_page": null, "count": 1}"#,
+        )],
+    );
+    let run = api
+        .run(&["credentials", "--cutoff", CUTOFF, "--format", "json"])
+        .run()
+        .code(1);
+    let r: CredentialsReport = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(r.schema_version, 1);
+    assert_eq!(r.credentials.len(), 2);
+    assert_eq!(r.policy.now, NOW);
+    assert!(r.credentials.iter().all(|t| t.line.is_none()));
+    assert_eq!(r.credentials[0].reasons[1], "no use recorded");
+    let run = api
+        .run(&["credentials", "--cutoff", CUTOFF, "--format", "ndjson"])
+        .run()
+        .code(1);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines[..2] {
+        assert_eq!(l["type"], "credential");
+        let _: Token = serde_json::from_value(l.clone()).unwrap();
+    }
+    assert_eq!(lines[2]["type"], "summary");
+    assert_eq!(lines[2]["rotate"], 1);
+    let run = api
+        .run(&["credentials", "--cutoff", CUTOFF, "--format", "csv"])
+        .run()
+        .code(1);
+    assert_eq!(
+        run.stdout.lines().next().unwrap(),
+        "schema_version,path,index,kind,id,description,client_id,user_id,hint,created_at,last_used_at,expires_at,status,reasons"
+    );
+    assert_eq!(run.stdout.lines().count(), 3);
 }

@@ -397,5 +397,5 @@ fn a_page_list_with_a_gap_is_incomplete_and_names_the_missing_page() {
     let short = offset_page(dir.path(), 1, 1, &[1, 2], 3);
     apps(&[&short], "json")
         .code(2)
-        .stderr_has("the list's count is 3 but the pages given hold 2 installation(s)");
+        .stderr_has("the list's count is 3 but the pages given hold 2 installations");
 }

@@ -312,7 +312,7 @@ fn url_secret_spans(text: &str) -> Vec<(String, std::ops::Range<usize>)> {
 }
 
 /// `text` with every credential inside its URLs replaced by its mask.
-fn mask_urls(text: &str) -> String {
+pub fn mask_urls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for (_, span) in url_secret_spans(text) {

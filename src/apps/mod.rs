@@ -284,7 +284,7 @@ pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) 
         }
     }
     let only_links: Vec<pages::PageLinks> = links.iter().map(|(_, l)| l.clone()).collect();
-    for gap in pages::gaps(&only_links) {
+    for gap in pages::gaps(&only_links, "installations") {
         report.errors.push(InputError {
             path: links[gap.page].0.to_owned(),
             index: None,

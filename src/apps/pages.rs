@@ -44,18 +44,15 @@ impl PageLinks {
         }
     }
 
-    /// This page's number in offset pagination: one before its next page's, one after its
-    /// previous page's, or 1 for a page with neither.
+    /// This page's number in offset pagination: one before its next page's, or one after
+    /// its previous page's; unknown for a page with neither (only `count` judges it then).
     pub fn number(&self) -> Option<u64> {
         if self.has_more.is_some() {
             return None;
         }
         let from_next = self.next.as_deref().and_then(page_param).map(|n| n - 1);
         let from_prev = self.previous.as_deref().and_then(page_param).map(|n| n + 1);
-        match (&self.next, &self.previous) {
-            (None, None) => Some(1),
-            _ => from_next.or(from_prev).filter(|n| *n >= 1),
-        }
+        from_next.or(from_prev).filter(|n| *n >= 1)
     }
 
     /// Whether more pages follow this one.
@@ -84,8 +81,9 @@ pub struct Gap {
     pub reason: String,
 }
 
-/// The holes in a set of pages (given in any order, labelled by the caller).
-pub fn gaps(pages: &[PageLinks]) -> Vec<Gap> {
+/// The holes in a set of pages (given in any order, labelled by the caller); `items` names
+/// what the list holds (`installations`), for the reasons.
+pub fn gaps(pages: &[PageLinks], items: &str) -> Vec<Gap> {
     let mut out = Vec::new();
     if pages.is_empty() {
         return out;
@@ -138,7 +136,7 @@ pub fn gaps(pages: &[PageLinks]) -> Vec<Gap> {
         out.push(Gap {
             page: before.or(after).unwrap_or(last_index),
             reason: format!(
-                "page {n}{of} of the list is missing, so its installations were not audited{fetch}"
+                "page {n}{of} of the list is missing, so its {items} were not audited{fetch}"
             ),
         });
     }
@@ -153,7 +151,7 @@ pub fn gaps(pages: &[PageLinks]) -> Vec<Gap> {
             out.push(Gap {
                 page: at,
                 reason: format!(
-                    "the list's count is {count} but the pages given hold {held} installation(s): \
+                    "the list's count is {count} but the pages given hold {held} {items}: \
                      a page is missing or the list changed while it was fetched; fetch every page again"
                 ),
             });
@@ -183,27 +181,37 @@ mod tests {
         assert_eq!(offset(None, Some(2), 7, 4).number(), Some(1));
         assert_eq!(offset(Some(1), Some(3), 7, 4).number(), Some(2));
         assert_eq!(offset(Some(2), None, 7, 4).number(), Some(3));
-        assert_eq!(offset(None, None, 7, 4).number(), Some(1));
+        assert_eq!(offset(None, None, 7, 4).number(), None);
         assert_eq!(page_param("https://x/?per_page=100&page=3"), Some(3));
         assert_eq!(page_param("https://x/?page[size]=100"), None);
     }
 
     #[test]
     fn whole_lists_have_no_gaps() {
-        assert!(gaps(&[offset(None, Some(2), 7, 4), offset(Some(1), None, 7, 3)]).is_empty());
-        // Any order; a page given twice is one page.
-        assert!(gaps(&[
-            offset(Some(1), None, 7, 3),
-            offset(None, Some(2), 7, 4),
-            offset(None, Some(2), 7, 4)
-        ])
+        assert!(gaps(
+            &[offset(None, Some(2), 7, 4), offset(Some(1), None, 7, 3)],
+            "installations"
+        )
         .is_empty());
-        assert!(gaps(&[offset(None, None, 0, 0)]).is_empty());
+        // Any order; a page given twice is one page.
+        assert!(gaps(
+            &[
+                offset(Some(1), None, 7, 3),
+                offset(None, Some(2), 7, 4),
+                offset(None, Some(2), 7, 4)
+            ],
+            "installations"
+        )
+        .is_empty());
+        assert!(gaps(&[offset(None, None, 0, 0)], "installations").is_empty());
     }
 
     #[test]
     fn a_missing_middle_page_is_named_with_its_url() {
-        let g = gaps(&[offset(None, Some(2), 9, 3), offset(Some(2), None, 9, 3)]);
+        let g = gaps(
+            &[offset(None, Some(2), 9, 3), offset(Some(2), None, 9, 3)],
+            "installations",
+        );
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].page, 0);
         assert!(
@@ -217,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_short_count_without_page_numbers_is_a_gap() {
-        let g = gaps(&[offset(None, None, 5, 4)]);
+        let g = gaps(&[offset(None, None, 5, 4)], "installations");
         assert_eq!(g.len(), 1);
         assert!(g[0]
             .reason
@@ -232,6 +240,6 @@ mod tests {
         );
         assert_eq!(cursor.number(), None);
         assert!(cursor.more());
-        assert_eq!(gaps(&[cursor]).len(), 1);
+        assert_eq!(gaps(&[cursor], "installations").len(), 1);
     }
 }

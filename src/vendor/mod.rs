@@ -107,7 +107,7 @@ impl Client {
         loop {
             if out.len() >= self.limits.max_pages {
                 out.push(Page {
-                    label: url,
+                    label: label(&url),
                     body: Err(format!(
                         "stopped after {} pages (--max-pages): the list goes on, so it was not \
                          audited in full; raise --max-pages",
@@ -127,7 +127,7 @@ impl Client {
                 links.more().then_some(links.next).flatten()
             });
             out.push(Page {
-                label: url.clone(),
+                label: label(&url),
                 body,
             });
             let Some(next) = next else {
@@ -137,19 +137,20 @@ impl Client {
                 Some(format!(
                     "the next page is on another server ({}); it was not fetched, so no \
                      credentials are sent there",
-                    crate::sanitize::escape(&next)
+                    label(&next)
                 ))
             } else if seen.contains(&next) {
                 Some(format!(
-                    "the next page ({next}) was already fetched: the API's pages loop, so the \
-                     list cannot be read in full"
+                    "the next page ({}) was already fetched: the API's pages loop, so the \
+                     list cannot be read in full",
+                    label(&next)
                 ))
             } else {
                 None
             };
             if let Some(reason) = problem {
                 out.push(Page {
-                    label: url,
+                    label: label(&url),
                     body: Err(reason),
                 });
                 return out;
@@ -158,88 +159,117 @@ impl Client {
         }
     }
 
-    /// One GET with retries: 429 waits for `Retry-After` (bounded), a 5xx or a dropped
-    /// connection backs off; anything else is final.
+    /// One GET with retries: a 429 or 5xx waits for its `Retry-After` (bounded) or backs
+    /// off, and is tried again up to `max_retries` times; a timeout or dropped connection
+    /// once; anything else is final.
     fn get(&self, url: &str, scope: &str) -> Result<Vec<u8>, String> {
         let mut backoff = BACKOFF_START;
         let mut attempt = 0;
         loop {
-            let retry = |why: String, wait: Duration| -> Result<Duration, String> {
-                if attempt >= self.limits.max_retries {
-                    Err(format!(
-                        "{why}, {} times in a row; run again later",
-                        attempt + 1
-                    ))
-                } else {
-                    Ok(wait)
-                }
+            let (why, asked, tries) = match self.once(url, scope) {
+                Attempt::Done(result) => return result,
+                Attempt::Server { why, retry_after } => (why, retry_after, self.limits.max_retries),
+                Attempt::Transport(why) => (why, None, TRANSPORT_RETRIES),
             };
-            let wait =
-                match self
-                    .agent
-                    .get(url)
-                    .header("Authorization", self.authorization.as_str())
-                    .header("Accept", "application/json")
-                    .call()
-                {
-                    Ok(mut response) => {
-                        let status = response.status().as_u16();
-                        match status {
-                        200..=299 => {
-                            return response
-                                .body_mut()
-                                .with_config()
-                                .limit(self.limits.max_page_bytes)
-                                .read_to_vec()
-                                .map_err(|e| describe(&e, self.limits.max_page_bytes));
-                        }
-                        429 => {
-                            let asked = response
-                                .headers()
-                                .get("retry-after")
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.trim().parse::<u64>().ok())
-                                .map(Duration::from_secs);
-                            let wait = asked.unwrap_or(backoff);
-                            if wait > self.limits.max_wait {
-                                return Err(format!(
-                                    "the API is rate-limiting this account (429) and asks to wait \
-                                     {} s, longer than the {} s this run waits; run again later",
-                                    wait.as_secs(),
-                                    self.limits.max_wait.as_secs()
-                                ));
-                            }
-                            retry("the API is rate-limiting this account (429)".into(), wait)?
-                        }
-                        401 => return Err(format!(
-                            "the API refused the credentials (401 Unauthorized): check {AUTH_ENV}; \
-                             an API token needs ZENDESK_EMAIL to be its user's address"
-                        )),
-                        403 => return Err(format!(
-                            "the API denied access (403 Forbidden): this needs an admin's \
-                             credentials, and an OAuth token needs the scope {scope}"
-                        )),
-                        404 => return Err(
-                            "the API answered 404 Not Found: check the account given to --zendesk"
-                                .into(),
-                        ),
-                        500..=599 => retry(format!("the server failed ({status})"), backoff)?,
-                        _ => return Err(format!(
-                            "the API answered with HTTP status {status}, not a page of the list"
-                        )),
-                    }
-                    }
-                    Err(e) if retryable(&e) => {
-                        retry(describe(&e, self.limits.max_page_bytes), backoff)?
-                    }
-                    Err(e) => return Err(describe(&e, self.limits.max_page_bytes)),
-                };
+            if attempt >= tries {
+                return Err(format!(
+                    "{why}, {} time(s) in a row; run again later",
+                    attempt + 1
+                ));
+            }
+            let wait = asked.unwrap_or(backoff);
+            if wait > self.limits.max_wait {
+                return Err(format!(
+                    "{why} and asks to wait {} s (Retry-After), longer than the {} s this run \
+                     waits; run again later",
+                    wait.as_secs(),
+                    self.limits.max_wait.as_secs()
+                ));
+            }
             std::thread::sleep(wait);
             backoff = (backoff * 2).min(BACKOFF_MAX);
             attempt += 1;
         }
     }
+
+    /// One request and what it means.
+    fn once(&self, url: &str, scope: &str) -> Attempt {
+        let max = self.limits.max_page_bytes;
+        let mut response = match self
+            .agent
+            .get(url)
+            .header("Authorization", self.authorization.as_str())
+            .header("Accept", "application/json")
+            .call()
+        {
+            Ok(response) => response,
+            Err(e) if retryable(&e) => return Attempt::Transport(describe(&e, max)),
+            Err(e) => return Attempt::Done(Err(describe(&e, max))),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let fail = |why: String| Attempt::Done(Err(why));
+        match status {
+            200..=299 => Attempt::Done(
+                response
+                    .body_mut()
+                    .with_config()
+                    .limit(max)
+                    .read_to_vec()
+                    .map_err(|e| describe(&e, max)),
+            ),
+            429 => Attempt::Server {
+                why: "the API is rate-limiting this account (429 Too Many Requests)".into(),
+                retry_after,
+            },
+            500..=599 => Attempt::Server {
+                why: format!("the server failed (HTTP {status})"),
+                retry_after,
+            },
+            401 => fail(format!(
+                "the API refused the credentials (401 Unauthorized): check {AUTH_ENV}; an API \
+                 token needs ZENDESK_EMAIL to be its user's address"
+            )),
+            403 => fail(format!(
+                "the API denied access (403 Forbidden): this needs an admin's credentials, and \
+                 an OAuth token needs the scope {scope}"
+            )),
+            404 => {
+                fail("the API answered 404 Not Found: check the account given to --zendesk".into())
+            }
+            _ => fail(format!(
+                "the API answered with HTTP status {status}, not a page of the list"
+            )),
+        }
+    }
 }
+
+/// A page's URL as shown in reports: any credential in it (a `?token=` the API put in a
+/// next link) masked.
+fn label(url: &str) -> String {
+    crate::apps::detect::mask_urls(url)
+}
+
+/// What one request came to.
+enum Attempt {
+    /// Final: the body, or why there is none.
+    Done(Result<Vec<u8>, String>),
+    /// A 429 or 5xx: worth trying again after `retry_after` (if the server said).
+    Server {
+        why: String,
+        retry_after: Option<Duration>,
+    },
+    /// A timeout or a dropped connection.
+    Transport(String),
+}
+
+/// Retries after a timeout or a dropped connection (each costs up to --timeout).
+const TRANSPORT_RETRIES: u32 = 1;
 
 /// The TLS error inside a transport error, if it is one (rustls reports through `io::Error`).
 fn tls_error(e: &ureq::Error) -> Option<&rustls::Error> {
@@ -354,6 +384,7 @@ pub fn connect(account: &str, args: &crate::cli::ApiArgs) -> Result<Client, Erro
     }
     let limits = Limits {
         max_pages: args.max_pages,
+        max_page_bytes: args.max_page_mib.max(1) << 20,
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..Limits::default()
     };
