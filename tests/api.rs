@@ -480,6 +480,23 @@ fn credentials_come_from_env_or_file_and_https_only() {
         "zendesk.env",
         format!("# acme\nZENDESK_EMAIL={EMAIL}\nexport ZENDESK_API_TOKEN=\"{API_TOKEN}\"\n"),
     );
+    // Readable by others: refused, as ssh refuses such keys.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    Test::new()
+        .args([
+            "apps",
+            "--cutoff",
+            CUTOFF,
+            "--zendesk",
+            &api.url,
+            "--auth-file",
+        ])
+        .arg(&file)
+        .run()
+        .code(2)
+        .stderr_has("other users can read it (mode 0644); run chmod 600");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     Test::new()
         .args(["apps", "--cutoff", CUTOFF, "--zendesk", &api.url])
         .args(["--roots", api.ca.to_str().unwrap(), "--auth-file"])

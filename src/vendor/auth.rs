@@ -27,6 +27,7 @@ impl Auth {
     pub fn resolve(file: Option<&Path>) -> Result<Auth, Error> {
         match file {
             Some(path) => {
+                refuse_shared(path)?;
                 let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
                     Error::Usage(format!(
                         "--auth-file {}: {}",
@@ -95,6 +96,35 @@ impl Auth {
             Auth::OAuth(token) => Zeroizing::new(format!("Bearer {}", token.as_str())),
         }
     }
+}
+
+/// Refuses an auth file that others can read, as ssh does with keys: the token would be
+/// theirs too.
+#[cfg(unix)]
+fn refuse_shared(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let mode = std::fs::metadata(path)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--auth-file {shown}: {}",
+                crate::inventory::describe_io(&e)
+            ))
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::Usage(format!(
+            "--auth-file {shown}: other users can read it (mode {:04o}); run chmod 600 {shown}",
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared(_: &Path) -> Result<(), Error> {
+    Ok(())
 }
 
 #[cfg(test)]
