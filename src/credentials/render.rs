@@ -130,12 +130,11 @@ fn write_table(
                 t.status.as_str().to_owned(),
                 t.kind.as_str().to_owned(),
                 escape(&t.id),
-                escape(
-                    t.description
-                        .as_deref()
-                        .or(t.client_id.as_deref())
-                        .unwrap_or("-"),
-                ),
+                escape(&match (&t.description, &t.client_id) {
+                    (Some(d), _) => d.clone(),
+                    (None, Some(c)) => format!("client {c}"),
+                    (None, None) => "-".to_owned(),
+                }),
                 escape(t.hint.as_deref().unwrap_or("-")),
                 day(&t.created_at),
                 t.last_used_at.as_deref().map_or("never".to_owned(), day),
