@@ -608,6 +608,10 @@ fn credentials_lists_tokens_created_before_the_cutoff() {
             .code(1);
         no_secret(&run, &secrets);
         assert!(run.stdout.contains("****0021"), "{format}");
+        if format == "table" {
+            assert!(run.stdout.contains("client 501"), "{}", run.stdout);
+            assert!(run.stdout.contains("last used 2026-11-20T10:00:00Z"));
+        }
     }
     // A token list the account cannot read makes the audit incomplete, the rest still shown.
     api.route("/api/v2/api_tokens.json", vec![status(403, &[])]);
