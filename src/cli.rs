@@ -65,6 +65,12 @@ pub enum Command {
     Rotate(RotateArgs),
     /// App installations set up before the cutoff whose settings hold credentials
     Apps(AppsArgs),
+    /// OAuth and API tokens created before the cutoff and still active (from the vendor's API)
+    #[command(
+        after_help = "Example: certsweep credentials --zendesk acme --cutoff 2016-11-01 (with \
+ZENDESK_EMAIL and ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN, in the environment)"
+    )]
+    Credentials(CredentialsArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -257,11 +263,56 @@ pub struct InspectArgs {
 #[derive(Args, Debug)]
 pub struct AppsArgs {
     /// The vendor's app-installation list (JSON); several pages as several files
-    #[arg(value_name = "INSTALLATIONS.json", required = true)]
+    #[arg(
+        value_name = "INSTALLATIONS.json",
+        required_unless_present = "zendesk",
+        conflicts_with = "zendesk"
+    )]
     pub files: Vec<PathBuf>,
     /// The breach cutoff: installations created before it had their settings exposed
     #[arg(long, value_name = "DATE", required = true)]
     pub cutoff: String,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// Reading from the vendor's API (`apps --zendesk`, `credentials`). Credentials come from the
+/// environment or `--auth-file`, never from the command line.
+#[derive(Args, Debug)]
+pub struct ApiArgs {
+    /// Fetch from the account's API: its subdomain (acme → https://acme.zendesk.com) or URL;
+    /// credentials from ZENDESK_EMAIL + ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN
+    #[arg(long, value_name = "SUBDOMAIN|URL")]
+    pub zendesk: Option<String>,
+    /// File of NAME=value lines (ZENDESK_EMAIL, ZENDESK_API_TOKEN, ZENDESK_OAUTH_TOKEN),
+    /// instead of the environment
+    #[arg(long, value_name = "FILE", requires = "zendesk")]
+    pub auth_file: Option<PathBuf>,
+    /// Trusted CA certificates (PEM) for the API server, instead of the system store
+    #[arg(long, value_name = "FILE", requires = "zendesk")]
+    pub roots: Vec<PathBuf>,
+    /// Seconds for one request, connect to last byte
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// Pages of one list fetched at most (more: the audit is incomplete)
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_pages: usize,
+    /// Largest response accepted for one page, in MiB (larger: the audit is incomplete)
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    pub max_page_mib: u64,
+    /// Keep every fetched page in DIR (credential values masked), as evidence
+    #[arg(long, value_name = "DIR", requires = "zendesk")]
+    pub save_raw: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(mut_arg("zendesk", |a| a.required(true)))]
+pub struct CredentialsArgs {
+    /// The breach cutoff: tokens created before it may have been exposed
+    #[arg(long, value_name = "DATE", required = true)]
+    pub cutoff: String,
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ pub mod cert;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod crl;
 pub mod csr;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod rotate;
 pub mod sanitize;
 pub mod scan;
 pub mod timefmt;
+pub mod vendor;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -57,6 +59,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Probe(_) => "probe",
         Command::Rotate(_) => "rotate",
         Command::Apps(_) => "apps",
+        Command::Credentials(_) => "credentials",
         Command::Completions { .. } => "completions",
         Command::Man { .. } => "man",
     }
@@ -81,6 +84,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Probe(args) => probe::run(args, &ctx),
         Command::Rotate(args) => rotate::run(args, &ctx),
         Command::Apps(args) => apps::run(args, &ctx),
+        Command::Credentials(args) => credentials::run(args, &ctx),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
             Ok(ExitCode::Clean)

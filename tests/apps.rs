@@ -267,3 +267,135 @@ fn csv_header() {
     );
     assert_eq!(run.stdout.lines().count(), 7);
 }
+
+/// Credential values hidden in arrays and URLs of settings whose names say nothing.
+const HIDDEN: &[&str] = &[
+    "arr-api-key-value-0001",
+    "s3cr3t-url-pass-0002",
+    "query-token-value-0003",
+    "query-apikey-value-0004",
+    "listed-token-value-0005",
+    "Bearer header-value-0006",
+];
+
+fn hidden_page(dir: &std::path::Path) -> std::path::PathBuf {
+    write(
+        dir,
+        "hidden.json",
+        r#"{"installations": [{"id": 1, "app_id": 2, "product": "support", "enabled": true,
+            "created_at": "2015-01-01T00:00:00Z",
+            "settings": {"name": "Sync", "connections": [{"host": "a.example", "api_key": "arr-api-key-value-0001"}],
+              "webhook_url": "https://bot:s3cr3t-url-pass-0002@hooks.example.com/in",
+              "callback": "https://cb.example.com/x?channel=ops&token=query-token-value-0003",
+              "docs": "https://docs.example.com/?page=2"},
+            "settings_objects": [{"name": "feed", "value": "https://feed.example.com/rss?api_key=query-apikey-value-0004"},
+              {"name": "lists", "value": {"tokens": ["listed-token-value-0005"]}},
+              {"name": "headers", "value": [{"name": "Authorization", "value": "Bearer header-value-0006"}]}]}],
+          "next_page": null, "previous_page": null, "count": 1}"#,
+    )
+}
+
+#[test]
+fn credentials_in_arrays_and_urls_are_found_and_masked() {
+    let dir = temp();
+    let page = hidden_page(dir.path());
+    let run = apps(&[page.to_str().unwrap()], "json").code(1);
+    let r = run.json();
+    assert_eq!(r["apps"][0]["status"], "rotate");
+    let found: Vec<(String, String)> = r["apps"][0]["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["masked"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("callback?token", "****0003 (22 chars)"),
+        ("connections[0].api_key", "****0001 (22 chars)"),
+        ("webhook_url@password", "****0002 (20 chars)"),
+        ("feed?api_key", "****0004 (23 chars)"),
+        ("lists.tokens[0]", "****0005 (23 chars)"),
+        ("headers[0].Authorization", "****0006 (24 chars)"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(n, m)| (n.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(found, want);
+    for format in ["table", "json", "ndjson", "csv"] {
+        let run = apps(&[page.to_str().unwrap()], format).code(1);
+        for secret in HIDDEN {
+            assert!(
+                !run.stdout.contains(secret),
+                "{format}: stdout shows {secret}"
+            );
+            assert!(
+                !run.stderr.contains(secret),
+                "{format}: stderr shows {secret}"
+            );
+        }
+        assert!(run.stdout.contains("webhook_url@password"), "{format}");
+        assert!(run.stdout.contains("****0002"), "{format}");
+    }
+}
+
+fn offset_page(dir: &std::path::Path, n: u64, last: u64, ids: &[u64], count: u64) -> String {
+    let url =
+        |p: u64| format!("\"https://acme.zendesk.com/api/v2/apps/installations.json?page={p}\"");
+    let link = |p: u64, ok: bool| if ok { url(p) } else { "null".to_owned() };
+    let items: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                r#"{{"id": {id}, "created_at": "2017-01-01T00:00:00Z", "settings": {{"api_token": "abcdefghijklmnop{id}"}}}}"#
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"installations": [{}], "next_page": {}, "previous_page": {}, "count": {count}}}"#,
+        items.join(","),
+        link(n + 1, n < last),
+        link(n.saturating_sub(1), n > 1)
+    );
+    write(dir, &format!("page{n}.json"), body)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_page_list_with_a_gap_is_incomplete_and_names_the_missing_page() {
+    let dir = temp();
+    let p1 = offset_page(dir.path(), 1, 3, &[1, 2], 6);
+    let p2 = offset_page(dir.path(), 2, 3, &[3, 4], 6);
+    let p3 = offset_page(dir.path(), 3, 3, &[5, 6], 6);
+    // The whole list: clean (every installation is after the cutoff).
+    apps(&[&p3, &p1, &p2], "json").code(0);
+    // Page 2 left out: its last page is there, but the list is not whole.
+    let run = apps(&[&p1, &p3], "json").code(2).stderr_has(&format!(
+        "{p1}: page 2 of 3 of the list is missing, so its installations were not audited; \
+         fetch https://acme.zendesk.com/api/v2/apps/installations.json?page=2"
+    ));
+    let r = run.json();
+    assert_eq!(r["summary"]["complete"], false);
+    assert_eq!(r["summary"]["installations"], 4);
+    assert_eq!(r["errors"][0]["path"], p1.as_str());
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("page 2 of 3"));
+    // Page 1 left out.
+    apps(&[&p2, &p3], "table")
+        .code(2)
+        .stderr_has("page 1 of 3 of the list is missing")
+        .stdout_has("INCOMPLETE");
+    // One page that says it is the whole list, but count says more: the count is the gap.
+    let short = offset_page(dir.path(), 1, 1, &[1, 2], 3);
+    apps(&[&short], "json")
+        .code(2)
+        .stderr_has("the list's count is 3 but the pages given hold 2 installations");
+}
