@@ -86,6 +86,7 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let p12_password =
         crate::config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
     let opts = inventory::ReadOptions {
+        key_passphrase: None,
         key_only_ok: true,
         keep_der: true,
         p12_password: p12_password.as_ref(),
