@@ -18,3 +18,4 @@ mod probe;
 mod rotate;
 mod schema;
 mod tls;
+mod verdicts;

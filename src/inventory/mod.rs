@@ -33,8 +33,6 @@ pub struct Upload {
     pub host: Option<String>,
     pub account: Option<String>,
     pub uploaded_at: Option<OffsetDateTime>,
-    /// A manifest entry may be a private key alone (the party held just the key).
-    pub key_only_ok: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -155,7 +153,8 @@ pub struct Sources<'a> {
 /// How to read one input.
 #[derive(Clone, Copy, Default)]
 pub struct ReadOptions<'a> {
-    /// A private key alone is a complete upload (a manifest entry may be just a key).
+    /// Keys, CSRs or public keys alone are a read input (`shop.key` beside `shop.crt`);
+    /// false where a certificate is required (`csr --cert FILE`).
     pub key_only_ok: bool,
     /// Keep each certificate's DER (`inspect`, `csr`).
     pub keep_der: bool,
@@ -412,7 +411,7 @@ pub struct Loaded {
 
 fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
     let opts = ReadOptions {
-        key_only_ok: job.upload.key_only_ok,
+        key_only_ok: true,
         keep_der: sources.keep_der,
         p12_password: sources.p12_password,
         key_passphrase: sources.key_passphrase,
@@ -448,7 +447,7 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
         let mut bytes = Vec::new();
         reader.by_ref().take(MAX_DER + 1).read_to_end(&mut bytes)?;
         match read_der(&bytes, &mut loaded, opts) {
-            DerKind::Read => return Ok(finish(loaded, 1)),
+            DerKind::Read => return Ok(finish(loaded, 1, opts.key_only_ok)),
             // A bundle that was recognised but failed has said why; no second error.
             DerKind::ContainerFailed => return Ok(loaded),
             DerKind::Neither => {}
@@ -467,7 +466,7 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
     } else {
         read_pem(reader, &mut loaded, opts)?
     };
-    Ok(finish(loaded, blocks_seen))
+    Ok(finish(loaded, blocks_seen, opts.key_only_ok))
 }
 
 /// Settles what an input that was read amounts to. Private keys, CSRs and public keys are
@@ -475,7 +474,7 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
 /// when the input also holds a certificate (presumably its own, judged anyway), else an error
 /// (it may be the key of a certificate elsewhere). Anything else without a certificate is
 /// named by type, and an input with nothing we understand is an error.
-fn finish(mut loaded: Loaded, blocks_seen: usize) -> Loaded {
+fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
     let unreadable = std::mem::take(&mut loaded.unreadable_keys);
     let has_unreadable = !unreadable.is_empty();
     if loaded.certs.is_empty() {
@@ -484,6 +483,17 @@ fn finish(mut loaded: Loaded, blocks_seen: usize) -> Loaded {
         loaded.warnings.extend(unreadable);
     }
     let read_keys = !loaded.keys.is_empty() || !loaded.public.is_empty();
+    if read_keys && loaded.certs.is_empty() && !key_only_ok {
+        loaded.errors.push((
+            None,
+            format!(
+                "no certificate found ({} private key(s) and {} CSR(s)/public key(s) only)",
+                loaded.keys.len(),
+                loaded.public.len()
+            ),
+        ));
+        return loaded;
+    }
     if !loaded.certs.is_empty() || read_keys || has_unreadable {
         return loaded;
     }
