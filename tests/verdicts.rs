@@ -161,8 +161,39 @@ fn a_lone_self_signed_ca_certificate_is_a_leaf() {
     let reasons = c["reasons"].to_string();
     assert!(!reasons.contains("alongside a leaf"), "{reasons}");
     assert!(reasons.contains("no leaf beside it"), "{reasons}");
-    // Its key is exposed for everything else too.
-    assert!(r["summary"]["exposed"] == 1);
+    assert_eq!(r["summary"]["exposed"], 1);
+}
+
+#[test]
+fn openssl_req_x509_alone_is_an_exposed_leaf() {
+    // The exact case. Its notBefore is the day the test runs; the verdict does not
+    // depend on it (uploaded 2016 by --uploaded-at, valid until 100 years later).
+    let dir = temp();
+    let cert = dir.path().join("self.pem");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        s(&dir.path().join("self.key")),
+        "-subj",
+        "/CN=self.example.com",
+        "-days",
+        "36500",
+        "-out",
+        s(&cert),
+    ]);
+    let r = scan(&[s(&cert), "--uploaded-at", "2016-01-01", "--cutoff", CUTOFF])
+        .code(1)
+        .json();
+    let c = record(&r, "self.example.com");
+    assert_eq!(c["is_ca"], true, "openssl req -x509 sets CA:TRUE");
+    assert_eq!(c["role"], "leaf");
+    assert_eq!(c["status"], "exposed");
 }
 
 #[test]
@@ -364,6 +395,17 @@ fn a_csr_on_a_key_that_is_not_exposed_is_read_quietly() {
     assert_eq!(r["summary"]["complete"], true);
     assert_eq!(r["summary"]["public_keys"], 1);
     assert_eq!(r["key_findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn inspect_names_a_csr_by_type() {
+    let dir = temp();
+    let (_, csr, _) = shop_key_material(dir.path());
+    Test::new()
+        .args(["inspect", s(&csr)])
+        .run()
+        .code(2)
+        .stderr_has("a CERTIFICATE REQUEST, not a certificate");
 }
 
 #[test]

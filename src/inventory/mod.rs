@@ -72,6 +72,14 @@ impl PublicKind {
             PublicKind::PublicKey => "public-key",
         }
     }
+
+    /// The block type, as a user would name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PublicKind::Request => "a CERTIFICATE REQUEST",
+            PublicKind::PublicKey => "a PUBLIC KEY",
+        }
+    }
 }
 
 /// A CSR or a public key found in an upload: it exposes nothing, but its key joins the

@@ -236,10 +236,7 @@ pub struct KeyFindingRecord<'a> {
 impl<'a> KeyFindingRecord<'a> {
     fn new(report: &'a ScanReport<'a>, f: &KeyFinding) -> Self {
         let p = &report.inventory.public_keys[f.public];
-        let what = match p.kind {
-            crate::inventory::PublicKind::Request => "a CERTIFICATE REQUEST",
-            crate::inventory::PublicKind::PublicKey => "a PUBLIC KEY",
-        };
+        let what = p.kind.label();
         let mut reasons = vec![format!(
             "{what} on an exposed key: its public key is the same as {}",
             describe(report, f.exposed_by)
