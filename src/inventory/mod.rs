@@ -254,6 +254,16 @@ fn merge_duplicates(inv: &mut Inventory) {
     use std::collections::hash_map::Entry;
     let mut seen: cert::DigestMap<usize> =
         cert::DigestMap::with_capacity_and_hasher(inv.certs.len(), cert::DigestBuild::default());
+    // Usually there is no duplicate: then nothing moves.
+    let duplicates = inv
+        .certs
+        .iter()
+        .enumerate()
+        .any(|(i, c)| *seen.entry(c.facts.fingerprint).or_insert(i) != i);
+    if !duplicates {
+        return;
+    }
+    seen.clear();
     let mut kept: Vec<CertEntry> = Vec::with_capacity(inv.certs.len());
     for entry in std::mem::take(&mut inv.certs) {
         match seen.entry(entry.facts.fingerprint) {
