@@ -137,6 +137,8 @@ pub struct Verdict<'r> {
     /// into `Inventory::keys`), and how many there are.
     pub private_keys: Vec<usize>,
     pub private_keys_total: usize,
+    /// A CA certificate that is a leaf because none of its uploads holds another leaf.
+    pub lone_ca: bool,
 }
 
 /// A CSR or public key whose key is exposed: someone may be about to renew on a leaked key.
@@ -203,15 +205,20 @@ pub fn classify<'r>(
             upload_has_leaf[u.id as usize] = true;
         }
     }
-    let roles: Vec<(Role, bool)> = inv
+    let roles: Vec<(Role, bool, bool)> = inv
         .certs
         .iter()
         .map(|c| {
             let in_upload = c
                 .uploads()
                 .any(|u| upload_keys.contains(&(c.facts.spki, u.id)));
-            let chain = !candidate(c) && c.uploads().all(|u| upload_has_leaf[u.id as usize]);
-            (if chain { Role::Chain } else { Role::Leaf }, in_upload)
+            let lone_ca = !candidate(c) && !c.uploads().all(|u| upload_has_leaf[u.id as usize]);
+            let role = if candidate(c) || lone_ca {
+                Role::Leaf
+            } else {
+                Role::Chain
+            };
+            (role, in_upload, lone_ca)
         })
         .collect();
 
@@ -263,7 +270,7 @@ pub fn classify<'r>(
         .par_iter()
         .enumerate()
         .map(|(i, c)| {
-            let (role, private_key_in_upload) = roles[i];
+            let (role, private_key_in_upload, lone_ca) = roles[i];
             let others = |r: &&KeyRef| match r {
                 KeyRef::Cert(j) => *j != i,
                 // A key uploaded with this very certificate is not "another holder".
@@ -315,6 +322,7 @@ pub fn classify<'r>(
                 shares_key_with: shared.into_iter().take(SHARES_SHOWN).collect(),
                 private_keys: keys.iter().take(SHARES_SHOWN).copied().collect(),
                 private_keys_total: keys.len(),
+                lone_ca,
             }
         })
         .collect();

@@ -139,6 +139,25 @@ fn a_ca_certificate_on_a_listed_key_is_never_chain() {
     assert_eq!(ca["role"], "leaf");
     assert_eq!(ca["status"], "key-reused");
     assert_eq!(ca["action"], "replace");
+    // Uploaded before the cutoff beside its leaf: exposed, and the reasons say why it is a
+    // leaf (not that it was alone).
+    let r = scan(&[
+        SHOP,
+        "--exposed-keys",
+        s(&list),
+        "--uploaded-at",
+        "2016-01-01",
+        "--cutoff",
+        CUTOFF,
+    ])
+    .code(1)
+    .json();
+    let ca = record(&r, "Issuing CA");
+    assert_eq!(ca["role"], "leaf");
+    assert_eq!(ca["status"], "exposed");
+    let reasons = ca["reasons"].to_string();
+    assert!(reasons.contains("key is exposed elsewhere"), "{reasons}");
+    assert!(!reasons.contains("no leaf beside it"), "{reasons}");
 }
 
 #[test]

@@ -505,8 +505,13 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
             out.push(valid_until);
             if v.private_key_in_upload {
                 out.push("its private key was in the same upload".into());
-            } else if f.is_ca && v.private_keys_total == 0 {
+            } else if v.lone_ca {
                 out.push("a CA certificate with no leaf beside it in its upload: treated as the certificate whose key was uploaded (a lone self-signed certificate)".into());
+            } else if f.is_ca && v.private_keys_total == 0 && v.key_exposed {
+                out.push(
+                    "a CA certificate whose key is exposed elsewhere: treated as a leaf, not chain"
+                        .into(),
+                );
             }
         }
         Status::KeyReused => {
