@@ -646,3 +646,26 @@ fn rotate_init_and_csr_from_a_scan_see_one_item_per_certificate() {
         "one CSR, one key"
     );
 }
+
+#[test]
+fn rotate_init_shows_input_warnings_too() {
+    let dir = temp();
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::copy(root().join(SHOP), inputs.join("shop.pem")).unwrap();
+    std::fs::copy(
+        root().join("fixtures/demo/revocations.crl"),
+        inputs.join("ca.crl"),
+    )
+    .unwrap();
+    let state = dir.path().join("plan.json");
+    Test::new()
+        .args(["rotate", "--state", s(&state), "init", s(&inputs)])
+        .args(["--uploaded-at", "2016-01-01", "--cutoff", CUTOFF])
+        .env("USER", "alice")
+        .run()
+        .code(0)
+        .stdout_has("1 new item(s)")
+        .stderr_has("warning: ")
+        .stderr_has("an X509 CRL, not a certificate");
+}

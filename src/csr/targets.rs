@@ -127,6 +127,7 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
     found
         .errors
         .extend(prepared.inventory.errors.iter().cloned());
+    crate::scan::report_warnings(&prepared.inventory.warnings);
     if from_inventory {
         let classified = classify::classify(
             &prepared.inventory,
