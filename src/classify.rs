@@ -53,9 +53,11 @@ impl Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// The certificate whose key was uploaded (matched to a key, or a non-CA certificate).
+    /// The certificate whose key was uploaded: matched to a private key anywhere in the
+    /// inventory, else a non-CA certificate, else a CA certificate whose upload holds no leaf
+    /// (a lone self-signed certificate), or any certificate whose key is exposed.
     Leaf,
-    /// A CA certificate uploaded alongside; its key was not uploaded.
+    /// A CA certificate uploaded alongside a leaf it is not, its key neither found nor exposed.
     Chain,
 }
 
@@ -95,6 +97,8 @@ pub struct Policy {
     pub cutoff: Option<OffsetDateTime>,
     pub unknown_upload: UnknownUpload,
     pub expiring_within_days: i64,
+    /// Without a cutoff: an expired leaf needs no action (`--ignore-expired`).
+    pub ignore_expired: bool,
 }
 
 /// Something else in the inventory (or an imported list) that holds the same public key.
@@ -102,6 +106,8 @@ pub struct Policy {
 pub enum KeyRef {
     Cert(usize),
     Key(usize),
+    /// A CSR or public key (index into `Inventory::public_keys`).
+    Public(usize),
     /// Line of an `--exposed-keys` file (index into `ExposedList::sources`).
     Listed(usize),
 }
@@ -127,6 +133,21 @@ pub struct Verdict<'r> {
     /// Other certificates and keys with the same public key (the first few).
     pub shares_key_with: Vec<KeyRef>,
     pub shares_key_total: usize,
+    /// Private keys with this public key anywhere in the inventory (the first few indices
+    /// into `Inventory::keys`), and how many there are.
+    pub private_keys: Vec<usize>,
+    pub private_keys_total: usize,
+    /// A CA certificate that is a leaf because none of its uploads holds another leaf.
+    pub lone_ca: bool,
+}
+
+/// A CSR or public key whose key is exposed: someone may be about to renew on a leaked key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyFinding {
+    /// Index into `Inventory::public_keys`.
+    pub public: usize,
+    /// What exposed the key.
+    pub exposed_by: KeyRef,
 }
 
 /// At most this many `shares_key_with` entries per record; `shares_key_total` has the count.
@@ -136,11 +157,23 @@ pub struct Classified<'r> {
     pub verdicts: Vec<Verdict<'r>>,
     /// Every exposed public key, for `--export-exposed-keys`.
     pub exposed_keys: Vec<Sha256>,
+    /// CSRs and public keys on exposed keys.
+    pub key_findings: Vec<KeyFinding>,
 }
 
 /// Is this upload time before the cutoff? `None` when unknown.
 fn before_cutoff(uploaded_at: Option<OffsetDateTime>, cutoff: OffsetDateTime) -> Option<bool> {
     uploaded_at.map(|t| t < cutoff)
+}
+
+/// Was this certificate (any of its uploads) uploaded before the cutoff? An upload with no
+/// date counts only when unknown uploads count as exposed and it was issued before the cutoff.
+fn uploaded_before(c: &CertEntry, cutoff: OffsetDateTime, unknown_counts: bool) -> bool {
+    // `upload` is the earliest dated upload: if it is not before the cutoff, none is.
+    before_cutoff(c.upload.uploaded_at, cutoff).unwrap_or(false)
+        || (unknown_counts
+            && c.facts.not_before < cutoff
+            && c.uploads().any(|u| u.uploaded_at.is_none()))
 }
 
 pub fn classify<'r>(
@@ -149,19 +182,43 @@ pub fn classify<'r>(
     exposed_list: &ExposedList,
     policy: &Policy,
 ) -> Classified<'r> {
+    // Private keys by public key: the same upload (`private_key_in_upload`) or anywhere.
     let upload_keys: HashSet<(Sha256, u32), DigestBuild> =
         inv.keys.iter().map(|k| (k.spki, k.upload.id)).collect();
-    let roles: Vec<(Role, bool)> = inv
+    let mut private: DigestMap<Vec<usize>> = DigestMap::default();
+    for (i, k) in inv.keys.iter().enumerate() {
+        private.entry(k.spki).or_default().push(i);
+    }
+    // A leaf candidate is a certificate whose key was found, or a non-CA certificate; a CA
+    // certificate is `chain` only when each of its uploads holds such a leaf.
+    let candidate = |c: &CertEntry| !c.facts.is_ca || private.contains_key(&c.facts.spki);
+    let upload_count = inv
+        .certs
+        .iter()
+        .flat_map(|c| c.uploads())
+        .map(|u| u.id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut upload_has_leaf = vec![false; upload_count];
+    for c in inv.certs.iter().filter(|c| candidate(c)) {
+        for u in c.uploads() {
+            upload_has_leaf[u.id as usize] = true;
+        }
+    }
+    let roles: Vec<(Role, bool, bool)> = inv
         .certs
         .iter()
         .map(|c| {
-            let matched = upload_keys.contains(&(c.facts.spki, c.upload.id));
-            let role = if matched || !c.facts.is_ca {
+            let in_upload = c
+                .uploads()
+                .any(|u| upload_keys.contains(&(c.facts.spki, u.id)));
+            let lone_ca = !candidate(c) && !c.uploads().all(|u| upload_has_leaf[u.id as usize]);
+            let role = if candidate(c) || lone_ca {
                 Role::Leaf
             } else {
                 Role::Chain
             };
-            (role, matched)
+            (role, in_upload, lone_ca)
         })
         .collect();
 
@@ -171,11 +228,7 @@ pub fn classify<'r>(
     if let Some(cutoff) = policy.cutoff {
         let unknown_counts = policy.unknown_upload == UnknownUpload::Exposed;
         for (i, c) in inv.certs.iter().enumerate() {
-            let exposed = match before_cutoff(c.upload.uploaded_at, cutoff) {
-                Some(b) => b,
-                None => unknown_counts && c.facts.not_before < cutoff,
-            };
-            if exposed && roles[i].0 == Role::Leaf {
+            if roles[i].0 == Role::Leaf && uploaded_before(c, cutoff, unknown_counts) {
                 exposers
                     .entry(c.facts.spki)
                     .or_default()
@@ -208,33 +261,55 @@ pub fn classify<'r>(
     for (i, k) in inv.keys.iter().enumerate() {
         holders.entry(k.spki).or_default().push(KeyRef::Key(i));
     }
+    for (i, p) in inv.public_keys.iter().enumerate() {
+        holders.entry(p.spki).or_default().push(KeyRef::Public(i));
+    }
 
     let verdicts = inv
         .certs
         .par_iter()
         .enumerate()
         .map(|(i, c)| {
-            let (role, private_key_in_upload) = roles[i];
+            let (role, private_key_in_upload, lone_ca) = roles[i];
             let others = |r: &&KeyRef| match r {
                 KeyRef::Cert(j) => *j != i,
-                // The key uploaded with this very certificate is not "another holder".
-                KeyRef::Key(j) => inv.keys[*j].upload.id != c.upload.id,
-                KeyRef::Listed(_) => true,
+                // A key uploaded with this very certificate is not "another holder".
+                KeyRef::Key(j) => {
+                    let id = inv.keys[*j].upload.id;
+                    c.uploads().all(|u| u.id != id)
+                }
+                KeyRef::Public(_) | KeyRef::Listed(_) => true,
             };
             let exposed_by = exposers
                 .get(&c.facts.spki)
                 .and_then(|v| v.iter().find(others).copied());
             let key_exposed = exposers.contains_key(&c.facts.spki);
+            // An exposed key always wins: such a certificate is never `chain`.
+            let role = if exposed_by.is_some() {
+                Role::Leaf
+            } else {
+                role
+            };
             let shared: Vec<KeyRef> = holders
                 .get(&c.facts.spki)
                 .map(|v| v.iter().filter(others).copied().collect())
                 .unwrap_or_default();
+            let keys = private.get(&c.facts.spki).map(Vec::as_slice).unwrap_or(&[]);
             let revocation = revocations.lookup(&c.facts);
             let status = status_of(c, role, exposed_by.is_some(), revocation.is_some(), policy);
+            let action = if status == Status::Expired
+                && policy.cutoff.is_none()
+                && role == Role::Leaf
+                && !policy.ignore_expired
+            {
+                Action::Renew
+            } else {
+                action_of(status)
+            };
             Verdict {
                 status,
                 role,
-                action: action_of(status),
+                action,
                 private_key_in_upload,
                 key_exposed,
                 exposed_by: if status == Status::KeyReused {
@@ -245,7 +320,22 @@ pub fn classify<'r>(
                 revocation,
                 shares_key_total: shared.len(),
                 shares_key_with: shared.into_iter().take(SHARES_SHOWN).collect(),
+                private_keys: keys.iter().take(SHARES_SHOWN).copied().collect(),
+                private_keys_total: keys.len(),
+                lone_ca,
             }
+        })
+        .collect();
+    let key_findings = inv
+        .public_keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let by = exposers.get(&p.spki)?.first()?;
+            Some(KeyFinding {
+                public: i,
+                exposed_by: *by,
+            })
         })
         .collect();
     let mut exposed_keys: Vec<Sha256> = exposers.into_keys().collect();
@@ -253,6 +343,7 @@ pub fn classify<'r>(
     Classified {
         verdicts,
         exposed_keys,
+        key_findings,
     }
 }
 
@@ -272,6 +363,10 @@ pub fn status_of(
         return Status::Revoked;
     }
     let Some(cutoff) = policy.cutoff else {
+        // Plain inventory: a key on an `--exposed-keys` list still wins.
+        if key_exposed_elsewhere {
+            return Status::KeyReused;
+        }
         let window = time::Duration::days(policy.expiring_within_days);
         return if role == Role::Leaf && f.not_after - policy.now <= window {
             Status::Expiring
@@ -279,13 +374,16 @@ pub fn status_of(
             Status::Valid
         };
     };
-    if role == Role::Chain {
+    if role == Role::Chain && !key_exposed_elsewhere {
         return Status::NotAffected;
     }
+    // `upload` is the earliest dated upload; another upload of it may have no date.
+    let undated =
+        c.upload.uploaded_at.is_none() || c.also.iter().any(|(u, _)| u.uploaded_at.is_none());
     match c.upload.uploaded_at {
         Some(t) if t < cutoff => Status::Exposed,
         _ if key_exposed_elsewhere => Status::KeyReused,
-        None if f.not_before < cutoff => match policy.unknown_upload {
+        _ if undated && f.not_before < cutoff => match policy.unknown_upload {
             UnknownUpload::Review => Status::UnknownUpload,
             UnknownUpload::Exposed => Status::Exposed,
         },
@@ -342,6 +440,7 @@ mod tests {
                 ca_spki_der: None,
             }),
             der: None,
+            also: Vec::new(),
         }
     }
 
@@ -351,6 +450,7 @@ mod tests {
             cutoff: cutoff.map(|c| parse(c).unwrap()),
             unknown_upload: UnknownUpload::Review,
             expiring_within_days: 30,
+            ignore_expired: false,
         }
     }
 
@@ -418,8 +518,13 @@ mod tests {
             status_of(&late, Role::Leaf, true, true, &p),
             Status::Revoked
         );
+        // An exposed key always wins, even for a CA certificate.
         assert_eq!(
             status_of(&late, Role::Chain, true, false, &p),
+            Status::KeyReused
+        );
+        assert_eq!(
+            status_of(&late, Role::Chain, false, false, &p),
             Status::NotAffected
         );
         let gone = entry(Some("2015-01-01"), "2015-01-01", "2019-01-01");

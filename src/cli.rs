@@ -108,9 +108,16 @@ pub struct InventoryArgs {
     /// Extra CA certificates, used to check CRL signatures (repeatable)
     #[arg(long, value_name = "FILE")]
     pub roots: Vec<PathBuf>,
+    /// Accept a --cutoff later than --now (normally a typo: nothing can be uploaded in the future)
+    #[arg(long)]
+    pub allow_future_cutoff: bool,
     /// Read exposed public-key hashes (e.g. another team's export) into the key-reuse check
     #[arg(long, value_name = "FILE")]
     pub exposed_keys: Vec<PathBuf>,
+    /// Passphrase for encrypted private keys (ENCRYPTED PRIVATE KEY): the first line of FILE
+    /// [default: the environment variable CERTSWEEP_KEY_PASSPHRASE]
+    #[arg(long, value_name = "FILE")]
+    pub key_passphrase_file: Option<PathBuf>,
     /// PKCS#12 (.p12/.pfx) password: the first line of FILE [default: the environment
     /// variable CERTSWEEP_P12_PASSWORD, else the empty password]
     #[arg(long, value_name = "FILE")]
@@ -127,6 +134,9 @@ pub struct ScanArgs {
     /// Without --cutoff: certificates expiring within this many days are `expiring`
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub expiring_within: u32,
+    /// Without --cutoff: expired certificates need no action (exit 0 if nothing else does)
+    #[arg(long)]
+    pub ignore_expired: bool,
     /// Write the SHA-256 of every exposed public key to FILE (one per line)
     #[arg(long, value_name = "FILE")]
     pub export_exposed_keys: Option<PathBuf>,

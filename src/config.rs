@@ -148,3 +148,28 @@ pub fn p12_password(
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     Ok(Some(Zeroizing::new(line.to_vec())))
 }
+
+/// The environment variable holding the passphrase of encrypted private keys in the inventory
+/// (also the passphrase `csr --encrypt-key` uses for new keys).
+pub const KEY_PASSPHRASE_ENV: &str = "CERTSWEEP_KEY_PASSPHRASE";
+
+/// The passphrase for encrypted private keys found in the inventory: the first line of
+/// `--key-passphrase-file`, else the environment variable, else none.
+pub fn key_passphrase(file: Option<&PathBuf>) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    let raw = match file {
+        Some(path) => Zeroizing::new(std::fs::read(path).map_err(|e| {
+            Error::Usage(format!(
+                "--key-passphrase-file {}: {}",
+                path.display(),
+                crate::inventory::describe_io(&e)
+            ))
+        })?),
+        None => match std::env::var_os(KEY_PASSPHRASE_ENV) {
+            Some(v) => Zeroizing::new(v.into_encoded_bytes()),
+            None => return Ok(None),
+        },
+    };
+    let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok(Some(Zeroizing::new(line.to_vec())))
+}

@@ -86,9 +86,11 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let mut certs = Vec::new();
     let mut keys = Vec::new();
     let mut errors: Vec<InputError> = Vec::new();
+    let mut warnings: Vec<InputError> = Vec::new();
     let p12_password =
         crate::config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
     let opts = inventory::ReadOptions {
+        key_passphrase: None,
         key_only_ok: true,
         keep_der: true,
         p12_password: p12_password.as_ref(),
@@ -131,6 +133,28 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 matches_certificate: loaded.certs.iter().any(|(_, f)| f.spki == *spki),
             });
         }
+        // `inspect` shows certificates and keys; anything else read is named by type.
+        for (index, kind, _, _) in &loaded.public {
+            warnings.push(InputError {
+                path: shown.clone(),
+                index: Some(*index),
+                reason: format!("{}, not a certificate (not shown)", kind.label()),
+            });
+        }
+        if loaded.certs.is_empty() && loaded.keys.is_empty() && loaded.errors.is_empty() {
+            errors.push(InputError {
+                path: shown.clone(),
+                index: None,
+                reason: "no certificate or private key found".into(),
+            });
+        }
+        for (index, reason) in loaded.warnings {
+            warnings.push(InputError {
+                path: shown.clone(),
+                index,
+                reason,
+            });
+        }
         for (index, reason) in loaded.errors {
             errors.push(InputError {
                 path: shown.clone(),
@@ -139,6 +163,7 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
             });
         }
     }
+    crate::scan::report_warnings(&warnings);
     crate::scan::report_errors(&errors);
     if ctx.wants_report() {
         let mut out = ctx.sink()?;

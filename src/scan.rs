@@ -23,6 +23,8 @@ pub struct Prepared {
     pub policy: Policy,
     /// The PKCS#12 password, for commands that read more files (`csr --cert`).
     pub p12_password: Option<Zeroizing<Vec<u8>>>,
+    /// The passphrase for encrypted keys (`csr --cert` files).
+    pub key_passphrase: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// Loads every input of `args` (keeping each certificate's DER if asked), the roots, the
@@ -38,6 +40,17 @@ pub fn prepare(
         .as_deref()
         .map(|t| parse_flag("--cutoff", t))
         .transpose()?;
+    if let Some(c) = cutoff {
+        if c > ctx.now && !args.allow_future_cutoff {
+            return Err(Error::Usage(format!(
+                "--cutoff {} is later than now ({}): nothing can have been uploaded after now, \
+                 so this is probably a typo; check the date, give --now, or pass \
+                 --allow-future-cutoff if it is meant",
+                timefmt::rfc3339(c),
+                timefmt::rfc3339(ctx.now)
+            )));
+        }
+    }
     let uploaded_at = args
         .uploaded_at
         .as_deref()
@@ -49,6 +62,7 @@ pub fn prepare(
     }
     let p12_password =
         config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
+    let key_passphrase = config::key_passphrase(args.key_passphrase_file.as_ref())?;
 
     let mut inv = inventory::load(&Sources {
         paths: &args.paths,
@@ -57,6 +71,7 @@ pub fn prepare(
         skip: args.manifest.clone(),
         keep_der,
         p12_password: p12_password.as_ref(),
+        key_passphrase: key_passphrase.as_ref(),
     });
     let roots = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
     let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
@@ -78,6 +93,7 @@ pub fn prepare(
         cutoff,
         unknown_upload: args.unknown_upload,
         expiring_within_days,
+        ignore_expired: false,
     };
     Ok(Prepared {
         inventory: inv,
@@ -85,6 +101,7 @@ pub fn prepare(
         revocations,
         policy,
         p12_password,
+        key_passphrase,
     })
 }
 
@@ -103,9 +120,10 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         inventory: mut inv,
         exposed_list,
         revocations,
-        policy,
+        mut policy,
         ..
     } = prepare(inv_args, ctx, i64::from(args.expiring_within), false)?;
+    policy.ignore_expired = args.ignore_expired;
     let classified = classify::classify(&inv, &revocations, &exposed_list, &policy);
     if let Some(path) = &args.export_exposed_keys {
         if let Err(e) = export_keys(path, &classified.exposed_keys, &policy) {
@@ -124,6 +142,7 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         exposed_list: &exposed_list,
     };
     report_errors(&inv.errors);
+    report_warnings(&inv.warnings);
     if ctx.wants_report() {
         let mut out = ctx.sink()?;
         report::write_scan(&report, ctx.format, &ctx.style, &mut out)?;
@@ -147,6 +166,19 @@ pub fn report_errors(errors: &[InputError]) {
             err,
             "certsweep: error: {}",
             crate::sanitize::escape(&e.to_string())
+        );
+    }
+}
+
+/// Every input warning, once, on stderr (escaped).
+pub fn report_warnings(warnings: &[InputError]) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for w in warnings {
+        let _ = writeln!(
+            err,
+            "certsweep: warning: {}",
+            crate::sanitize::escape(&w.to_string())
         );
     }
 }

@@ -82,12 +82,16 @@ fn pem_without_end_line() {
 }
 
 #[test]
-fn key_only_file_outside_a_manifest() {
-    let (_, reason) = error_for("fixtures/broken/key-only.pem");
-    assert!(
-        reason.contains("no certificate found (1 private key(s) only"),
-        "{reason}"
-    );
+fn key_only_file_outside_a_manifest_is_a_read_input() {
+    // shop.key beside shop.crt: a file of private keys alone is read, not an error.
+    let r = Test::new()
+        .args(["scan", "fixtures/broken/key-only.pem", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(r["errors"].as_array().unwrap().len(), 0);
+    assert_eq!(r["summary"]["private_keys"], 1);
+    assert_eq!(r["summary"]["complete"], true);
 }
 
 #[test]

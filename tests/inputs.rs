@@ -165,10 +165,23 @@ fn the_whole_fixture_demo_folder_with_manifest_skipped() {
         .args(["--format", "json", "--cutoff", CUTOFF])
         .run();
     let r = run.json();
-    // uploads/ read directly (no dates) plus via the manifest (dated): both show up.
-    assert!(r["certificates"].as_array().unwrap().len() > 16);
-    // api-key.pem read from the folder is a key-only file: an error outside a manifest.
-    assert!(r["errors"]
+    // uploads/ read directly (no dates) plus via the manifest (dated): one record per
+    // certificate, the dated manifest upload deciding and the folder copy listed beside it.
+    let certs = r["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 16);
+    let shop = leaf(&r, "shop");
+    assert_eq!(shop["source"]["path"], "fixtures/demo/uploads/shop.pem");
+    assert_eq!(shop["source"]["manifest_id"], "shop");
+    assert_eq!(
+        shop["also_uploaded"][0]["manifest_id"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        shop["also_uploaded"][0]["uploaded_at"],
+        serde_json::Value::Null
+    );
+    // api-key.pem read from the folder is a key-only file: a read input, not an error.
+    assert!(!r["errors"]
         .as_array()
         .unwrap()
         .iter()

@@ -20,3 +20,4 @@ mod probe;
 mod rotate;
 mod schema;
 mod tls;
+mod verdicts;

@@ -11,16 +11,74 @@ fn without_cutoff_a_plain_inventory() {
             "fixtures/demo/uploads/old.pem",
         ])
         .args(["fixtures/demo/uploads/new-same-key.pem", "--format", "json"])
+        .arg("--ignore-expired")
         .run()
         .code(0);
     let r = run.json();
     let certs = r["certificates"].as_array().unwrap();
     assert_eq!(certs[0]["status"], "valid");
     assert_eq!(certs[1]["status"], "expired");
+    assert_eq!(certs[1]["action"], "none");
     assert_eq!(certs[2]["status"], "valid");
     // Key reuse across the inventory is still shown.
     assert_eq!(certs[2]["shares_key_total"], 2, "old's certificate and key");
     assert_eq!(r["policy"]["cutoff"], serde_json::Value::Null);
+}
+
+#[test]
+fn plain_inventory_an_expired_certificate_needs_action_unless_ignored() {
+    // Like `step certificate needs-renewal`: expired is at least as urgent as expiring.
+    let scan = |extra: &[&str]| {
+        Test::new()
+            .args(["scan", "fixtures/demo/uploads/old.pem", "--format", "json"])
+            .args(extra.iter().copied())
+            .run()
+    };
+    let r = scan(&[]).code(1).json();
+    let old = &r["certificates"][0];
+    assert_eq!(old["status"], "expired");
+    assert_eq!(old["action"], "renew");
+    assert_eq!(r["summary"]["action_required"], true);
+    assert!(old["reasons"].to_string().contains("--ignore-expired"));
+    let r = scan(&["--ignore-expired"]).code(0).json();
+    assert_eq!(r["certificates"][0]["action"], "none");
+    // With a cutoff the classification table rules: an expired certificate needs no action.
+    let run = scan(&["--cutoff", CUTOFF]).code(0);
+    assert_eq!(run.json()["certificates"][0]["action"], "none");
+}
+
+#[test]
+fn a_cutoff_after_now_is_refused_unless_allowed() {
+    let run = Test::new()
+        .args([
+            "scan",
+            "fixtures/demo/uploads/fresh.pem",
+            "--cutoff",
+            "2030-01-01",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("2030-01-01T00:00:00Z")
+        .stderr_has(NOW)
+        .stderr_has("--allow-future-cutoff");
+    assert!(run.stdout.is_empty());
+    // Allowed, it classifies as asked: fresh.pem was not uploaded with a date.
+    Test::new()
+        .args([
+            "scan",
+            "fixtures/demo/uploads/fresh.pem",
+            "--cutoff",
+            "2030-01-01",
+        ])
+        .args(["--allow-future-cutoff", "--format", "json"])
+        .run()
+        .code(1);
+    // A cutoff equal to now is fine.
+    Test::new()
+        .args(["scan", "fixtures/demo/uploads/fresh.pem", "--cutoff", NOW])
+        .args(["--uploaded-at", NOW, "--format", "json"])
+        .run()
+        .code(0);
 }
 
 #[test]

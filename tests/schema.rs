@@ -15,7 +15,23 @@ struct Report {
     policy: Policy,
     summary: Summary,
     certificates: Vec<Certificate>,
+    key_findings: Vec<KeyFinding>,
     errors: Vec<ErrorRec>,
+    warnings: Vec<ErrorRec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFinding {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    key_kind: String,
+    source: Source,
+    subject: Option<String>,
+    spki_sha256: String,
+    status: String,
+    action: String,
+    reasons: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -39,8 +55,11 @@ struct Policy {
 struct Summary {
     certificates: usize,
     private_keys: usize,
+    public_keys: usize,
     uploads: usize,
     errors: usize,
+    warnings: usize,
+    key_findings: usize,
     exposed: usize,
     key_reused: usize,
     unknown_upload: usize,
@@ -89,6 +108,7 @@ struct Certificate {
     #[serde(rename = "type", default)]
     kind: Option<String>,
     source: Source,
+    also_uploaded: Vec<Source>,
     fingerprint_sha256: String,
     spki_sha256: String,
     serial: String,
@@ -105,6 +125,7 @@ struct Certificate {
     is_ca: bool,
     role: String,
     private_key_in_upload: bool,
+    private_key_found_in: Vec<String>,
     status: String,
     action: String,
     reasons: Vec<String>,
@@ -134,8 +155,11 @@ struct SummaryLine {
     policy: Policy,
     certificates: usize,
     private_keys: usize,
+    public_keys: usize,
     uploads: usize,
     errors: usize,
+    warnings: usize,
+    key_findings: usize,
     exposed: usize,
     key_reused: usize,
     unknown_upload: usize,

@@ -168,6 +168,23 @@ pub fn parse_der_prefix(der: &[u8]) -> Result<(CertFacts, usize), CertError> {
     Ok((facts_of(&cert)?, rest.len()))
 }
 
+/// A CSR's public key digest (SHA-256 of its SubjectPublicKeyInfo) and subject (RFC 4514).
+pub fn request_key(der: &[u8]) -> Result<(Sha256, String), String> {
+    use x509_parser::certification_request::X509CertificationRequest;
+    let (_, csr) = X509CertificationRequest::from_der(der).map_err(|e| e.to_string())?;
+    let info = &csr.certification_request_info;
+    Ok((
+        Sha256::of(info.subject_pki.raw),
+        name::rfc4514(&info.subject),
+    ))
+}
+
+/// A `PUBLIC KEY` block's digest: the SHA-256 of the SubjectPublicKeyInfo, once it parses.
+pub fn public_key_digest(der: &[u8]) -> Result<Sha256, String> {
+    let (_, spki) = SubjectPublicKeyInfo::from_der(der).map_err(|e| e.to_string())?;
+    Ok(Sha256::of(spki.raw))
+}
+
 pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
     let tbs = &cert.tbs_certificate;
     let spki = tbs.public_key();

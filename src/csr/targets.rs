@@ -141,6 +141,7 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
     found
         .errors
         .extend(prepared.inventory.errors.iter().cloned());
+    crate::scan::report_warnings(&prepared.inventory.warnings);
     if from_inventory {
         let classified = classify::classify(
             &prepared.inventory,
@@ -186,6 +187,7 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
         key_only_ok: false,
         keep_der: true,
         p12_password: prepared.p12_password.as_ref(),
+        key_passphrase: prepared.key_passphrase.as_ref(),
     };
     for path in &args.cert {
         from_cert_file(path, &opts, &mut found, &mut scratch);

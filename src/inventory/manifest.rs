@@ -125,7 +125,6 @@ fn entry(raw: Raw, number: usize, base: &Path, shown: &str, inv: &mut Inventory)
             host: raw.host,
             account: raw.account,
             uploaded_at,
-            key_only_ok: true,
         },
         source,
     })

@@ -33,8 +33,6 @@ pub struct Upload {
     pub host: Option<String>,
     pub account: Option<String>,
     pub uploaded_at: Option<OffsetDateTime>,
-    /// A manifest entry may be a private key alone (the party held just the key).
-    pub key_only_ok: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +44,54 @@ pub struct CertEntry {
     pub facts: Box<CertFacts>,
     /// The certificate's DER, kept only when `Sources::keep_der` asked for it (`csr`).
     pub der: Option<Vec<u8>>,
+    /// The same certificate (same fingerprint) uploaded again: every other upload and block
+    /// number. `upload` is the earliest upload with a known date, which decides.
+    pub also: Vec<(Arc<Upload>, usize)>,
+}
+
+impl CertEntry {
+    /// Every upload of this certificate, the deciding one first.
+    pub fn uploads(&self) -> impl Iterator<Item = &Arc<Upload>> + '_ {
+        std::iter::once(&self.upload).chain(self.also.iter().map(|(u, _)| u))
+    }
+}
+
+/// What kind of public material a `PublicEntry` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicKind {
+    /// A `CERTIFICATE REQUEST`: someone is about to get a certificate on this key.
+    Request,
+    /// A `PUBLIC KEY` (SubjectPublicKeyInfo).
+    PublicKey,
+}
+
+impl PublicKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicKind::Request => "certificate-request",
+            PublicKind::PublicKey => "public-key",
+        }
+    }
+
+    /// The block type, as a user would name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PublicKind::Request => "a CERTIFICATE REQUEST",
+            PublicKind::PublicKey => "a PUBLIC KEY",
+        }
+    }
+}
+
+/// A CSR or a public key found in an upload: it exposes nothing, but its key joins the
+/// key-reuse check (a CSR made on an exposed key is a finding).
+#[derive(Debug, Clone)]
+pub struct PublicEntry {
+    pub upload: Arc<Upload>,
+    pub index: usize,
+    pub kind: PublicKind,
+    pub spki: Sha256,
+    /// The CSR's subject (RFC 4514).
+    pub subject: Option<String>,
 }
 
 /// A private key found in an upload, reduced to its public key digest.
@@ -77,7 +123,12 @@ impl std::fmt::Display for InputError {
 pub struct Inventory {
     pub certs: Vec<CertEntry>,
     pub keys: Vec<KeyEntry>,
+    /// CSRs and public keys.
+    pub public_keys: Vec<PublicEntry>,
     pub errors: Vec<InputError>,
+    /// Inputs read, with something worth knowing that leaves the audit complete (an
+    /// encrypted key next to its certificate, a CRL in a scanned folder).
+    pub warnings: Vec<InputError>,
     pub uploads: usize,
 }
 
@@ -103,17 +154,22 @@ pub struct Sources<'a> {
     pub keep_der: bool,
     /// The password for PKCS#12 files (`--p12-password-file` or `CERTSWEEP_P12_PASSWORD`).
     pub p12_password: Option<&'a Zeroizing<Vec<u8>>>,
+    /// The passphrase for encrypted PKCS#8 keys (`--key-passphrase-file`).
+    pub key_passphrase: Option<&'a Zeroizing<Vec<u8>>>,
 }
 
 /// How to read one input.
 #[derive(Clone, Copy, Default)]
 pub struct ReadOptions<'a> {
-    /// A private key alone is a complete upload (a manifest entry may be just a key).
+    /// Keys, CSRs or public keys alone are a read input (`shop.key` beside `shop.crt`);
+    /// false where a certificate is required (`csr --cert FILE`).
     pub key_only_ok: bool,
     /// Keep each certificate's DER (`inspect`, `csr`).
     pub keep_der: bool,
     /// The password for PKCS#12 files; without one the empty password is tried.
     pub p12_password: Option<&'a Zeroizing<Vec<u8>>>,
+    /// The passphrase for encrypted PKCS#8 keys; without one they are noted as unreadable.
+    pub key_passphrase: Option<&'a Zeroizing<Vec<u8>>>,
 }
 
 enum Input {
@@ -187,7 +243,68 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
             .collect();
         merge(&mut inv, results);
     }
+    merge_duplicates(&mut inv);
     inv
+}
+
+/// One certificate uploaded several times (same fingerprint) becomes one record, at the
+/// place of its first appearance; the earliest dated upload decides (`upload`), the others
+/// are listed in `also`.
+fn merge_duplicates(inv: &mut Inventory) {
+    use std::collections::hash_map::Entry;
+    let mut seen: cert::DigestMap<usize> =
+        cert::DigestMap::with_capacity_and_hasher(inv.certs.len(), cert::DigestBuild::default());
+    // Usually there is no duplicate: then nothing moves.
+    let duplicates = inv
+        .certs
+        .iter()
+        .enumerate()
+        .any(|(i, c)| *seen.entry(c.facts.fingerprint).or_insert(i) != i);
+    if !duplicates {
+        return;
+    }
+    seen.clear();
+    let mut kept: Vec<CertEntry> = Vec::with_capacity(inv.certs.len());
+    for entry in std::mem::take(&mut inv.certs) {
+        match seen.entry(entry.facts.fingerprint) {
+            Entry::Vacant(v) => {
+                v.insert(kept.len());
+                kept.push(entry);
+            }
+            Entry::Occupied(o) => {
+                let first = &mut kept[*o.get()];
+                let (mut upload, mut index) = (entry.upload, entry.index);
+                if earlier(upload.uploaded_at, first.upload.uploaded_at) {
+                    std::mem::swap(&mut upload, &mut first.upload);
+                    std::mem::swap(&mut index, &mut first.index);
+                }
+                first.also.push((upload, index));
+                if first.der.is_none() {
+                    first.der = entry.der;
+                }
+            }
+        }
+    }
+    for entry in &mut kept {
+        entry
+            .also
+            .sort_by(|a, b| match (a.0.uploaded_at, b.0.uploaded_at) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            });
+    }
+    inv.certs = kept;
+}
+
+/// Is upload time `a` earlier than `b`? A known date comes before an unknown one.
+fn earlier(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a < b,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 /// Jobs run in parallel at a time.
@@ -202,6 +319,7 @@ fn merge(inv: &mut Inventory, results: Vec<(Arc<Upload>, Loaded)>) {
                 index,
                 facts,
                 der: ders.next(),
+                also: Vec::new(),
             });
         }
         for (index, spki) in loaded.keys {
@@ -211,8 +329,24 @@ fn merge(inv: &mut Inventory, results: Vec<(Arc<Upload>, Loaded)>) {
                 spki,
             });
         }
+        for (index, kind, spki, subject) in loaded.public {
+            inv.public_keys.push(PublicEntry {
+                upload: upload.clone(),
+                index,
+                kind,
+                spki,
+                subject,
+            });
+        }
         for (index, reason) in loaded.errors {
             inv.error(upload.path.clone(), index, reason);
+        }
+        for (index, reason) in loaded.warnings {
+            inv.warnings.push(InputError {
+                path: upload.path.clone(),
+                index,
+                reason,
+            });
         }
     }
 }
@@ -280,14 +414,25 @@ pub struct Loaded {
     pub ders: Vec<Vec<u8>>,
     keep_der: bool,
     pub keys: Vec<(usize, Sha256)>,
+    /// CSRs and public keys: (block, kind, SPKI digest, CSR subject).
+    pub public: Vec<(usize, PublicKind, Sha256, Option<String>)>,
     pub errors: Vec<(Option<usize>, String)>,
+    /// Read, with a note that leaves the audit complete.
+    pub warnings: Vec<(Option<usize>, String)>,
+    /// Encrypted private keys that could not be opened: warnings when the input also holds a
+    /// certificate (the key is presumably its own), else errors.
+    unreadable_keys: Vec<(Option<usize>, String)>,
+    /// Blocks that are not certificates, named by type ("CERTIFICATE REQUEST"), for the
+    /// message of an input with no certificate.
+    other_blocks: Vec<&'static str>,
 }
 
 fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
     let opts = ReadOptions {
-        key_only_ok: job.upload.key_only_ok,
+        key_only_ok: true,
         keep_der: sources.keep_der,
         p12_password: sources.p12_password,
+        key_passphrase: sources.key_passphrase,
     };
     let result = match &job.input {
         Input::File(path) => File::open(path)
@@ -304,7 +449,6 @@ fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
 /// Reads one input. If it starts like an ASN.1 SEQUENCE it is tried as DER: a certificate,
 /// then a PKCS#7 bundle, then a PKCS#12 file (PFX version 3), then a private key; else PEM.
 pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
-    let key_only_ok = opts.key_only_ok;
     let keep_der = opts.keep_der;
     let head = reader.fill_buf()?;
     if head.is_empty() {
@@ -321,7 +465,7 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
         let mut bytes = Vec::new();
         reader.by_ref().take(MAX_DER + 1).read_to_end(&mut bytes)?;
         match read_der(&bytes, &mut loaded, opts) {
-            DerKind::Read => return Ok(finish(loaded, 1, key_only_ok)),
+            DerKind::Read => return Ok(finish(loaded, 1, opts.key_only_ok)),
             // A bundle that was recognised but failed has said why; no second error.
             DerKind::ContainerFailed => return Ok(loaded),
             DerKind::Neither => {}
@@ -331,36 +475,83 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
         reader.read_to_end(&mut rest)?;
         let der_error = std::mem::take(&mut loaded.errors);
         let chained = Cursor::new(bytes).chain(Cursor::new(rest));
-        let seen = read_pem(BufReader::new(chained), &mut loaded)?;
+        let seen = read_pem(BufReader::new(chained), &mut loaded, opts)?;
         if seen == 0 {
             loaded.errors = der_error;
             return Ok(loaded);
         }
         seen
     } else {
-        read_pem(reader, &mut loaded)?
+        read_pem(reader, &mut loaded, opts)?
     };
-    Ok(finish(loaded, blocks_seen, key_only_ok))
+    Ok(finish(loaded, blocks_seen, opts.key_only_ok))
 }
 
-/// Zero certificates in a non-empty input is an error (unless a manifest says a key was
-/// uploaded alone).
+/// Settles what an input that was read amounts to. Private keys, CSRs and public keys are
+/// read inputs (`shop.key` beside `shop.crt`); a key that could not be opened is a warning
+/// when the input also holds a certificate (presumably its own, judged anyway), else an error
+/// (it may be the key of a certificate elsewhere). Anything else without a certificate is
+/// named by type, and an input with nothing we understand is an error.
 fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
-    let key_only_upload = key_only_ok && !loaded.keys.is_empty();
-    if loaded.certs.is_empty() && !key_only_upload {
-        let reason = if blocks_seen == 0 {
-            "no certificate found: not PEM (no -----BEGIN line), nor DER (tried: certificate, PKCS#7, PKCS#12, private key)".into()
-        } else if !loaded.keys.is_empty() {
-            format!(
-                "no certificate found ({} private key(s) only; their public keys still count as uploaded)",
-                loaded.keys.len()
-            )
-        } else {
-            format!("no certificate found in {blocks_seen} PEM block(s)")
-        };
-        loaded.errors.push((None, reason));
+    let unreadable = std::mem::take(&mut loaded.unreadable_keys);
+    let has_unreadable = !unreadable.is_empty();
+    if loaded.certs.is_empty() {
+        loaded.errors.extend(unreadable);
+    } else {
+        loaded.warnings.extend(unreadable);
     }
+    let read_keys = !loaded.keys.is_empty() || !loaded.public.is_empty();
+    if read_keys && loaded.certs.is_empty() && !key_only_ok {
+        loaded.errors.push((
+            None,
+            format!(
+                "no certificate found ({} private key(s) and {} CSR(s)/public key(s) only)",
+                loaded.keys.len(),
+                loaded.public.len()
+            ),
+        ));
+        return loaded;
+    }
+    if !loaded.certs.is_empty() || read_keys || has_unreadable {
+        return loaded;
+    }
+    let others = std::mem::take(&mut loaded.other_blocks);
+    if let Some(first) = others.first() {
+        if loaded.errors.is_empty() {
+            let hint = match *first {
+                "X509 CRL" => " (revocation lists are read with --crl)",
+                _ => "",
+            };
+            loaded.warnings.push((
+                None,
+                format!(
+                    "{} {first}{}, not a certificate{hint}",
+                    article(first),
+                    if others.len() > 1 {
+                        format!(" and {} other block(s)", others.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+            ));
+            return loaded;
+        }
+    }
+    let reason = if blocks_seen == 0 {
+        "no certificate found: not PEM (no -----BEGIN line), nor DER (tried: certificate, PKCS#7, PKCS#12, private key)".into()
+    } else {
+        format!("no certificate found in {blocks_seen} PEM block(s)")
+    };
+    loaded.errors.push((None, reason));
     loaded
+}
+
+/// "a" or "an" before a PEM label read aloud ("an X509 CRL", "an EC PARAMETERS").
+fn article(label: &str) -> &'static str {
+    match label.as_bytes().first() {
+        Some(b'A' | b'E' | b'I' | b'O' | b'U' | b'X') => "an",
+        _ => "a",
+    }
 }
 
 /// What a DER input turned out to be.
@@ -525,16 +716,20 @@ const SIZES: Sizes = Sizes {
 /// Reads PEM in pieces; each piece is split at BEGIN lines into sub-pieces that are decoded
 /// and parsed on all cores. Block and line numbers are those of the whole input.
 /// Returns the number of blocks seen.
-fn read_pem(reader: impl BufRead, loaded: &mut Loaded) -> io::Result<usize> {
-    read_pem_sized(reader, loaded, SIZES)
+fn read_pem(
+    reader: impl BufRead,
+    loaded: &mut Loaded,
+    opts: &ReadOptions<'_>,
+) -> io::Result<usize> {
+    read_pem_sized(reader, loaded, SIZES, opts)
 }
 
 fn read_pem_sized(
     mut reader: impl BufRead,
     loaded: &mut Loaded,
     sizes: Sizes,
+    opts: &ReadOptions<'_>,
 ) -> io::Result<usize> {
-    let keep_der = loaded.keep_der;
     let mut buf: Vec<u8> = Vec::new();
     let (mut lines_before, mut blocks_before) = (0usize, 0usize);
     let mut eof = false;
@@ -566,7 +761,7 @@ fn read_pem_sized(
             first_piece,
             more_follows: more,
         };
-        let (lines, blocks) = parse_piece(piece, position, sizes.sub_piece, keep_der, loaded);
+        let (lines, blocks) = parse_piece(piece, position, sizes.sub_piece, opts, loaded);
         lines_before += lines;
         blocks_before += blocks;
         buf.drain(..cut);
@@ -637,7 +832,7 @@ fn parse_piece(
     piece: &[u8],
     position: Position,
     sub_piece: usize,
-    keep_der: bool,
+    opts: &ReadOptions<'_>,
     loaded: &mut Loaded,
 ) -> (usize, usize) {
     let Position {
@@ -685,7 +880,7 @@ fn parse_piece(
             let next_begin =
                 (!last || more_follows).then(|| offsets.get(i + 1).map_or(lines, |o| o.0) + 1);
             let (l, b) = offsets[i];
-            parse_sub(sub, l, b, next_begin, keep_der)
+            parse_sub(sub, l, b, next_begin, opts)
         })
         .collect();
     loaded.certs.reserve(
@@ -713,7 +908,13 @@ fn parse_piece(
                                 .errors
                                 .extend(errors.into_iter().map(|e| (Some(n), e)));
                         }
-                        BlockOutcome::Skipped => {}
+                        BlockOutcome::Public(kind, spki, subject) => {
+                            loaded.public.push((n, kind, spki, subject))
+                        }
+                        BlockOutcome::Other(label) => loaded.other_blocks.push(label),
+                        BlockOutcome::Unreadable(reason) => {
+                            loaded.unreadable_keys.push((Some(n), reason))
+                        }
                         BlockOutcome::Error(reason) => loaded.errors.push((Some(n), reason)),
                     }
                 }
@@ -733,12 +934,12 @@ fn parse_sub(
     lines_before: usize,
     blocks_before: usize,
     next_begin_line: Option<usize>,
-    keep_der: bool,
+    opts: &ReadOptions<'_>,
 ) -> io::Result<SubResult> {
     let mut outcomes = Vec::new();
     for item in PemReader::piece(sub, lines_before, blocks_before, next_begin_line) {
         match item {
-            PemItem::Block(b) => outcomes.push((b.number, read_block(&b, keep_der))),
+            PemItem::Block(b) => outcomes.push((b.number, read_block(&b, opts))),
             PemItem::Fault(f) => outcomes.push((
                 f.number,
                 BlockOutcome::Error(format!("{} (block starts at line {})", f.reason, f.line)),
@@ -753,59 +954,99 @@ enum BlockOutcome {
     Key(Sha256),
     /// A PKCS#7 block: its certificates, and why any entry could not be read.
     Bundle(Vec<(Box<CertFacts>, Option<Vec<u8>>)>, Vec<String>),
-    Skipped,
+    /// A CSR or public key: its key joins the key-reuse check.
+    Public(PublicKind, Sha256, Option<String>),
+    /// Understood, but not inventory (a CRL, parameters): named by type.
+    Other(&'static str),
+    /// A private key we could not open (encrypted, no or wrong passphrase).
+    Unreadable(String),
     Error(String),
 }
 
 /// Every label is checked: certificates are parsed, keys reduced to their public key digest,
-/// harmless companions skipped, and anything else reported.
-fn read_block(b: &PemBlock, keep_der: bool) -> BlockOutcome {
+/// CSRs and public keys read for their key, other known blocks named, anything else reported.
+fn read_block(b: &PemBlock, opts: &ReadOptions<'_>) -> BlockOutcome {
+    let keep_der = opts.keep_der;
     let der = || keep_der.then(|| b.der.to_vec());
-    let key_format =
-        match b.label.as_str() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => {
-                return match cert::parse_der(&b.der) {
-                    Ok(f) => BlockOutcome::Cert(Box::new(f), der()),
-                    Err(e) => BlockOutcome::Error(e.to_string()),
+    let key_format = match b.label.as_str() {
+        "CERTIFICATE" | "X509 CERTIFICATE" => {
+            return match cert::parse_der(&b.der) {
+                Ok(f) => BlockOutcome::Cert(Box::new(f), der()),
+                Err(e) => BlockOutcome::Error(e.to_string()),
+            }
+        }
+        // OpenSSL's trusted form appends trust settings after the certificate.
+        "TRUSTED CERTIFICATE" => {
+            return match cert::parse_der_prefix(&b.der) {
+                Ok((f, _)) => BlockOutcome::Cert(Box::new(f), der()),
+                Err(e) => BlockOutcome::Error(e.to_string()),
+            }
+        }
+        "PRIVATE KEY" => KeyFormat::Pkcs8,
+        "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+        "EC PRIVATE KEY" => KeyFormat::Sec1,
+        "ENCRYPTED PRIVATE KEY" => return read_encrypted_key(&b.der, opts),
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
+            return match cert::request_key(&b.der) {
+                Ok((spki, subject)) => {
+                    BlockOutcome::Public(PublicKind::Request, spki, Some(subject))
                 }
+                Err(e) => BlockOutcome::Error(format!("a CERTIFICATE REQUEST, not readable: {e}")),
             }
-            // OpenSSL's trusted form appends trust settings after the certificate.
-            "TRUSTED CERTIFICATE" => {
-                return match cert::parse_der_prefix(&b.der) {
-                    Ok((f, _)) => BlockOutcome::Cert(Box::new(f), der()),
-                    Err(e) => BlockOutcome::Error(e.to_string()),
-                }
+        }
+        "PUBLIC KEY" => {
+            return match cert::public_key_digest(&b.der) {
+                Ok(spki) => BlockOutcome::Public(PublicKind::PublicKey, spki, None),
+                Err(e) => BlockOutcome::Error(format!("a PUBLIC KEY, not readable: {e}")),
             }
-            "PRIVATE KEY" => KeyFormat::Pkcs8,
-            "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
-            "EC PRIVATE KEY" => KeyFormat::Sec1,
-            "ENCRYPTED PRIVATE KEY" => return BlockOutcome::Error(
-                "encrypted private key: its public key cannot be matched without the passphrase"
-                    .into(),
-            ),
-            "X509 CRL"
-            | "CERTIFICATE REQUEST"
-            | "NEW CERTIFICATE REQUEST"
-            | "PUBLIC KEY"
-            | "EC PARAMETERS"
-            | "DH PARAMETERS" => return BlockOutcome::Skipped,
-            "PKCS7" | "CMS" => return read_pkcs7_block(b, keep_der),
-            other => {
-                return BlockOutcome::Error(format!(
-                    "unexpected PEM block '{}'",
-                    crate::sanitize::escape(other)
-                ))
-            }
-        };
+        }
+        "X509 CRL" => return BlockOutcome::Other("X509 CRL"),
+        "EC PARAMETERS" => return BlockOutcome::Other("EC PARAMETERS"),
+        "DH PARAMETERS" => return BlockOutcome::Other("DH PARAMETERS"),
+        "PKCS7" | "CMS" => return read_pkcs7_block(b, keep_der),
+        other => {
+            return BlockOutcome::Error(format!(
+                "unexpected PEM block '{}'",
+                crate::sanitize::escape(other)
+            ))
+        }
+    };
     if b.encrypted_headers {
-        return BlockOutcome::Error(format!(
-            "encrypted {} private key: its public key cannot be matched without the passphrase",
+        return BlockOutcome::Unreadable(format!(
+            "an encrypted {} private key (legacy OpenSSL 'Proc-Type: 4,ENCRYPTED' form, not \
+             supported): its public key cannot be matched; convert it with \
+             `openssl pkcs8 -topk8` and give --key-passphrase-file",
             key_format.label()
         ));
     }
     match key::public_key_digest(key_format, &b.der) {
         Ok(spki) => BlockOutcome::Key(spki),
         Err(e) => BlockOutcome::Error(e.to_string()),
+    }
+}
+
+/// An `ENCRYPTED PRIVATE KEY` (PKCS#8 EncryptedPrivateKeyInfo): opened with the passphrase
+/// when there is one, reduced to its public key digest; the decrypted bytes are zeroized.
+fn read_encrypted_key(der: &[u8], opts: &ReadOptions<'_>) -> BlockOutcome {
+    let Some(passphrase) = opts.key_passphrase else {
+        return BlockOutcome::Unreadable(
+            "an ENCRYPTED PRIVATE KEY: its public key cannot be matched without the passphrase \
+             (give --key-passphrase-file FILE or CERTSWEEP_KEY_PASSPHRASE)"
+                .into(),
+        );
+    };
+    let plain = match pkcs12::decrypt_pkcs8(der, passphrase) {
+        Ok(p) => p,
+        Err(e) => {
+            return BlockOutcome::Unreadable(format!(
+                "an ENCRYPTED PRIVATE KEY that could not be opened: {}",
+                e.for_key()
+            ))
+        }
+    };
+    match key::public_key_digest(KeyFormat::Pkcs8, &plain) {
+        Ok(spki) => BlockOutcome::Key(spki),
+        Err(e) => BlockOutcome::Error(format!("an ENCRYPTED PRIVATE KEY, decrypted: {e}")),
     }
 }
 
@@ -873,7 +1114,8 @@ mod tests {
     fn tiny_pieces_give_the_same_blocks_lines_and_errors_as_one_piece() {
         let text = mixed_input();
         let mut whole = Loaded::default();
-        let n_whole = read_pem(text.as_bytes(), &mut whole).unwrap();
+        let opts = ReadOptions::default();
+        let n_whole = read_pem(text.as_bytes(), &mut whole, &opts).unwrap();
         assert_eq!(whole.certs.len(), 12);
         assert!(whole
             .errors
@@ -886,7 +1128,7 @@ mod tests {
                 max_piece: piece * 4,
             };
             let mut cut = Loaded::default();
-            let n_cut = read_pem_sized(text.as_bytes(), &mut cut, sizes).unwrap();
+            let n_cut = read_pem_sized(text.as_bytes(), &mut cut, sizes, &opts).unwrap();
             assert_eq!(n_cut, n_whole, "piece {piece}");
             assert_eq!(summary(&cut), summary(&whole), "piece {piece}, sub {sub}");
         }
@@ -901,7 +1143,7 @@ mod tests {
             max_piece: 1 << 20,
         };
         let mut l = Loaded::default();
-        read_pem_sized(text.as_bytes(), &mut l, sizes).unwrap();
+        read_pem_sized(text.as_bytes(), &mut l, sizes, &ReadOptions::default()).unwrap();
         assert_eq!(l.certs.len(), 2);
         assert!(l.errors.is_empty());
     }

@@ -104,6 +104,39 @@ pub enum P12Error {
     PasswordNotUtf8,
 }
 
+impl P12Error {
+    /// The reason, worded for an `ENCRYPTED PRIVATE KEY` block rather than a PKCS#12 file.
+    pub fn for_key(&self) -> String {
+        match self {
+            P12Error::WrongPassword | P12Error::DecryptionFailed => {
+                "wrong passphrase or corrupted key (decryption failed)".into()
+            }
+            P12Error::PasswordNotUtf8 => "the passphrase is not valid UTF-8".into(),
+            P12Error::TooManyIterations { count, .. } => format!(
+                "it asks for {count} key-derivation iterations, more than the limit of \
+                 {MAX_ITERATIONS}; refused before deriving any key"
+            ),
+            P12Error::Unsupported(what) => format!("it uses {what}, which is not supported"),
+            P12Error::Malformed(why) => format!("malformed: {why}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Opens a PKCS#8 `EncryptedPrivateKeyInfo` (PBES2 or the PKCS#12 PBE schemes, the same
+/// ciphers a PKCS#12 key bag uses) with `passphrase`; the plain PKCS#8 comes back zeroizing.
+pub fn decrypt_pkcs8(der_bytes: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, P12Error> {
+    let password = Password::new(passphrase)?;
+    let mut budget = Budget {
+        left: MAX_TOTAL_ITERATIONS,
+    };
+    let (epki, _) = der::read(der_bytes)?;
+    let mut r = Reader::new(epki.expect(der::SEQUENCE, "EncryptedPrivateKeyInfo")?);
+    let alg = r.next("key encryption algorithm")?;
+    let data = r.take(der::OCTET_STRING, "encrypted key")?;
+    decrypt(alg, data, &password, &mut budget)
+}
+
 impl From<DerError> for P12Error {
     fn from(e: DerError) -> Self {
         P12Error::Malformed(e.0)

@@ -275,6 +275,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
     if let Some(p) = &prepared {
         errors.extend(p.inventory.errors.iter().cloned());
+        scan::report_warnings(&p.inventory.warnings);
     }
     let report = ProbeReport {
         now: ctx.now,

@@ -9,8 +9,8 @@ use serde::{Serialize, Serializer};
 
 use super::{SCHEMA_VERSION, TOOL};
 use crate::cert::{KeyInfo, Sha256};
-use crate::classify::{Classified, ExposedList, KeyRef, Policy, Role, Status, Verdict};
-use crate::inventory::{CertEntry, InputError, Inventory};
+use crate::classify::{Classified, ExposedList, KeyFinding, KeyRef, Policy, Role, Status, Verdict};
+use crate::inventory::{CertEntry, InputError, Inventory, Upload};
 use crate::timefmt;
 
 pub struct ScanReport<'a> {
@@ -24,8 +24,15 @@ pub struct ScanReport<'a> {
 pub struct Summary {
     pub certificates: usize,
     pub private_keys: usize,
+    /// CSRs and `PUBLIC KEY` blocks read (their keys join the key-reuse check).
+    pub public_keys: usize,
     pub uploads: usize,
+    /// Inputs that could not be read (or read only in part), not messages.
     pub errors: usize,
+    /// Inputs read with a note that leaves the audit complete.
+    pub warnings: usize,
+    /// CSRs and public keys on exposed keys (each a finding: action replace).
+    pub key_findings: usize,
     pub exposed: usize,
     pub key_reused: usize,
     pub unknown_upload: usize,
@@ -46,8 +53,11 @@ impl ScanReport<'_> {
         let mut s = Summary {
             certificates: self.inventory.certs.len(),
             private_keys: self.inventory.keys.len(),
+            public_keys: self.inventory.public_keys.len(),
             uploads: self.inventory.uploads,
-            errors: self.inventory.errors.len(),
+            errors: inputs(&self.inventory.errors),
+            warnings: inputs(&self.inventory.warnings),
+            key_findings: self.classified.key_findings.len(),
             complete: self.inventory.errors.is_empty(),
             ..Summary::default()
         };
@@ -66,8 +76,16 @@ impl ScanReport<'_> {
                 s.needing_action += 1;
             }
         }
-        s.action_required = s.needing_action > 0;
+        s.action_required = s.needing_action > 0 || s.key_findings > 0;
         s
+    }
+
+    /// The CSRs and public keys on exposed keys, as records.
+    pub fn key_findings(&self) -> impl Iterator<Item = KeyFindingRecord<'_>> + '_ {
+        self.classified
+            .key_findings
+            .iter()
+            .map(move |f| KeyFindingRecord::new(self, f))
     }
 
     pub fn records(&self) -> impl Iterator<Item = CertRecord<'_>> + '_ {
@@ -131,12 +149,14 @@ impl From<&Policy> for PolicyOut {
 
 impl Serialize for ScanReport<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ScanReport", 6)?;
+        let mut st = s.serialize_struct("ScanReport", 8)?;
         st.serialize_field("schema_version", &SCHEMA_VERSION)?;
         st.serialize_field("tool", &TOOL)?;
         st.serialize_field("policy", &PolicyOut::from(self.policy))?;
         st.serialize_field("summary", &self.summary())?;
         st.serialize_field("certificates", &Records(self))?;
+        let findings: Vec<KeyFindingRecord<'_>> = self.key_findings().collect();
+        st.serialize_field("key_findings", &findings)?;
         let errors: Vec<ErrorRecord<'_>> = self
             .inventory
             .errors
@@ -144,6 +164,13 @@ impl Serialize for ScanReport<'_> {
             .map(|e| ErrorRecord::new(e, None))
             .collect();
         st.serialize_field("errors", &errors)?;
+        let warnings: Vec<ErrorRecord<'_>> = self
+            .inventory
+            .warnings
+            .iter()
+            .map(|e| ErrorRecord::new(e, None))
+            .collect();
+        st.serialize_field("warnings", &warnings)?;
         st.end()
     }
 }
@@ -160,6 +187,14 @@ impl Serialize for Records<'_, '_> {
     }
 }
 
+/// How many distinct inputs these messages are about.
+fn inputs(records: &[InputError]) -> usize {
+    let mut paths: Vec<&str> = records.iter().map(|e| e.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.len()
+}
+
 #[derive(Serialize)]
 pub struct SourceOut<'a> {
     pub path: &'a str,
@@ -168,6 +203,62 @@ pub struct SourceOut<'a> {
     pub host: Option<&'a str>,
     pub account: Option<&'a str>,
     pub uploaded_at: Option<String>,
+}
+
+impl<'a> SourceOut<'a> {
+    fn new(u: &'a Upload, index: usize) -> Self {
+        SourceOut {
+            path: &u.path,
+            index,
+            manifest_id: u.manifest_id.as_deref(),
+            host: u.host.as_deref(),
+            account: u.account.as_deref(),
+            uploaded_at: u.uploaded_at.map(timefmt::rfc3339),
+        }
+    }
+}
+
+/// A CSR or public key on an exposed key (`key_findings[]`).
+#[derive(Serialize)]
+pub struct KeyFindingRecord<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    /// `certificate-request` or `public-key`.
+    pub key_kind: &'static str,
+    pub source: SourceOut<'a>,
+    pub subject: Option<&'a str>,
+    pub spki_sha256: Sha256,
+    pub status: Status,
+    pub action: crate::classify::Action,
+    pub reasons: Vec<String>,
+}
+
+impl<'a> KeyFindingRecord<'a> {
+    fn new(report: &'a ScanReport<'a>, f: &KeyFinding) -> Self {
+        let p = &report.inventory.public_keys[f.public];
+        let what = p.kind.label();
+        let mut reasons = vec![format!(
+            "{what} on an exposed key: its public key is the same as {}",
+            describe(report, f.exposed_by)
+        )];
+        if p.kind == crate::inventory::PublicKind::Request {
+            reasons.push(
+                "do not submit it: a certificate issued for it would be on a leaked key; make a new key and CSR (certsweep csr)".into(),
+            );
+        } else {
+            reasons.push("whatever uses this key must move to a NEW key".into());
+        }
+        KeyFindingRecord {
+            kind: None,
+            key_kind: p.kind.as_str(),
+            source: SourceOut::new(&p.upload, p.index),
+            subject: p.subject.as_deref(),
+            spki_sha256: p.spki,
+            status: Status::KeyReused,
+            action: crate::classify::Action::Replace,
+            reasons,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -183,7 +274,10 @@ pub struct SharedKeyOut<'a> {
 pub struct CertRecord<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<&'static str>,
+    /// The earliest upload (it decides).
     pub source: SourceOut<'a>,
+    /// Every other upload of the same certificate (same fingerprint), earliest first.
+    pub also_uploaded: Vec<SourceOut<'a>>,
     pub fingerprint_sha256: Sha256,
     pub spki_sha256: Sha256,
     pub serial: &'a str,
@@ -200,6 +294,9 @@ pub struct CertRecord<'a> {
     pub is_ca: bool,
     pub role: Role,
     pub private_key_in_upload: bool,
+    /// Where private keys with this certificate's public key were found, anywhere in the
+    /// inventory (the first few paths).
+    pub private_key_found_in: Vec<&'a str>,
     pub status: Status,
     pub action: crate::classify::Action,
     pub reasons: Vec<String>,
@@ -215,14 +312,12 @@ impl<'a> CertRecord<'a> {
         let u = &entry.upload;
         CertRecord {
             kind: None,
-            source: SourceOut {
-                path: &u.path,
-                index: entry.index,
-                manifest_id: u.manifest_id.as_deref(),
-                host: u.host.as_deref(),
-                account: u.account.as_deref(),
-                uploaded_at: u.uploaded_at.map(timefmt::rfc3339),
-            },
+            source: SourceOut::new(u, entry.index),
+            also_uploaded: entry
+                .also
+                .iter()
+                .map(|(u, index)| SourceOut::new(u, *index))
+                .collect(),
             fingerprint_sha256: f.fingerprint,
             spki_sha256: f.spki,
             serial: &f.serial,
@@ -239,6 +334,11 @@ impl<'a> CertRecord<'a> {
             is_ca: f.is_ca,
             role: v.role,
             private_key_in_upload: v.private_key_in_upload,
+            private_key_found_in: v
+                .private_keys
+                .iter()
+                .map(|&k| report.inventory.keys[k].upload.path.as_str())
+                .collect(),
             status: v.status,
             action: v.action,
             reasons: reasons(report, entry, v),
@@ -274,6 +374,16 @@ fn shared<'a>(report: &'a ScanReport<'a>, r: KeyRef) -> SharedKeyOut<'a> {
                 path: &k.upload.path,
                 index: Some(k.index),
                 manifest_id: k.upload.manifest_id.as_deref(),
+                fingerprint_sha256: None,
+            }
+        }
+        KeyRef::Public(i) => {
+            let p = &inv.public_keys[i];
+            SharedKeyOut {
+                kind: p.kind.as_str(),
+                path: &p.upload.path,
+                index: Some(p.index),
+                manifest_id: p.upload.manifest_id.as_deref(),
                 fingerprint_sha256: None,
             }
         }
@@ -317,6 +427,18 @@ fn describe(report: &ScanReport<'_>, r: KeyRef) -> String {
                 when(k.upload.uploaded_at)
             )
         }
+        KeyRef::Public(i) => {
+            let p = &inv.public_keys[i];
+            let what = match p.kind {
+                crate::inventory::PublicKind::Request => "a certificate request",
+                crate::inventory::PublicKind::PublicKey => "a public key",
+            };
+            format!(
+                "{what} in {} ({})",
+                p.upload.path,
+                when(p.upload.uploaded_at)
+            )
+        }
         KeyRef::Listed(line) => format!(
             "the exposed-keys list {}",
             report
@@ -349,8 +471,11 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
                 timefmt::rfc3339(f.not_after),
                 -days
             ));
+            if v.action == crate::classify::Action::Renew {
+                out.push("renew it, or remove it from where it is installed (--ignore-expired: no action for expired certificates)".into());
+            }
             if v.key_exposed {
-                out.push("its key was exposed (uploaded before the cutoff); no replacement needed, but do not reuse this key".into());
+                out.push("its key was exposed (uploaded before the cutoff, or on an exposed-keys list); no replacement needed, but do not reuse this key".into());
             }
         }
         Status::Revoked => {
@@ -380,14 +505,31 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
             out.push(valid_until);
             if v.private_key_in_upload {
                 out.push("its private key was in the same upload".into());
+            } else if v.lone_ca {
+                out.push("a CA certificate with no leaf beside it in its upload: treated as the certificate whose key was uploaded (a lone self-signed certificate)".into());
+            } else if f.is_ca && v.private_keys_total == 0 && v.key_exposed {
+                out.push(
+                    "a CA certificate whose key is exposed elsewhere: treated as a leaf, not chain"
+                        .into(),
+                );
             }
         }
         Status::KeyReused => {
-            if let Some(by) = v.exposed_by {
-                out.push(format!(
+            match v.exposed_by {
+                Some(KeyRef::Listed(line)) => out.push(format!(
+                    "its public key is on the exposed-keys list {}",
+                    report
+                        .exposed_list
+                        .sources
+                        .get(line)
+                        .map(String::as_str)
+                        .unwrap_or("?")
+                )),
+                Some(by) => out.push(format!(
                     "its public key is the same as {}, exposed before the cutoff {cutoff}",
                     describe(report, by)
-                ));
+                )),
+                None => {}
             }
             out.push(valid_until);
             out.push("replace it with a certificate on a NEW key".into());
@@ -401,7 +543,7 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
         }
         Status::NotAffected => {
             if v.role == Role::Chain {
-                out.push("CA certificate uploaded alongside a leaf; its private key was not in the upload".into());
+                out.push("CA certificate uploaded alongside a leaf it is not; its private key was not found in the inventory".into());
             } else {
                 match &uploaded {
                     Some(u) => out.push(format!("uploaded {u}, on or after the cutoff {cutoff}")),
@@ -419,6 +561,27 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
             p.expiring_within_days
         )),
         Status::Valid => out.push(valid_until),
+    }
+    if v.private_keys_total > 0 && !v.private_key_in_upload {
+        let k = &report.inventory.keys[v.private_keys[0]];
+        out.push(format!(
+            "its private key was found in {} ({}){}",
+            k.upload.path,
+            k.upload
+                .uploaded_at
+                .map(|t| format!("uploaded {}", timefmt::rfc3339(t)))
+                .unwrap_or_else(|| "upload date unknown".into()),
+            match v.private_keys_total {
+                1 => String::new(),
+                n => format!(" and {} other place(s)", n - 1),
+            }
+        ));
+    }
+    if !entry.also.is_empty() {
+        out.push(format!(
+            "the same certificate was uploaded {} times; the earliest upload decides",
+            entry.also.len() + 1
+        ));
     }
     if v.shares_key_total > 0 && v.status != Status::KeyReused {
         out.push(format!(
@@ -449,7 +612,8 @@ impl<'a> ErrorRecord<'a> {
     }
 }
 
-/// NDJSON: one `certificate` object per line, then the `error`s, then one `summary` line.
+/// NDJSON: one `certificate` object per line, then the `key-finding`s and `warning`s, then
+/// the `error`s, then one `summary` line.
 pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     report.write_parallel(out, |mut r, buf| {
         r.kind = Some("certificate");
@@ -457,6 +621,16 @@ pub fn write_ndjson(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<
         buf.push(b'\n');
         Ok(())
     })?;
+    for mut f in report.key_findings() {
+        f.kind = Some("key-finding");
+        serde_json::to_writer(&mut *out, &f).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
+    for w in &report.inventory.warnings {
+        serde_json::to_writer(&mut *out, &ErrorRecord::new(w, Some("warning")))
+            .map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
     super::write_ndjson_tail(
         &report.inventory.errors,
         PolicyOut::from(report.policy),

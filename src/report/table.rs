@@ -222,6 +222,19 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
             }
         }
     }
+    for f in report.key_findings() {
+        writeln!(
+            out,
+            "{}  {} {}#{}",
+            style.paint(status_color(f.status), f.status.as_str()),
+            f.key_kind,
+            escape(f.source.path),
+            f.source.index
+        )?;
+        for reason in &f.reasons {
+            writeln!(out, "    {}", escape(reason))?;
+        }
+    }
     write_footer(report, style, out)
 }
 
@@ -281,6 +294,26 @@ fn write_footer(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -> 
                 "Renew: {} certificate(s) expire within {} days.",
                 s.expiring, report.policy.expiring_within_days
             ),
+        )?;
+    }
+    if s.key_findings > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!(
+                    "Do not use: {} certificate request(s)/public key(s) are on exposed keys.",
+                    s.key_findings
+                )
+            )
+        )?;
+    }
+    if s.warnings > 0 {
+        writeln!(
+            out,
+            "Note: {} input(s) read with warnings (listed on stderr).",
+            s.warnings
         )?;
     }
     if s.errors > 0 {

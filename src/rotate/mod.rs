@@ -247,6 +247,7 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
     exposed.dedup();
     plan.exposed_keys = exposed;
     state::save(&args.state, &plan)?;
+    crate::scan::report_warnings(&prepared.inventory.warnings);
     crate::scan::report_errors(&prepared.inventory.errors);
     if !ctx.quiet {
         println!(
