@@ -551,3 +551,85 @@ fn every_command_speaks_every_format_or_refuses_it() {
         check_format("man", format, &run, format == "table");
     }
 }
+
+#[test]
+fn rotate_speaks_every_format_and_reports_steps_as_data() {
+    let dir = temp();
+    let state = dir.path().join("plan.json");
+    let state = state.to_str().unwrap();
+    let rotate = |args: &[&str], format: &str| {
+        Test::new()
+            .args(["rotate", "--state", state])
+            .args(args.iter().copied())
+            .args(["--format", format])
+            .run()
+    };
+    // init as JSON: every planned item is a change from nothing to `planned`.
+    let run = rotate(
+        &[
+            "init",
+            "--manifest",
+            "fixtures/demo/manifest.json",
+            "--cutoff",
+            CUTOFF,
+        ],
+        "json",
+    );
+    assert_eq!(
+        run.code, 1,
+        "one demo certificate has no upload date: {}",
+        run.stderr
+    );
+    let init = run.json();
+    assert_eq!(init["command"], "init");
+    let changes = init["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 9, "{init}");
+    assert!(changes
+        .iter()
+        .all(|c| c["from"].is_null() && c["to"] == "planned"));
+
+    // csr for one item as CSV: one row, planned -> csr-generated.
+    let run = rotate(&["csr", "shop"], "csv");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut rows = csv::Reader::from_reader(run.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][4], "planned");
+    assert_eq!(&rows[0][5], "csr-generated");
+
+    // next as JSON: data, with the exact command for the shop item.
+    let next = rotate(&["next"], "json").code(1).json();
+    let shop = next["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["host"] == "shop.example.com")
+        .unwrap()
+        .clone();
+    assert_eq!(shop["step"], "csr-generated");
+    assert!(shop["commands"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("certsweep rotate import shop.example.com-"));
+
+    for format in FORMATS {
+        let run = rotate(&["status"], format);
+        check_format("rotate status", format, &run, true);
+        let run = rotate(&["next"], format);
+        check_format("rotate next", format, &run, FORMATS[..4].contains(&format));
+        // The walk is for a person at a terminal: any data format is refused.
+        if format != "table" {
+            check_format("rotate walk", format, &rotate(&["walk"], format), false);
+        }
+    }
+    // The status page in Prometheus counts items per step.
+    let prom = rotate(&["status"], "prometheus").stdout;
+    assert!(
+        prom.contains("certsweep_rotation_items{step=\"csr-generated\"} 1"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("certsweep_rotation_items{step=\"planned\"} 8"),
+        "{prom}"
+    );
+}

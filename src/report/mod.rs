@@ -95,7 +95,7 @@ pub fn write_ndjson_tail(
 
 /// The formats each command speaks; anything else is refused before the command runs.
 pub fn formats_of(command: &crate::cli::Command) -> &'static [Format] {
-    use crate::cli::Command;
+    use crate::cli::{Command, RotateCommand};
     const SCAN: &[Format] = &[
         Format::Table,
         Format::Json,
@@ -114,6 +114,12 @@ pub fn formats_of(command: &crate::cli::Command) -> &'static [Format] {
     match command {
         Command::Scan(_) => SCAN,
         Command::Probe(_) | Command::Apps(_) => WITH_PROMETHEUS,
+        Command::Rotate(r) => match r.command {
+            RotateCommand::Status => SCAN,
+            // An interactive walk prints for the person at the terminal.
+            RotateCommand::Walk { .. } => &[Format::Table],
+            _ => Format::TABULAR,
+        },
         // A completion script and a manual page have one form each.
         Command::Completions { .. } | Command::Man { .. } => &[Format::Table],
         _ => Format::TABULAR,

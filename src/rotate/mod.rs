@@ -5,6 +5,7 @@
 mod checks;
 mod next;
 pub mod plan;
+pub mod report;
 pub mod state;
 mod walk;
 
@@ -21,6 +22,7 @@ use crate::config::Context;
 use crate::csr::{self, targets::OldRef, PlanOptions};
 use crate::error::{Error, ExitCode};
 use crate::inventory::{self, describe_io, InputError};
+use crate::report::Format;
 use crate::{crl, timefmt};
 use plan::{Applied, Event};
 use state::{
@@ -28,6 +30,62 @@ use state::{
 };
 
 pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let steps = !matches!(
+        args.command,
+        RotateCommand::Status | RotateCommand::Next { .. } | RotateCommand::Walk { .. }
+    );
+    if steps && ctx.format != Format::Table {
+        return step_as_data(args, ctx);
+    }
+    run_command(args, ctx)
+}
+
+/// A step (`init`, `csr`, `import`, …) with `--format json|ndjson|csv`: the command runs as
+/// usual with its lines silenced, then what it changed is reported as data (every item whose
+/// step moved, from and to), read from the plan before and after.
+fn step_as_data(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    let before = report::snapshot(state::load(&args.state).ok().flatten().as_ref());
+    let quiet = Context {
+        quiet: true,
+        output: None,
+        ..ctx.clone()
+    };
+    let code = run_command(args, &quiet)?;
+    let Some(after) = state::load(&args.state)? else {
+        return Ok(code);
+    };
+    let changes = report::changes(&before, &after);
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
+        report::write_step(
+            ctx.format,
+            rotate_command_name(&args.command),
+            &after,
+            &args.state,
+            &changes,
+            code as i32,
+            &mut out,
+        )?;
+        out.finish()?;
+    }
+    Ok(code)
+}
+
+fn rotate_command_name(c: &RotateCommand) -> &'static str {
+    match c {
+        RotateCommand::Init(_) => "init",
+        RotateCommand::Status => "status",
+        RotateCommand::Next { .. } => "next",
+        RotateCommand::Csr(_) => "csr",
+        RotateCommand::Import { .. } => "import",
+        RotateCommand::Uploaded(_) => "uploaded",
+        RotateCommand::Verify(_) => "verify",
+        RotateCommand::Revoked { .. } => "revoked",
+        RotateCommand::Walk { .. } => "walk",
+    }
+}
+
+fn run_command(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     match &args.command {
         RotateCommand::Init(inv) => init(args, inv, ctx),
         RotateCommand::Status => status(args, ctx),
@@ -273,8 +331,8 @@ fn status(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
         .iter()
         .map(|i| next::status_row(i, &plan.created_at, ctx.now))
         .collect();
-    if !ctx.quiet {
-        next::print_status(&plan, &rows, ctx.format)?;
+    if ctx.wants_report() {
+        next::print_status(&plan, &args.state, &rows, ctx)?;
     }
     let all_done = plan.items.iter().all(|i| i.step == Step::Done);
     Ok(if all_done {

@@ -67,11 +67,35 @@ struct StatusReport<'a> {
     remaining: usize,
 }
 
-pub fn print_status(plan: &State, rows: &[StatusRow], format: Format) -> Result<(), Error> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+pub fn print_status(
+    plan: &State,
+    state: &Path,
+    rows: &[StatusRow],
+    ctx: &Context,
+) -> Result<(), Error> {
+    let mut out = ctx.sink()?;
+    write_status(plan, state, rows, ctx.format, &mut out)?;
+    out.finish()?;
+    Ok(())
+}
+
+fn write_status(
+    plan: &State,
+    state: &Path,
+    rows: &[StatusRow],
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    use super::report as r;
+    match format {
+        Format::Ndjson => return r::write_status_ndjson(plan, state, rows, out),
+        Format::Csv => return r::write_status_csv(rows, out),
+        Format::Prometheus => return r::write_status_prometheus(rows, out),
+        Format::Html => return r::write_status_html(plan, rows, out),
+        Format::Json | Format::Table => {}
+    }
     let done = rows.iter().filter(|r| r.step == Step::Done).count();
-    if matches!(format, Format::Json | Format::Ndjson) {
+    if format == Format::Json {
         let report = StatusReport {
             schema_version: SCHEMA_VERSION,
             tool: &TOOL,
@@ -80,9 +104,8 @@ pub fn print_status(plan: &State, rows: &[StatusRow], format: Format) -> Result<
             done,
             remaining: rows.len() - done,
         };
-        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
-        writeln!(out)?;
-        return Ok(());
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        return writeln!(out);
     }
     writeln!(
         out,
@@ -102,8 +125,7 @@ pub fn print_status(plan: &State, rows: &[StatusRow], format: Format) -> Result<
             r.blocked_by
         )?;
     }
-    writeln!(out, "\n{done} of {} item(s) done.", rows.len())?;
-    Ok(())
+    writeln!(out, "\n{done} of {} item(s) done.", rows.len())
 }
 
 /// The exact next command for each item that is not done.
@@ -117,6 +139,21 @@ pub fn run(
         Some(t) => timefmt::rfc3339(crate::config::parse_flag("--compromised-at", t)?),
         None => plan.policy.cutoff.clone(),
     };
+    if ctx.format != Format::Table {
+        let items: Vec<super::report::NextItem> = plan
+            .items
+            .iter()
+            .filter(|i| i.step != Step::Done)
+            .map(|i| next_item(i, &args.state, &compromise))
+            .collect();
+        let remaining = items.len();
+        if ctx.wants_report() {
+            let mut out = ctx.sink()?;
+            super::report::write_next(ctx.format, &plan, &args.state, &items, &mut out)?;
+            out.finish()?;
+        }
+        return Ok(ExitCode::of(false, remaining > 0));
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut remaining = 0;
@@ -152,6 +189,29 @@ pub fn run(
     } else {
         ExitCode::ActionRequired
     })
+}
+
+/// One item's next action as data: the instructions, the exact commands among them, and for a
+/// verified item what its CA needs to revoke the old certificate.
+fn next_item(item: &Item, state: &Path, compromise: &str) -> super::report::NextItem {
+    let instructions = actions(item, state, compromise);
+    super::report::NextItem {
+        id: item.id.clone(),
+        host: item.host.clone(),
+        step: item.step,
+        commands: commands(item, state),
+        instructions,
+        revocation_request: (item.step == Step::Verified).then(|| {
+            super::report::RevocationRequest {
+                serial: item.old.serial.clone(),
+                issuer: item.old.issuer.clone(),
+                reason: "keyCompromise",
+                reason_code: 1,
+                compromise_date: compromise.to_owned(),
+                fingerprint_sha256: item.old.fingerprint_sha256.clone(),
+            }
+        }),
+    }
 }
 
 /// The exact `certsweep rotate ...` commands that move `item` on (for `walk` when it stops).
