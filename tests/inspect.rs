@@ -122,3 +122,143 @@ fn inspect_speaks_ndjson_and_csv_with_the_curl_pin() {
     assert_eq!(&rows[0][col("spki_pin_sha256")], pin.as_str());
     assert_eq!(&rows[0][col("private_key_in_file")], "true");
 }
+
+fn openssl_out(args: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn inspect_reads_csrs_and_crls_in_pem_and_der_like_openssl() {
+    let dir = temp();
+    let key = dir.path().join("k.pem");
+    let csr = dir.path().join("req.csr");
+    openssl_out(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=renew.example.com/O=Acme",
+        "-addext",
+        "subjectAltName=DNS:renew.example.com,DNS:www.renew.example.com,IP:192.0.2.7",
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    let der = dir.path().join("req.der");
+    openssl_out(&[
+        "req",
+        "-in",
+        csr.to_str().unwrap(),
+        "-outform",
+        "der",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    // The pin as OpenSSL computes it from the CSR's public key.
+    let pin = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl req -in {} -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64",
+            csr.display()
+        ))
+        .output()
+        .unwrap();
+    let pin = String::from_utf8(pin.stdout).unwrap().trim().to_owned();
+
+    let crl = "fixtures/demo/revocations.crl";
+    let run = Test::new()
+        .args(["inspect", csr.to_str().unwrap(), der.to_str().unwrap(), crl])
+        .args(["--format", "json"])
+        .run()
+        .code(0);
+    assert!(
+        run.stderr.is_empty(),
+        "nothing to warn about: {}",
+        run.stderr
+    );
+    let r = run.json();
+    let reqs = r["certificate_requests"].as_array().unwrap();
+    assert_eq!(reqs.len(), 2, "PEM and DER");
+    for req in reqs {
+        assert_eq!(req["subject"], "O=Acme,CN=renew.example.com");
+        assert_eq!(req["key"]["curve"], "P-384");
+        assert_eq!(req["signature_valid"], true);
+        assert_eq!(req["spki_pin_sha256"], pin.as_str());
+        assert_eq!(
+            req["dns_names"],
+            serde_json::json!(["renew.example.com", "www.renew.example.com"])
+        );
+        assert_eq!(req["ip_addresses"], serde_json::json!(["192.0.2.7"]));
+    }
+    let crls = r["crls"].as_array().unwrap();
+    assert_eq!(crls.len(), 1);
+    // What OpenSSL reads in the same CRL.
+    let text = openssl_out(&["crl", "-in", crl, "-noout", "-text"]);
+    assert!(text.contains("Serial Number: 1008"), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+    assert_eq!(crls[0]["revoked"][0]["serial"], "1008");
+    assert_eq!(crls[0]["revoked"][0]["reason"], "keyCompromise");
+    assert_eq!(crls[0]["revoked_count"], 1);
+    assert_eq!(
+        crls[0]["issuer"],
+        "CN=Certsweep Demo Issuing CA 1,O=Certsweep Demo,C=US"
+    );
+    assert_eq!(crls[0]["crl_number"], "7");
+    assert!(
+        text.contains("X509v3 CRL Number: \n                7"),
+        "{text}"
+    );
+
+    // NDJSON and CSV carry them too.
+    let run = Test::new()
+        .args(["inspect", csr.to_str().unwrap(), crl, "--format", "ndjson"])
+        .run()
+        .code(0);
+    let kinds: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["type"].to_string())
+        .collect();
+    assert_eq!(kinds, ["\"certificate-request\"", "\"crl\"", "\"summary\""]);
+    let run = Test::new()
+        .args(["inspect", csr.to_str().unwrap(), crl, "--format", "csv"])
+        .run()
+        .code(0);
+    let mut rows = csv::Reader::from_reader(run.stdout.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(&rows[0][col("record")], "certificate-request");
+    assert_eq!(&rows[0][col("spki_pin_sha256")], pin.as_str());
+    assert_eq!(&rows[1][col("record")], "crl");
+    assert_eq!(&rows[1][col("revoked_serials")], "1008");
+
+    // A damaged CSR is an error naming it; the CRL beside it is still shown.
+    let bad = write(
+        dir.path(),
+        "bad.csr",
+        "-----BEGIN CERTIFICATE REQUEST-----\nMIIBAAAA\n-----END CERTIFICATE REQUEST-----\n",
+    );
+    Test::new()
+        .args(["inspect", bad.to_str().unwrap(), crl])
+        .run()
+        .code(2)
+        .stderr_has("bad.csr")
+        .stdout_has("CRL");
+}

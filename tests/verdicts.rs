@@ -417,17 +417,6 @@ fn a_csr_on_a_key_that_is_not_exposed_is_read_quietly() {
 }
 
 #[test]
-fn inspect_names_a_csr_by_type() {
-    let dir = temp();
-    let (_, csr, _) = shop_key_material(dir.path());
-    Test::new()
-        .args(["inspect", s(&csr)])
-        .run()
-        .code(2)
-        .stderr_has("a CERTIFICATE REQUEST, not a certificate");
-}
-
-#[test]
 fn a_crl_in_a_scanned_folder_is_named_by_type() {
     let dir = temp();
     std::fs::copy(root().join(FRESH), dir.path().join("fresh.pem")).unwrap();

@@ -1,7 +1,10 @@
-//! `certsweep inspect`: every field of every certificate, for people or as JSON.
+//! `certsweep inspect`: every field of every certificate, private key, certificate request
+//! and CRL, for people or as data.
+
+mod other;
 
 use std::fs::File;
-use std::io::{self, BufReader, Write};
+use std::io::{self, Cursor, Read, Write};
 
 use serde::Serialize;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -79,6 +82,8 @@ struct InspectReport<'a> {
     now: String,
     certificates: &'a [Inspected],
     private_keys: &'a [InspectKey],
+    certificate_requests: &'a [other::InspectedCsr],
+    crls: &'a [other::InspectedCrl],
     errors: Vec<ErrorRecord<'a>>,
 }
 
@@ -95,14 +100,18 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
         keep_der: true,
         p12_password: p12_password.as_ref(),
     };
+    let mut csrs = Vec::new();
+    let mut crls = Vec::new();
     for path in &args.files {
         let shown = path.display().to_string();
-        let loaded = if path.as_os_str() == "-" {
-            inventory::read_input_with(io::stdin().lock(), &opts)
-        } else {
-            File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), &opts))
+        // Read once; certificates and keys, then CSRs and CRLs, come from the same bytes.
+        let bytes = read_capped(path);
+        let others = match &bytes {
+            Ok(b) => other::read(b, &shown, ctx.now),
+            Err(_) => other::Others::default(),
         };
-        let loaded = match loaded {
+        let loaded = bytes.and_then(|b| inventory::read_input_with(Cursor::new(b), &opts));
+        let mut loaded = match loaded {
             Ok(l) => l,
             Err(e) => {
                 errors.push(InputError {
@@ -133,15 +142,46 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 matches_certificate: loaded.certs.iter().any(|(_, f)| f.spki == *spki),
             });
         }
-        // `inspect` shows certificates and keys; anything else read is named by type.
-        for (index, kind, _, _) in &loaded.public {
+        // CSRs and CRLs are shown here; the certificate reader's notes about them go, and so
+        // does its "nothing found" when they were all the input held.
+        let found_other = others.found();
+        loaded.warnings.retain(|(i, text)| match i {
+            Some(i) => !others.blocks.contains(i),
+            None => !(found_other && (text.contains("X509 CRL") || text.contains("REQUEST"))),
+        });
+        loaded.errors.retain(|(i, _)| match i {
+            Some(i) => !others.blocks.contains(i),
+            None => !(found_other && loaded.certs.is_empty() && loaded.keys.is_empty()),
+        });
+        for (index, reason) in others.errors {
+            errors.push(InputError {
+                path: shown.clone(),
+                index,
+                reason,
+            });
+        }
+        csrs.extend(others.csrs);
+        crls.extend(others.crls);
+        // Public keys are named by type (their hash is all there is to show).
+        for (index, kind, spki, _) in &loaded.public {
+            if others.blocks.contains(index) {
+                continue;
+            }
             warnings.push(InputError {
                 path: shown.clone(),
                 index: Some(*index),
-                reason: format!("{}, not a certificate (not shown)", kind.label()),
+                reason: format!(
+                    "{}, not a certificate (spki sha256 {spki}, pin-sha256 {})",
+                    kind.label(),
+                    spki.pin()
+                ),
             });
         }
-        if loaded.certs.is_empty() && loaded.keys.is_empty() && loaded.errors.is_empty() {
+        if loaded.certs.is_empty()
+            && loaded.keys.is_empty()
+            && loaded.errors.is_empty()
+            && !found_other
+        {
             errors.push(InputError {
                 path: shown.clone(),
                 index: None,
@@ -168,9 +208,17 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
     if ctx.wants_report() {
         let mut out = ctx.sink()?;
         match ctx.format {
-            Format::Table => write_human(&certs, &keys, &mut out)?,
-            Format::Ndjson => write_ndjson(&certs, &keys, &errors, ctx, &mut out)?,
-            Format::Csv => write_csv(&certs, &mut out)?,
+            Format::Table => {
+                write_human(&certs, &keys, &mut out)?;
+                other::write_human(
+                    &csrs,
+                    &crls,
+                    !certs.is_empty() || !keys.is_empty(),
+                    &mut out,
+                )?;
+            }
+            Format::Ndjson => write_ndjson(&certs, &keys, &csrs, &crls, &errors, ctx, &mut out)?,
+            Format::Csv => write_csv(&certs, &csrs, &crls, &mut out)?,
             Format::Json | Format::Prometheus | Format::Html => {
                 let report = InspectReport {
                     schema_version: SCHEMA_VERSION,
@@ -178,6 +226,8 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
                     now: timefmt::rfc3339(ctx.now),
                     certificates: &certs,
                     private_keys: &keys,
+                    certificate_requests: &csrs,
+                    crls: &crls,
                     errors: errors.iter().map(|e| ErrorRecord::new(e, None)).collect(),
                 };
                 serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
@@ -189,11 +239,41 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
     Ok(ExitCode::of(!errors.is_empty(), false))
 }
 
+/// The most `inspect` reads of one input (it is for looking at files, not bulk scans).
+const MAX_INPUT: u64 = 64 << 20;
+
+/// The whole input (`-` is stdin), at most [`MAX_INPUT`] bytes.
+fn read_capped(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        io::stdin()
+            .lock()
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        File::open(path)?
+            .take(MAX_INPUT + 1)
+            .read_to_end(&mut bytes)
+    }?;
+    if read as u64 > MAX_INPUT {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB: inspect reads one file at a time; use scan for bulk",
+                MAX_INPUT >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The NDJSON summary line of `inspect`.
 #[derive(Serialize)]
 struct InspectSummary {
     certificates: usize,
     private_keys: usize,
+    certificate_requests: usize,
+    crls: usize,
     errors: usize,
     complete: bool,
 }
@@ -211,6 +291,8 @@ struct Line<'a, T> {
 fn write_ndjson(
     certs: &[Inspected],
     keys: &[InspectKey],
+    csrs: &[other::InspectedCsr],
+    crls: &[other::InspectedCrl],
     errors: &[InputError],
     ctx: &Context,
     out: &mut dyn Write,
@@ -235,6 +317,26 @@ fn write_ndjson(
         )?;
         out.write_all(b"\n")?;
     }
+    for c in csrs {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                kind: "certificate-request",
+                record: c,
+            },
+        )?;
+        out.write_all(b"\n")?;
+    }
+    for c in crls {
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                kind: "crl",
+                record: c,
+            },
+        )?;
+        out.write_all(b"\n")?;
+    }
     #[derive(Serialize)]
     struct Policy {
         now: String,
@@ -247,6 +349,8 @@ fn write_ndjson(
         InspectSummary {
             certificates: certs.len(),
             private_keys: keys.len(),
+            certificate_requests: csrs.len(),
+            crls: crls.len(),
             errors: errors.len(),
             complete: errors.is_empty(),
         },
@@ -255,7 +359,7 @@ fn write_ndjson(
 }
 
 /// The CSV columns of `inspect`, in order (lists are joined with `;`).
-pub const CSV_COLUMNS: [&str; 27] = [
+pub const CSV_COLUMNS: [&str; 33] = [
     "schema_version",
     "path",
     "index",
@@ -283,10 +387,22 @@ pub const CSV_COLUMNS: [&str; 27] = [
     "ocsp",
     "crl_distribution_points",
     "private_key_in_file",
+    "record",
+    "signature_valid",
+    "this_update",
+    "next_update",
+    "revoked_count",
+    "revoked_serials",
 ];
 
-/// CSV: one row per certificate (errors go to stderr and the exit code).
-fn write_csv(certs: &[Inspected], out: &mut dyn Write) -> io::Result<()> {
+/// CSV: one row per certificate, then per CSR and CRL (`record` tells which; errors go to
+/// stderr and the exit code).
+fn write_csv(
+    certs: &[Inspected],
+    csrs: &[other::InspectedCsr],
+    crls: &[other::InspectedCrl],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(CSV_COLUMNS)?;
     for c in certs {
@@ -320,8 +436,26 @@ fn write_csv(certs: &[Inspected], out: &mut dyn Write) -> io::Result<()> {
                 c.ocsp.join(";"),
                 c.crl_distribution_points.join(";"),
                 c.private_key_in_file.to_string(),
+                "certificate".to_owned(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
             ],
         )?;
+    }
+    for row in other::csv_rows(csrs, crls) {
+        let cells = CSV_COLUMNS.map(|col| {
+            if col == "schema_version" {
+                return SCHEMA_VERSION.to_string();
+            }
+            row.iter()
+                .find(|(name, _)| *name == col)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        });
+        crate::report::csv_record(&mut w, cells)?;
     }
     w.flush()
 }
