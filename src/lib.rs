@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod crl;
 pub mod csr;
 pub mod error;
+pub mod input;
 pub mod inspect;
 pub mod inventory;
 pub mod man;

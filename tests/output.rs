@@ -633,3 +633,53 @@ fn rotate_speaks_every_format_and_reports_steps_as_data() {
         "{prom}"
     );
 }
+
+#[test]
+fn dash_reads_stdin_for_apps_pages_and_csr_cert_once() {
+    let page1 = fixture("apps/installations-page1.json");
+    let from_file = Test::new()
+        .args([
+            "apps",
+            "fixtures/apps/installations-page1.json",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "json",
+        ])
+        .run();
+    let from_stdin = Test::new()
+        .args(["apps", "-", "--cutoff", CUTOFF, "--format", "json"])
+        .stdin(page1.clone())
+        .run();
+    assert_eq!(from_stdin.code, from_file.code);
+    // The same audit from stdin; only the source path differs.
+    let strip = |mut v: serde_json::Value| {
+        for a in v["apps"].as_array_mut().unwrap() {
+            assert!(a["source"]["path"].is_string());
+            a["source"]["path"] = serde_json::Value::Null;
+        }
+        v["apps"].clone()
+    };
+    assert_eq!(from_stdin.json()["apps"][0]["source"]["path"], "-");
+    assert_eq!(strip(from_stdin.json()), strip(from_file.json()));
+    Test::new()
+        .args(["apps", "-", "-", "--cutoff", CUTOFF])
+        .stdin(page1)
+        .run()
+        .code(2)
+        .stderr_has("stdin (-) can be read only once");
+
+    let dir = temp();
+    let out = dir.path().join("csrs");
+    let run = Test::new()
+        .args(["csr", "--cert", "-", "--out-dir"])
+        .arg(&out)
+        .args(["--format", "json"])
+        .stdin(fixture("demo/uploads/shop.pem"))
+        .run()
+        .code(0);
+    let csrs = run.json()["csrs"].as_array().unwrap().clone();
+    assert_eq!(csrs.len(), 1);
+    assert_eq!(csrs[0]["old"]["subject"], "CN=shop.example.com");
+    assert!(out.join("shop.example.com.csr.pem").exists());
+}

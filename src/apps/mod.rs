@@ -215,13 +215,17 @@ pub struct Page {
     pub body: Result<Value, String>,
 }
 
-/// Reads each file as one page; a file that cannot be read or parsed is a page with an error.
+/// The largest saved page read (the API's own pages are far smaller).
+const MAX_PAGE_FILE: u64 = 64 << 20;
+
+/// Reads each file (`-`: stdin) as one page; a file that cannot be read or parsed is a page
+/// with an error.
 pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
     files
         .iter()
         .map(|path| Page {
             label: path.display().to_string(),
-            body: std::fs::read(path)
+            body: crate::input::read_all(path, MAX_PAGE_FILE)
                 .map_err(|e| describe_io(&e))
                 .and_then(|bytes| {
                     serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
@@ -298,6 +302,12 @@ pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) 
 
 pub fn run(args: &AppsArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let cutoff = parse_flag("--cutoff", &args.cutoff)?;
+    crate::input::stdin_once(
+        args.files
+            .iter()
+            .map(|f| ("INSTALLATIONS.json", f.as_path())),
+    )
+    .map_err(Error::Usage)?;
     let report = match &args.api.zendesk {
         Some(account) => {
             let client = crate::vendor::connect(account, &args.api)?;

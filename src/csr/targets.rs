@@ -1,8 +1,7 @@
 //! Which certificates get a replacement CSR: `--cert`, `--from-report`, or an inventory.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufReader, Cursor};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use x509_parser::extensions::GeneralName;
@@ -121,6 +120,19 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
             "what to replace? give --cert FILE, --from-report scan.json, or PATHs/--manifest with --cutoff".into(),
         ));
     }
+    crate::input::stdin_once(
+        args.cert
+            .iter()
+            .map(|p| ("--cert", p.as_path()))
+            .chain(inv_args.paths.iter().map(|p| ("PATH", p.as_path())))
+            .chain(
+                inv_args
+                    .manifest
+                    .iter()
+                    .map(|p| ("--manifest", p.as_path())),
+            ),
+    )
+    .map_err(Error::Usage)?;
     if from_inventory && inv_args.cutoff.is_none() {
         return Err(Error::Usage(
             "a CSR from PATHs or --manifest needs --cutoff, to know which certificates were exposed".into(),
@@ -199,9 +211,10 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
     Ok(found)
 }
 
+/// One `--cert` file (`-`: stdin), at most 64 MiB.
 fn load_file(path: &Path, opts: &ReadOptions<'_>) -> Result<Loaded, String> {
-    File::open(path)
-        .and_then(|f| inventory::read_input_with(BufReader::new(f), opts))
+    crate::input::read_all(path, 64 << 20)
+        .and_then(|bytes| inventory::read_input_with(std::io::Cursor::new(bytes), opts))
         .map_err(|e| describe_io(&e))
 }
 

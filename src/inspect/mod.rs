@@ -3,8 +3,7 @@
 
 mod other;
 
-use std::fs::File;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Cursor, Write};
 
 use serde::Serialize;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -244,27 +243,7 @@ const MAX_INPUT: u64 = 64 << 20;
 
 /// The whole input (`-` is stdin), at most [`MAX_INPUT`] bytes.
 fn read_capped(path: &std::path::Path) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let read = if path.as_os_str() == "-" {
-        io::stdin()
-            .lock()
-            .take(MAX_INPUT + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        File::open(path)?
-            .take(MAX_INPUT + 1)
-            .read_to_end(&mut bytes)
-    }?;
-    if read as u64 > MAX_INPUT {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "larger than {} MiB: inspect reads one file at a time; use scan for bulk",
-                MAX_INPUT >> 20
-            ),
-        ));
-    }
-    Ok(bytes)
+    crate::input::read_all(path, MAX_INPUT)
 }
 
 /// The NDJSON summary line of `inspect`.
