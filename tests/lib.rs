@@ -19,5 +19,6 @@ mod policy;
 mod probe;
 mod rotate;
 mod schema;
+mod schema_more;
 mod tls;
 mod verdicts;

@@ -61,10 +61,9 @@ fn waiting_for(item: &Item) -> &'static str {
 struct StatusReport<'a> {
     schema_version: u32,
     tool: &'a crate::report::Tool,
-    cutoff: &'a str,
+    policy: super::report::PlanPolicy<'a>,
     items: &'a [StatusRow],
-    done: usize,
-    remaining: usize,
+    summary: super::report::StatusSummary,
 }
 
 pub fn print_status(
@@ -99,10 +98,12 @@ fn write_status(
         let report = StatusReport {
             schema_version: SCHEMA_VERSION,
             tool: &TOOL,
-            cutoff: &plan.policy.cutoff,
+            policy: super::report::PlanPolicy {
+                state: state.display().to_string(),
+                cutoff: &plan.policy.cutoff,
+            },
             items: rows,
-            done,
-            remaining: rows.len() - done,
+            summary: super::report::status_summary(rows),
         };
         serde_json::to_writer_pretty(&mut *out, &report)?;
         return writeln!(out);
