@@ -3,6 +3,7 @@
 //! The binary is a thin shell over [`run`]; commands return data and `report` renders it.
 
 pub mod apps;
+pub mod audit;
 pub mod cert;
 pub mod classify;
 pub mod cli;

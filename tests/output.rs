@@ -683,3 +683,45 @@ fn dash_reads_stdin_for_apps_pages_and_csr_cert_once() {
     assert_eq!(csrs[0]["old"]["subject"], "CN=shop.example.com");
     assert!(out.join("shop.example.com.csr.pem").exists());
 }
+
+#[test]
+fn exposed_keys_list_from_stdin() {
+    // The shop certificate's key, as another team's `--export-exposed-keys` would list it.
+    let shop = Test::new()
+        .args([
+            "inspect",
+            "fixtures/demo/uploads/shop.pem",
+            "--format",
+            "json",
+        ])
+        .run()
+        .code(0)
+        .json();
+    let spki = shop["certificates"][0]["spki_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = Test::new()
+        .args([
+            "scan",
+            "fixtures/demo/uploads/shop.pem",
+            "--exposed-keys",
+            "-",
+            "--format",
+            "json",
+        ])
+        .stdin(format!("# from the other team\n{spki}\n"))
+        .run()
+        .code(1);
+    let r = run.json();
+    assert_eq!(r["certificates"][0]["status"], "key-reused");
+    let reasons = r["certificates"][0]["reasons"].to_string();
+    assert!(reasons.contains("exposed-keys list (stdin)"), "{reasons}");
+    // stdin cannot feed two inputs.
+    Test::new()
+        .args(["scan", "-", "--exposed-keys", "-"])
+        .stdin(spki)
+        .run()
+        .code(2)
+        .stderr_has("stdin (-) can be read only once");
+}

@@ -109,7 +109,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
         });
     }
     if plans.is_empty() {
-        crate::scan::report_errors(&errors);
+        crate::report::messages::report_errors(&errors);
         if !ctx.quiet && !undated {
             if errors.is_empty() {
                 eprintln!("certsweep: no certificate needs a replacement CSR");
@@ -149,7 +149,7 @@ pub fn run(args: &CsrArgs, ctx: &Context) -> Result<ExitCode, Error> {
     }
 
     let written = output::write_all(&args.out_dir, &made, &mut errors);
-    crate::scan::report_errors(&errors);
+    crate::report::messages::report_errors(&errors);
     if !ctx.quiet {
         output::report(&made, &written, args, ctx, &errors)?;
     }

@@ -146,14 +146,14 @@ pub fn collect(args: &CsrArgs, ctx: &Context) -> Result<Found, Error> {
     };
     // Exposed keys: everything the inventory, the report and the lists know, plus old keys.
     let mut scratch = Inventory::default();
-    let prepared = crate::scan::prepare(inv_args, ctx, 30, true)?;
+    let prepared = crate::audit::prepare(inv_args, ctx, 30, true)?;
     found
         .exposed
         .extend(prepared.exposed_list.keys.keys().copied());
     found
         .errors
         .extend(prepared.inventory.errors.iter().cloned());
-    crate::scan::report_warnings(&prepared.inventory.warnings);
+    crate::report::messages::report_warnings(&prepared.inventory.warnings);
     if from_inventory {
         let classified = classify::classify(
             &prepared.inventory,

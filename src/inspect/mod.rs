@@ -202,8 +202,8 @@ pub fn run(args: &InspectArgs, ctx: &Context) -> Result<ExitCode, Error> {
             });
         }
     }
-    crate::scan::report_warnings(&warnings);
-    crate::scan::report_errors(&errors);
+    crate::report::messages::report_warnings(&warnings);
+    crate::report::messages::report_errors(&errors);
     if ctx.wants_report() {
         let mut out = ctx.sink()?;
         match ctx.format {

@@ -24,6 +24,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
+use crate::audit::Prepared;
 use crate::cert::{self, CertFacts, DigestMap, Sha256};
 use crate::classify::{self, Classified, Status};
 use crate::cli::ProbeArgs;
@@ -31,7 +32,6 @@ use crate::config::Context;
 use crate::error::{Error, ExitCode};
 use crate::inventory::InputError;
 use crate::progress::Progress;
-use crate::scan::{self, Prepared};
 use danger::{CapturingVerifier, NoClientCert, Verdicts};
 use targets::{Host, Target};
 
@@ -239,7 +239,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     }
     let judge_exposure = inv_args.cutoff.is_some() || !inv_args.exposed_keys.is_empty();
     let prepared = if judge_exposure {
-        Some(scan::prepare(inv_args, ctx, 30, false)?)
+        Some(crate::audit::prepare(inv_args, ctx, 30, false)?)
     } else {
         None
     };
@@ -275,7 +275,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
     if let Some(p) = &prepared {
         errors.extend(p.inventory.errors.iter().cloned());
-        scan::report_warnings(&p.inventory.warnings);
+        crate::report::messages::report_warnings(&p.inventory.warnings);
     }
     let report = ProbeReport {
         now: ctx.now,
@@ -285,7 +285,7 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
         results,
         errors,
     };
-    scan::report_errors(&report.errors);
+    crate::report::messages::report_errors(&report.errors);
     report_failures(&report);
     if ctx.wants_report() {
         let mut out = ctx.sink()?;

@@ -179,7 +179,7 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
             "rotate init needs PATHs or --manifest FILE".into(),
         ));
     }
-    let prepared = crate::scan::prepare(inv_args, ctx, 30, true)?;
+    let prepared = crate::audit::prepare(inv_args, ctx, 30, true)?;
     let classified = classify::classify(
         &prepared.inventory,
         &prepared.revocations,
@@ -219,7 +219,7 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
     let _lock = state::lock(&args.state, Duration::from_secs(args.lock_timeout))?;
     let existing = state::load(&args.state)?;
     if let (None, true, Some(notice)) = (&existing, candidates.is_empty(), &undated_notice) {
-        crate::scan::report_errors(&prepared.inventory.errors);
+        crate::report::messages::report_errors(&prepared.inventory.errors);
         eprintln!("certsweep: {}", crate::sanitize::escape(notice));
         eprintln!(
             "certsweep: nothing to plan, so no plan was written to {}",
@@ -305,8 +305,8 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
     exposed.dedup();
     plan.exposed_keys = exposed;
     state::save(&args.state, &plan)?;
-    crate::scan::report_warnings(&prepared.inventory.warnings);
-    crate::scan::report_errors(&prepared.inventory.errors);
+    crate::report::messages::report_warnings(&prepared.inventory.warnings);
+    crate::report::messages::report_errors(&prepared.inventory.errors);
     if !ctx.quiet {
         println!(
             "{added} new item(s), {} already planned, in {}. Next: certsweep rotate next --state {}",

@@ -1,0 +1,198 @@
+//! The inventory every command that judges certificates shares (`scan`, `csr`, `probe`,
+//! `rotate init`): flags resolved into typed values, every input loaded, roots, exposed-key
+//! lists and CRLs read; every failure an error record. No command calls another's code for it.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+use crate::cert::{CertFacts, Sha256};
+use crate::classify::{ExposedList, Policy};
+use crate::cli::InventoryArgs;
+use crate::config::{self, parse_flag, Context};
+use crate::error::Error;
+use crate::inventory::{self, describe_io, Inventory, ReadOptions, Sources};
+use crate::{crl, timefmt};
+
+/// The loaded and checked inventory, ready to classify.
+pub struct Prepared {
+    pub inventory: Inventory,
+    pub exposed_list: ExposedList,
+    pub revocations: crl::Revocations,
+    pub policy: Policy,
+    /// The PKCS#12 password, for commands that read more files (`csr --cert`).
+    pub p12_password: Option<Zeroizing<Vec<u8>>>,
+    /// The passphrase for encrypted keys (`csr --cert` files).
+    pub key_passphrase: Option<Zeroizing<Vec<u8>>>,
+}
+
+/// Loads every input of `args` (keeping each certificate's DER if asked), the roots, the
+/// exposed-keys lists and the CRLs; every failure is an error record in the inventory.
+pub fn prepare(
+    args: &InventoryArgs,
+    ctx: &Context,
+    expiring_within_days: i64,
+    keep_der: bool,
+) -> Result<Prepared, Error> {
+    let cutoff = args
+        .cutoff
+        .as_deref()
+        .map(|t| parse_flag("--cutoff", t))
+        .transpose()?;
+    if let Some(c) = cutoff {
+        if c > ctx.now && !args.allow_future_cutoff {
+            return Err(Error::Usage(format!(
+                "--cutoff {} is later than now ({}): nothing can have been uploaded after now, \
+                 so this is probably a typo; check the date, give --now, or pass \
+                 --allow-future-cutoff if it is meant",
+                timefmt::rfc3339(c),
+                timefmt::rfc3339(ctx.now)
+            )));
+        }
+    }
+    let uploaded_at = args
+        .uploaded_at
+        .as_deref()
+        .map(|t| parse_flag("--uploaded-at", t))
+        .transpose()?;
+    crate::input::stdin_once(
+        args.paths
+            .iter()
+            .map(|p| ("PATH", p.as_path()))
+            .chain(args.manifest.iter().map(|p| ("--manifest", p.as_path())))
+            .chain(
+                args.exposed_keys
+                    .iter()
+                    .map(|p| ("--exposed-keys", p.as_path())),
+            )
+            .chain(args.crl.iter().map(|p| ("--crl", p.as_path()))),
+    )
+    .map_err(Error::Usage)?;
+    let p12_password =
+        config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
+    let key_passphrase = config::key_passphrase(args.key_passphrase_file.as_ref())?;
+
+    let mut inv = inventory::load(&Sources {
+        paths: &args.paths,
+        manifests: &args.manifest,
+        uploaded_at,
+        skip: args.manifest.clone(),
+        keep_der,
+        p12_password: p12_password.as_ref(),
+        key_passphrase: key_passphrase.as_ref(),
+    });
+    let roots = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
+    let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
+    let mut crl_errors = Vec::new();
+    let revocations = {
+        let issuers: Vec<&CertFacts> = inv
+            .certs
+            .iter()
+            .map(|c| &*c.facts)
+            .chain(roots.iter())
+            .filter(|f| f.is_ca)
+            .collect();
+        crl::load(&args.crl, &issuers, &mut crl_errors)
+    };
+    inv.errors.extend(crl_errors);
+
+    let policy = Policy {
+        now: ctx.now,
+        cutoff,
+        unknown_upload: args.unknown_upload,
+        expiring_within_days,
+        ignore_expired: false,
+    };
+    Ok(Prepared {
+        inventory: inv,
+        exposed_list,
+        revocations,
+        policy,
+        p12_password,
+        key_passphrase,
+    })
+}
+
+fn load_roots(
+    paths: &[PathBuf],
+    p12_password: Option<&Zeroizing<Vec<u8>>>,
+    inv: &mut Inventory,
+) -> Vec<CertFacts> {
+    let opts = ReadOptions {
+        p12_password,
+        ..ReadOptions::default()
+    };
+    let mut roots = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        match File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), &opts)) {
+            Ok(loaded) => {
+                roots.extend(loaded.certs.into_iter().map(|(_, f)| *f));
+                for (index, reason) in loaded.errors {
+                    inv.error(shown.clone(), index, format!("--roots: {reason}"));
+                }
+            }
+            Err(e) => inv.error(shown, None, format!("--roots: {}", describe_io(&e))),
+        }
+    }
+    roots
+}
+
+/// Reads `--exposed-keys` files: one SHA-256 hex digest per line, `#` comments allowed.
+fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
+    let mut list = ExposedList::default();
+    for path in paths {
+        let shown = if crate::input::is_stdin(path) {
+            "(stdin)".to_owned()
+        } else {
+            path.display().to_string()
+        };
+        // `-` reads the list from stdin (e.g. piped from another team's run).
+        let file: Box<dyn BufRead> = if crate::input::is_stdin(path) {
+            Box::new(io::stdin().lock())
+        } else {
+            match File::open(path) {
+                Ok(f) => Box::new(BufReader::new(f)),
+                Err(e) => {
+                    inv.error(shown, None, format!("exposed keys: {}", describe_io(&e)));
+                    continue;
+                }
+            }
+        };
+        let source = list.sources.len();
+        list.sources.push(shown.clone());
+        for (n, line) in file.lines().enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    inv.error(
+                        shown.clone(),
+                        None,
+                        format!("exposed keys: line {}: {e}", n + 1),
+                    );
+                    break;
+                }
+            };
+            let token = line
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next();
+            let Some(token) = token else { continue };
+            match Sha256::parse_hex(token) {
+                Some(d) => {
+                    list.keys.entry(d).or_insert(source);
+                }
+                None => inv.error(
+                    shown.clone(),
+                    None,
+                    format!("exposed keys: line {}: not a SHA-256 hex digest", n + 1),
+                ),
+            }
+        }
+    }
+    list
+}
