@@ -72,6 +72,7 @@ pub fn prepare(
         keep_der,
         p12_password: p12_password.as_ref(),
         key_passphrase: key_passphrase.as_ref(),
+        confined_paths: args.confined_paths,
     });
     let roots = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
     let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
@@ -195,7 +196,9 @@ fn load_roots(
     let mut roots = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
-        match File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), &opts)) {
+        match inventory::limits::open_regular(path)
+            .and_then(|f| inventory::read_input_with(BufReader::new(f), &opts))
+        {
             Ok(loaded) => {
                 roots.extend(loaded.certs.into_iter().map(|(_, f)| *f));
                 for (index, reason) in loaded.errors {
@@ -213,8 +216,8 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
     let mut list = ExposedList::default();
     for path in paths {
         let shown = path.display().to_string();
-        let file = match File::open(path) {
-            Ok(f) => f,
+        let file = match inventory::limits::open_regular(path) {
+            Ok(f) => std::io::Read::take(f, inventory::limits::MAX_SIDE_FILE),
             Err(e) => {
                 inv.error(shown, None, format!("exposed keys: {}", describe_io(&e)));
                 continue;

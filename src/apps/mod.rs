@@ -221,7 +221,7 @@ pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
         .iter()
         .map(|path| Page {
             label: path.display().to_string(),
-            body: std::fs::read(path)
+            body: crate::inventory::limits::read_side_file(path)
                 .map_err(|e| describe_io(&e))
                 .and_then(|bytes| {
                     serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))

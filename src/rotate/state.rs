@@ -268,11 +268,12 @@ impl State {
 
 /// Reads and checks the plan. `Ok(None)` if there is none yet.
 pub fn load(path: &Path) -> Result<Option<State>, Error> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
+    let bytes = match crate::inventory::limits::read_side_file(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(unreadable(path, &e.to_string())),
+        Err(e) => return Err(unreadable(path, &crate::inventory::describe_io(&e))),
     };
+    let text = String::from_utf8(bytes).map_err(|_| unreadable(path, "not UTF-8 text"))?;
     // The version first, so a newer file gets the right message, not a field error.
     let version = serde_json::from_str::<serde_json::Value>(&text)
         .map_err(|e| unreadable(path, &format!("not valid JSON: {e}")))?["schema_version"]
