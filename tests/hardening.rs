@@ -506,3 +506,168 @@ fn manifest_paths_outside_its_folder_are_named_and_can_be_refused() {
     );
     assert_eq!(run.json()["certificates"].as_array().unwrap().len(), 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Output paths: no planted symlink is followed, keys are 0600 whatever the umask.
+// ---------------------------------------------------------------------------------------
+
+/// A rotation plan with one item (shop.example.com) in a fresh folder.
+fn one_item_plan() -> (tempfile::TempDir, String) {
+    let dir = temp();
+    let manifest = write(
+        dir.path(),
+        "one.json",
+        format!(
+            r#"[{{"id": "shop", "file": "{}", "uploaded_at": "2016-05-10", "host": "shop.example.com"}}]"#,
+            root().join("fixtures/demo/uploads/shop.pem").display()
+        ),
+    );
+    let state = dir.path().join("plan.json").display().to_string();
+    Test::new()
+        .args(["rotate", "--state", &state, "init", "--manifest"])
+        .arg(&manifest)
+        .args(["--cutoff", CUTOFF])
+        .run()
+        .code(0);
+    (dir, state)
+}
+
+fn rotate(state: &str, args: &[&str]) -> Run {
+    Test::new()
+        .args(["rotate", "--state", state])
+        .args(args.iter().copied())
+        .run()
+}
+
+fn plan_item(state: &str) -> serde_json::Value {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    plan["items"][0].clone()
+}
+
+#[cfg(unix)]
+#[test]
+fn no_output_path_follows_a_planted_symlink() {
+    use std::os::unix::fs::symlink;
+    let outside = temp();
+    let victim = write(outside.path(), "victim.txt", "untouched\n");
+    let missing = outside.path().join("created-through-link");
+
+    // Where `rotate csr` writes the key and the CSR, learnt from a first plan.
+    let (probe_dir, probe_state) = one_item_plan();
+    let id = plan_item(&probe_state)["id"].as_str().unwrap().to_owned();
+    rotate(&probe_state, &["csr", &id]).code(0);
+    let csr = plan_item(&probe_state)["csr"].clone();
+    let key_rel = csr["key_path"].as_str().unwrap().to_owned();
+    let csr_rel = csr["csr_path"].as_str().unwrap().to_owned();
+    drop(probe_dir);
+
+    for (what, rel, target) in [
+        ("key", &key_rel, &missing),
+        ("key", &key_rel, &victim),
+        ("CSR", &csr_rel, &victim),
+    ] {
+        let (dir, state) = one_item_plan();
+        let link = dir.path().join(rel);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(target, &link).unwrap();
+        let run = rotate(&state, &["csr", &id]);
+        assert_eq!(run.code, 2, "{what} link: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("refusing to overwrite"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !missing.exists(),
+            "{what}: nothing created through the link"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+        assert_eq!(plan_item(&state)["step"], "planned");
+    }
+
+    // The lock file beside the plan.
+    let (dir, state) = one_item_plan();
+    let lock = dir.path().join("plan.json.lock");
+    let _ = std::fs::remove_file(&lock); // left by init
+    symlink(&missing, &lock).unwrap();
+    rotate(&state, &["csr", &id])
+        .code(2)
+        .stderr_has("plan.json.lock is a symbolic link; refusing to follow it");
+    assert!(!missing.exists(), "the lock's target was not created");
+
+    // The plan itself: a link to a plan elsewhere is replaced, never written through.
+    let (dir, state) = one_item_plan();
+    let elsewhere = outside.path().join("plan-elsewhere.json");
+    std::fs::rename(&state, &elsewhere).unwrap();
+    symlink(&elsewhere, &state).unwrap();
+    let before = std::fs::read(&elsewhere).unwrap();
+    rotate(&state, &["csr", &id]).code(0);
+    assert_eq!(
+        std::fs::read(&elsewhere).unwrap(),
+        before,
+        "target unchanged"
+    );
+    assert!(!std::fs::symlink_metadata(&state)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(plan_item(&state)["step"], "csr-generated");
+    drop(dir);
+
+    // A report written with --output.
+    let out_dir = temp();
+    let out = out_dir.path().join("report.json");
+    symlink(&victim, &out).unwrap();
+    Test::new()
+        .args(["scan", GOOD, "--format", "json", "--output"])
+        .arg(&out)
+        .run()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    assert!(!std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("\"certificates\""));
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_are_0600_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    for umask in ["0277", "0000"] {
+        let (dir, state) = one_item_plan();
+        let id = plan_item(&state)["id"].as_str().unwrap().to_owned();
+        let out_dir = dir.path().join("csrs");
+        std::fs::create_dir(&out_dir).unwrap();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_certsweep"))
+            .args([
+                "--now",
+                NOW,
+                "rotate",
+                "--state",
+                &state,
+                "csr",
+                &id,
+                "--out-dir",
+            ])
+            .arg(&out_dir)
+            .current_dir(root())
+            .env_clear()
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "umask {umask}");
+        let key = dir
+            .path()
+            .join(plan_item(&state)["csr"]["key_path"].as_str().unwrap());
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "umask {umask}: key mode {mode:o}");
+    }
+}

@@ -355,12 +355,28 @@ pub struct Lock {
 /// Takes the lock, waiting up to `timeout` for another certsweep to finish.
 pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
     let lock_path = lock_path(path);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::State(format!("cannot open {}: {e}", lock_path.display())))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A symlink planted at the lock path must not make us create or touch its target.
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    if fs::symlink_metadata(&lock_path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(planted_link(&lock_path));
+    }
+    let file = options.open(&lock_path).map_err(|e| {
+        if lock_path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            planted_link(&lock_path)
+        } else {
+            Error::State(format!("cannot open {}: {e}", lock_path.display()))
+        }
+    })?;
     let start = Instant::now();
     loop {
         match file.try_lock() {
@@ -383,6 +399,14 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
             }
         }
     }
+}
+
+fn planted_link(lock_path: &Path) -> Error {
+    Error::State(format!(
+        "{} is a symbolic link; refusing to follow it (the lock file must be a plain file: \
+         remove the link)",
+        lock_path.display()
+    ))
 }
 
 pub fn lock_path(path: &Path) -> PathBuf {
