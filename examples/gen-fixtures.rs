@@ -93,14 +93,56 @@ const OID_AUTHORITY_KEY_ID: &[u64] = &[2, 5, 29, 35];
 const OID_EXT_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
 const OID_KP_SERVER_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 1];
 
+const USAGE: &str = "usage: cargo run --example gen-fixtures -- [OUTPUT_DIR]\n\n\
+Writes the certsweep test fixtures into OUTPUT_DIR (default: fixtures).\n\
+Options:\n  -h, --help  print this help and exit\n";
+
 fn main() {
-    let out_dir = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("fixtures"), PathBuf::from);
+    let out_dir = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => {
+            print!("{USAGE}");
+            return;
+        }
+        Err(message) => {
+            eprintln!("gen-fixtures: {message}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
     if let Err(err) = run(&out_dir) {
         eprintln!("gen-fixtures: {err}");
         std::process::exit(1);
     }
+}
+
+/// Reads the command line: at most one output folder, and `-h`/`--help`. Anything else that
+/// starts with `-` is refused, so a mistyped flag never becomes a folder full of CA keys.
+/// `Ok(None)` means "print the usage and stop".
+fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> std::result::Result<Option<PathBuf>, String> {
+    let mut out_dir = None;
+    let mut only_paths = false;
+    for arg in args {
+        let text = arg.to_string_lossy();
+        if !only_paths && (text == "-h" || text == "--help") {
+            return Ok(None);
+        }
+        if !only_paths && text == "--" {
+            only_paths = true;
+            continue;
+        }
+        if !only_paths && text.starts_with('-') {
+            return Err(format!("unknown option `{text}`"));
+        }
+        if out_dir.is_some() {
+            return Err(format!(
+                "unexpected extra argument `{text}` (one output folder only)"
+            ));
+        }
+        out_dir = Some(PathBuf::from(arg));
+    }
+    Ok(Some(out_dir.unwrap_or_else(|| PathBuf::from("fixtures"))))
 }
 
 fn run(out: &Path) -> Result<()> {
@@ -1321,4 +1363,36 @@ fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
     }
     fs::write(path, bytes).map_err(|err| format!("writing {}: {err}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> std::result::Result<Option<PathBuf>, String> {
+        parse_args(list.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn help_prints_usage_instead_of_becoming_a_folder() {
+        assert_eq!(args(&["--help"]), Ok(None));
+        assert_eq!(args(&["-h"]), Ok(None));
+    }
+
+    #[test]
+    fn unknown_options_and_extra_arguments_are_refused() {
+        assert!(args(&["--out"])
+            .unwrap_err()
+            .contains("unknown option `--out`"));
+        assert!(args(&["a", "b"])
+            .unwrap_err()
+            .contains("extra argument `b`"));
+    }
+
+    #[test]
+    fn one_folder_or_the_default() {
+        assert_eq!(args(&[]), Ok(Some(PathBuf::from("fixtures"))));
+        assert_eq!(args(&["out"]), Ok(Some(PathBuf::from("out"))));
+        assert_eq!(args(&["--", "--help"]), Ok(Some(PathBuf::from("--help"))));
+    }
 }

@@ -2,8 +2,7 @@
 //! `rotate init`): flags resolved into typed values, every input loaded, roots, exposed-key
 //! lists and CRLs read; every failure an error record. No command calls another's code for it.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
@@ -82,6 +81,7 @@ pub fn prepare(
         keep_der,
         p12_password: p12_password.as_ref(),
         key_passphrase: key_passphrase.as_ref(),
+        confined_paths: args.confined_paths,
     });
     let roots = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
     let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
@@ -127,7 +127,9 @@ fn load_roots(
     let mut roots = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
-        match File::open(path).and_then(|f| inventory::read_input_with(BufReader::new(f), &opts)) {
+        match inventory::limits::open_regular(path)
+            .and_then(|f| inventory::read_input_with(BufReader::new(f), &opts))
+        {
             Ok(loaded) => {
                 roots.extend(loaded.certs.into_iter().map(|(_, f)| *f));
                 for (index, reason) in loaded.errors {
@@ -151,10 +153,10 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
         };
         // `-` reads the list from stdin (e.g. piped from another team's run).
         let file: Box<dyn BufRead> = if crate::input::is_stdin(path) {
-            Box::new(io::stdin().lock())
+            Box::new(io::stdin().lock().take(inventory::limits::MAX_SIDE_FILE))
         } else {
-            match File::open(path) {
-                Ok(f) => Box::new(BufReader::new(f)),
+            match inventory::limits::open_regular(path) {
+                Ok(f) => Box::new(BufReader::new(f.take(inventory::limits::MAX_SIDE_FILE))),
                 Err(e) => {
                     inv.error(shown, None, format!("exposed keys: {}", describe_io(&e)));
                     continue;

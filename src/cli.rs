@@ -42,6 +42,13 @@ pub struct GlobalArgs {
     /// Print no data, only errors; the exit code tells the result
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Bytes read from one input at most (file, stdin, inline PEM), e.g. 64MiB [default: 1GiB]
+    #[arg(long, global = true, value_name = "SIZE", value_parser = crate::inventory::limits::parse_size)]
+    pub max_input_size: Option<u64>,
+    /// Key-derivation iterations all PKCS#12 files and encrypted keys of the run may cost
+    /// together [default: 100000000]
+    #[arg(long, global = true, value_name = "N")]
+    pub p12_iteration_budget: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -125,6 +132,10 @@ pub struct InventoryArgs {
     /// Refused: secrets on the command line leak into shell history and `ps`
     #[arg(long, hide = true, value_name = "SECRET")]
     pub p12_password: Option<String>,
+    /// Refuse manifest `file` paths outside the manifest's folder (absolute, or climbing
+    /// out with `..`); without it they are read with a warning
+    #[arg(long)]
+    pub confined_paths: bool,
 }
 
 #[derive(Args, Debug)]

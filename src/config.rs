@@ -131,13 +131,15 @@ pub fn p12_password(
         )));
     }
     let raw = match file {
-        Some(path) => Zeroizing::new(std::fs::read(path).map_err(|e| {
-            Error::Usage(format!(
-                "--p12-password-file {}: {}",
-                path.display(),
-                crate::inventory::describe_io(&e)
-            ))
-        })?),
+        Some(path) => {
+            Zeroizing::new(crate::inventory::limits::read_side_file(path).map_err(|e| {
+                Error::Usage(format!(
+                    "--p12-password-file {}: {}",
+                    path.display(),
+                    crate::inventory::describe_io(&e)
+                ))
+            })?)
+        }
         None => match std::env::var_os(P12_PASSWORD_ENV) {
             Some(v) => Zeroizing::new(v.into_encoded_bytes()),
             None => return Ok(None),
@@ -157,13 +159,15 @@ pub const KEY_PASSPHRASE_ENV: &str = "CERTSWEEP_KEY_PASSPHRASE";
 /// `--key-passphrase-file`, else the environment variable, else none.
 pub fn key_passphrase(file: Option<&PathBuf>) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     let raw = match file {
-        Some(path) => Zeroizing::new(std::fs::read(path).map_err(|e| {
-            Error::Usage(format!(
-                "--key-passphrase-file {}: {}",
-                path.display(),
-                crate::inventory::describe_io(&e)
-            ))
-        })?),
+        Some(path) => {
+            Zeroizing::new(crate::inventory::limits::read_side_file(path).map_err(|e| {
+                Error::Usage(format!(
+                    "--key-passphrase-file {}: {}",
+                    path.display(),
+                    crate::inventory::describe_io(&e)
+                ))
+            })?)
+        }
         None => match std::env::var_os(KEY_PASSPHRASE_ENV) {
             Some(v) => Zeroizing::new(v.into_encoded_bytes()),
             None => return Ok(None),

@@ -69,7 +69,7 @@ pub fn load(
     for path in paths {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::inventory::limits::read_side_file(path) {
             Ok(b) => b,
             Err(e) => {
                 error(shown, None, format!("CRL: {}", describe_io(&e)));

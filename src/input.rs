@@ -1,7 +1,6 @@
 //! Reading one named input whole, with a size cap: a file, or stdin when the name is `-`
 //! (for `inspect`, `csr --cert`, `apps` pages, `probe --targets`…).
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -16,15 +15,22 @@ pub fn read_all(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let read = if is_stdin(path) {
         io::stdin().lock().take(limit + 1).read_to_end(&mut bytes)
     } else {
-        File::open(path)?.take(limit + 1).read_to_end(&mut bytes)
+        // A regular file only: a FIFO or device named here would block or never end. One
+        // already over the limit is refused before a byte is read.
+        let file = crate::inventory::limits::open_regular(path)?;
+        if file.metadata()?.len() > limit {
+            return Err(too_large(limit));
+        }
+        file.take(limit + 1).read_to_end(&mut bytes)
     }?;
     if read as u64 > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than the limit of {} MiB", limit >> 20),
-        ));
+        return Err(too_large(limit));
     }
     Ok(bytes)
+}
+
+fn too_large(limit: u64) -> io::Error {
+    io::Error::other(crate::inventory::limits::TooLarge(limit))
 }
 
 /// Refuses a run that names stdin (`-`) more than once: it can be read only once.

@@ -69,6 +69,10 @@ fn command_name(c: &Command) -> &'static str {
 
 fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
     let ctx = config::Context::resolve(&cli.global)?;
+    inventory::limits::configure(
+        (cli.global.max_input_size).unwrap_or(inventory::limits::DEFAULT_MAX_INPUT),
+        (cli.global.p12_iteration_budget).unwrap_or(inventory::limits::DEFAULT_P12_BUDGET),
+    );
     let formats = report::formats_of(&cli.command);
     if !formats.contains(&ctx.format) {
         let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();

@@ -12,6 +12,7 @@ mod crl;
 mod csr;
 mod demo;
 mod formats;
+mod hardening;
 mod inputs;
 mod inspect;
 mod output;

@@ -215,9 +215,6 @@ pub struct Page {
     pub body: Result<Value, String>,
 }
 
-/// The largest saved page read (the API's own pages are far smaller).
-const MAX_PAGE_FILE: u64 = 64 << 20;
-
 /// Reads each file (`-`: stdin) as one page; a file that cannot be read or parsed is a page
 /// with an error.
 pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
@@ -225,7 +222,7 @@ pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
         .iter()
         .map(|path| Page {
             label: path.display().to_string(),
-            body: crate::input::read_all(path, MAX_PAGE_FILE)
+            body: crate::input::read_all(path, crate::inventory::limits::MAX_SIDE_FILE)
                 .map_err(|e| describe_io(&e))
                 .and_then(|bytes| {
                     serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))

@@ -110,6 +110,7 @@ fn write_new_unnamed(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         Mode::from_raw_mode(mode),
     )?;
     let mut file = File::from(fd);
+    exact_mode(&file, mode)?;
     file.write_all(bytes)?;
     // Linking an unnamed file by its /proc path needs no privilege (AT_EMPTY_PATH would).
     let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
@@ -141,11 +142,25 @@ fn write_new_named(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let _ = mode;
     let result = (|| {
         let mut f = options.open(&temp)?;
+        exact_mode(&f, mode)?;
         f.write_all(bytes)?;
         fs::hard_link(&temp, path)
     })();
     let _ = fs::remove_file(&temp);
     result
+}
+
+/// Sets `mode` exactly, before any byte is written: the creation mode is narrowed by the
+/// umask (a umask of 0277 would make a key 0400), and key files are 0600 whatever it is.
+fn exact_mode(file: &File, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, mode);
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{describe_io, Inventory, Upload};
+use super::limits::Tally;
+use super::{describe_io, InputError, Inventory, Upload};
 use crate::timefmt;
 
 const FIELDS: [&str; 6] = ["id", "file", "pem", "uploaded_at", "host", "account"];
@@ -32,8 +33,14 @@ struct Raw {
 /// Reads a manifest; problems become error records naming the manifest and the entry, and
 /// every entry that can still be used is returned.
 pub fn read(path: &Path, inv: &mut Inventory) -> Vec<Entry> {
+    read_confined(path, inv, false)
+}
+
+/// As [`read`]; a `file` outside the manifest's folder (absolute, or climbing out with
+/// `..`) is named in a warning, or with `confined` refused as an error.
+pub fn read_confined(path: &Path, inv: &mut Inventory, confined: bool) -> Vec<Entry> {
     let shown = path.display().to_string();
-    let text = match std::fs::read(path) {
+    let text = match super::limits::read_side_file(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {
@@ -58,17 +65,80 @@ pub fn read(path: &Path, inv: &mut Inventory) -> Vec<Entry> {
     } else {
         csv_rows(text, &mut problems)
     };
+    // A million unknown columns or bad dates make a dozen records and a count, not a million.
+    let mut tally = Tally::default();
     for p in problems {
-        inv.error(shown.clone(), None, p);
+        if tally.keep(&p) {
+            inv.error(shown.clone(), None, p);
+        }
     }
     let base = path.parent().unwrap_or(Path::new(""));
-    rows.into_iter()
+    let mut notes = Notes {
+        inv,
+        tally,
+        shown: &shown,
+        confined,
+    };
+    let entries = rows
+        .into_iter()
         .enumerate()
-        .filter_map(|(i, raw)| entry(raw, i + 1, base, &shown, inv))
-        .collect()
+        .filter_map(|(i, raw)| entry(raw, i + 1, base, &mut notes))
+        .collect();
+    let Notes { inv, tally, .. } = notes;
+    for summary in tally.summaries() {
+        inv.error(shown.clone(), None, summary);
+    }
+    entries
 }
 
-fn entry(raw: Raw, number: usize, base: &Path, shown: &str, inv: &mut Inventory) -> Option<Entry> {
+/// Where the problems of a manifest's entries go.
+struct Notes<'a> {
+    inv: &'a mut Inventory,
+    tally: Tally,
+    shown: &'a str,
+    /// `--confined-paths`: a `file` outside the manifest's folder is refused.
+    confined: bool,
+}
+
+impl Notes<'_> {
+    fn error(&mut self, reason: String) {
+        if self.tally.keep(&reason) {
+            self.inv.error(self.shown, None, reason);
+        }
+    }
+
+    fn warning(&mut self, reason: String) {
+        if self.tally.keep(&reason) {
+            self.inv.warnings.push(InputError {
+                path: self.shown.to_owned(),
+                index: None,
+                reason,
+            });
+        }
+    }
+}
+
+/// Why a manifest `file` lies outside the manifest's folder, if it does: absolute, or more
+/// `..` than folders before them.
+fn outside_reason(file: &Path) -> Option<&'static str> {
+    use std::path::Component;
+    let mut depth = 0usize;
+    for c in file.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => return Some("an absolute path"),
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return Some("it climbs out with '..'"),
+            },
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+        }
+    }
+    None
+}
+
+fn entry(raw: Raw, number: usize, base: &Path, notes: &mut Notes<'_>) -> Option<Entry> {
+    let shown = notes.shown;
     let label = match &raw.id {
         Some(id) => format!("entry {number} (id '{}')", crate::sanitize::escape(id)),
         None => format!("entry {number}"),
@@ -78,9 +148,7 @@ fn entry(raw: Raw, number: usize, base: &Path, shown: &str, inv: &mut Inventory)
         Some(t) => match timefmt::parse(t) {
             Ok(t) => Some(t),
             Err(e) => {
-                inv.error(
-                    shown,
-                    None,
+                notes.error(
                     format!("{label}: bad uploaded_at: {e}; its certificates are treated as having no upload date"),
                 );
                 None
@@ -89,22 +157,28 @@ fn entry(raw: Raw, number: usize, base: &Path, shown: &str, inv: &mut Inventory)
     };
     let (source, path) = match (raw.file, raw.pem) {
         (Some(_), Some(_)) => {
-            inv.error(
-                shown,
-                None,
-                format!("{label}: has both 'file' and 'pem'; give one"),
-            );
+            notes.error(format!("{label}: has both 'file' and 'pem'; give one"));
             return None;
         }
         (None, None) => {
-            inv.error(
-                shown,
-                None,
-                format!("{label}: has neither 'file' nor 'pem'"),
-            );
+            notes.error(format!("{label}: has neither 'file' nor 'pem'"));
             return None;
         }
         (Some(file), None) => {
+            if let Some(why) = outside_reason(Path::new(&file)) {
+                let file = crate::sanitize::escape(&file);
+                if notes.confined {
+                    notes.error(format!(
+                        "{label}: file '{file}' is outside the manifest's folder ({why}); \
+                         refused (--confined-paths)"
+                    ));
+                    return None;
+                }
+                notes.warning(format!(
+                    "{label}: file '{file}' is outside the manifest's folder ({why}); read \
+                     anyway (give --confined-paths to refuse such entries)"
+                ));
+            }
             let p = base.join(&file);
             let shown_path = p.display().to_string();
             (EntrySource::File(p), shown_path)

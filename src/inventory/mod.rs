@@ -2,13 +2,13 @@
 //! error records. A bad input never stops the run; it becomes an `InputError`.
 
 mod der;
+pub mod limits;
 pub mod manifest;
 pub mod pem;
 pub mod pkcs12;
 pub mod pkcs7;
 mod walk;
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -156,6 +156,8 @@ pub struct Sources<'a> {
     pub p12_password: Option<&'a Zeroizing<Vec<u8>>>,
     /// The passphrase for encrypted PKCS#8 keys (`--key-passphrase-file`).
     pub key_passphrase: Option<&'a Zeroizing<Vec<u8>>>,
+    /// `--confined-paths`: manifest `file` paths outside the manifest's folder are refused.
+    pub confined_paths: bool,
 }
 
 /// How to read one input.
@@ -206,7 +208,7 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
         expand_path(path, &upload, sources, &mut jobs, &mut inv);
     }
     for m in sources.manifests {
-        for entry in manifest::read(m, &mut inv) {
+        for entry in manifest::read_confined(m, &mut inv, sources.confined_paths) {
             match entry.source {
                 // No stat here (one per entry, serial): a missing file or a folder is
                 // reported by the job that opens it.
@@ -362,6 +364,12 @@ fn expand_path(
     let shown = path.display().to_string();
     match std::fs::metadata(path) {
         Err(e) => inv.error(shown, None, describe_io(&e)),
+        // A FIFO or device would block or never end; only `-` reads a stream.
+        Ok(meta) if !meta.is_dir() && !meta.is_file() => inv.error(
+            shown,
+            None,
+            limits::NotRegular(limits::file_kind(&meta)).to_string(),
+        ),
         Ok(meta) if meta.is_dir() => {
             let mut files = Vec::new();
             walk::files_under(path, &mut files, inv);
@@ -402,7 +410,12 @@ pub fn describe_io(e: &io::Error) -> String {
         io::ErrorKind::NotFound => "file not found".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::IsADirectory => "is a directory (a manifest entry names one file)".into(),
-        _ => format!("cannot read: {e}"),
+        _ => match e.get_ref() {
+            Some(inner) if inner.is::<limits::NotRegular>() || inner.is::<limits::TooLarge>() => {
+                inner.to_string()
+            }
+            _ => format!("cannot read: {e}"),
+        },
     }
 }
 
@@ -425,6 +438,17 @@ pub struct Loaded {
     /// Blocks that are not certificates, named by type ("CERTIFICATE REQUEST"), for the
     /// message of an input with no certificate.
     other_blocks: Vec<&'static str>,
+    /// Problems of this input by kind: past a few of a kind they are only counted.
+    tally: limits::Tally,
+}
+
+impl Loaded {
+    /// Records a problem with a block, unless many of its kind were listed already.
+    fn error(&mut self, index: Option<usize>, reason: String) {
+        if self.tally.keep(&reason) {
+            self.errors.push((index, reason));
+        }
+    }
 }
 
 fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
@@ -435,7 +459,7 @@ fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
         key_passphrase: sources.key_passphrase,
     };
     let result = match &job.input {
-        Input::File(path) => File::open(path)
+        Input::File(path) => limits::open_regular(path)
             .and_then(|f| read_input_with(BufReader::with_capacity(256 * 1024, f), &opts)),
         Input::Stdin => read_input_with(io::stdin().lock(), &opts),
         Input::Inline(text) => read_input_with(Cursor::new(text.as_bytes()), &opts),
@@ -448,7 +472,28 @@ fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
 
 /// Reads one input. If it starts like an ASN.1 SEQUENCE it is tried as DER: a certificate,
 /// then a PKCS#7 bundle, then a PKCS#12 file (PFX version 3), then a private key; else PEM.
-pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
+/// At most `--max-input-size` bytes are read; a larger input keeps what was found in the
+/// part read, with an error saying the rest was not read.
+pub fn read_input_with(reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
+    let mut capped = limits::Capped::new(reader, limits::max_input());
+    let mut loaded = read_capped(&mut capped, opts)?;
+    for summary in std::mem::take(&mut loaded.tally).summaries() {
+        loaded.errors.push((None, summary));
+    }
+    if capped.hit {
+        loaded.errors.push((
+            None,
+            format!(
+                "only the first {} were read: the input is larger than --max-input-size \
+                 (raise it to read the rest)",
+                limits::show_size(capped.limit())
+            ),
+        ));
+    }
+    Ok(loaded)
+}
+
+fn read_capped(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
     let keep_der = opts.keep_der;
     let head = reader.fill_buf()?;
     if head.is_empty() {
@@ -470,11 +515,10 @@ pub fn read_input_with(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::
             DerKind::ContainerFailed => return Ok(loaded),
             DerKind::Neither => {}
         }
-        // Not DER after all (a text file may start with "0"): try it as PEM.
-        let mut rest = Vec::new();
-        reader.read_to_end(&mut rest)?;
+        // Not DER after all (a text file may start with "0"): try it as PEM, streaming
+        // what follows the bytes already read (never the whole input at once).
         let der_error = std::mem::take(&mut loaded.errors);
-        let chained = Cursor::new(bytes).chain(Cursor::new(rest));
+        let chained = Cursor::new(bytes).chain(reader);
         let seen = read_pem(BufReader::new(chained), &mut loaded, opts)?;
         if seen == 0 {
             loaded.errors = der_error;
@@ -654,14 +698,14 @@ fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle<
                     loaded.ders.push(der.to_vec());
                 }
             }
-            Err(e) => loaded.errors.push((
+            Err(e) => loaded.error(
                 Some(index),
                 format!("certificate {} of the PKCS#7 bundle: {e}", i + 1),
-            )),
+            ),
         }
     }
     for note in &bundle.skipped {
-        loaded.errors.push((block, note.clone()));
+        loaded.error(block, note.clone());
     }
 }
 
@@ -676,10 +720,10 @@ fn add_pkcs12(loaded: &mut Loaded, contents: pkcs12::Contents) {
                     loaded.ders.push(der);
                 }
             }
-            Err(e) => loaded.errors.push((
+            Err(e) => loaded.error(
                 Some(i + 1),
                 format!("certificate {} of the PKCS#12 file: {e}", i + 1),
-            )),
+            ),
         }
     }
     for (i, pkcs8) in contents.keys.iter().enumerate() {
@@ -733,6 +777,8 @@ fn read_pem_sized(
     let mut buf: Vec<u8> = Vec::new();
     let (mut lines_before, mut blocks_before) = (0usize, 0usize);
     let mut eof = false;
+    // The previous piece ended inside a line (one longer than a piece).
+    let mut mid_line = false;
     loop {
         while !eof && buf.len() < sizes.piece {
             let want = (sizes.piece - buf.len()) as u64;
@@ -753,6 +799,28 @@ fn read_pem_sized(
             }
             None => buf.len(),
         };
+        let ends_mid_line = !eof && cut == buf.len() && buf.last() != Some(&b'\n');
+        if ends_mid_line && !mid_line && memchr::memchr(b'\n', &buf).is_none() {
+            // One line fills the whole piece. A BEGIN line that long cannot be read as one
+            // (its label never ends): say so rather than pass over it in silence.
+            let line = if first_piece {
+                buf.strip_prefix(pem::BOM).unwrap_or(&buf)
+            } else {
+                &buf[..]
+            };
+            if line.trim_ascii_start().starts_with(BEGIN) {
+                loaded.error(
+                    None,
+                    format!(
+                        "line {}: a line starting '-----BEGIN ' is longer than {}: not read as \
+                         a PEM block",
+                        lines_before + 1,
+                        limits::show_size(sizes.piece as u64)
+                    ),
+                );
+            }
+        }
+        mid_line = ends_mid_line;
         let piece = &buf[..cut];
         let more = !(eof && cut == buf.len());
         let position = Position {
@@ -892,6 +960,9 @@ fn parse_piece(
     for r in results {
         match r {
             Ok(sub) => {
+                for note in sub.notes {
+                    loaded.error(None, note);
+                }
                 for (n, outcome) in sub.outcomes {
                     match outcome {
                         BlockOutcome::Cert(facts, der) => {
@@ -904,18 +975,20 @@ fn parse_piece(
                                 loaded.certs.push((n, facts));
                                 loaded.ders.extend(der);
                             }
-                            loaded
-                                .errors
-                                .extend(errors.into_iter().map(|e| (Some(n), e)));
+                            for e in errors {
+                                loaded.error(Some(n), e);
+                            }
                         }
                         BlockOutcome::Public(kind, spki, subject) => {
                             loaded.public.push((n, kind, spki, subject))
                         }
                         BlockOutcome::Other(label) => loaded.other_blocks.push(label),
                         BlockOutcome::Unreadable(reason) => {
-                            loaded.unreadable_keys.push((Some(n), reason))
+                            if loaded.tally.keep(&reason) {
+                                loaded.unreadable_keys.push((Some(n), reason))
+                            }
                         }
-                        BlockOutcome::Error(reason) => loaded.errors.push((Some(n), reason)),
+                        BlockOutcome::Error(reason) => loaded.error(Some(n), reason),
                     }
                 }
             }
@@ -927,6 +1000,8 @@ fn parse_piece(
 
 struct SubResult {
     outcomes: Vec<(usize, BlockOutcome)>,
+    /// Problems with lines that are not blocks.
+    notes: Vec<String>,
 }
 
 fn parse_sub(
@@ -937,16 +1012,22 @@ fn parse_sub(
     opts: &ReadOptions<'_>,
 ) -> io::Result<SubResult> {
     let mut outcomes = Vec::new();
+    let mut notes = Vec::new();
     for item in PemReader::piece(sub, lines_before, blocks_before, next_begin_line) {
         match item {
             PemItem::Block(b) => outcomes.push((b.number, read_block(&b, opts))),
+            PemItem::LongBegin { line, label_len } => notes.push(format!(
+                "line {line}: a line starting '-----BEGIN ' is too long to be a BEGIN line (a \
+                 label of {label_len} bytes, at most {}): not read as a PEM block",
+                pem::MAX_LABEL
+            )),
             PemItem::Fault(f) => outcomes.push((
                 f.number,
                 BlockOutcome::Error(format!("{} (block starts at line {})", f.reason, f.line)),
             )),
         }
     }
-    Ok(SubResult { outcomes })
+    Ok(SubResult { outcomes, notes })
 }
 
 enum BlockOutcome {

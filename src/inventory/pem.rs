@@ -34,7 +34,16 @@ pub struct PemFault {
 pub enum PemItem {
     Block(PemBlock),
     Fault(PemFault),
+    /// A line that starts like a BEGIN line but whose label is too long to be one: not a
+    /// block (block numbers do not count it), reported by line.
+    LongBegin {
+        line: usize,
+        label_len: usize,
+    },
 }
+
+/// The longest label a BEGIN line may carry (real ones are under 40 bytes).
+pub const MAX_LABEL: usize = 256;
 
 /// Reads PEM blocks from bytes in memory, line by line, without copying lines.
 pub struct PemReader<'a> {
@@ -179,6 +188,12 @@ impl Iterator for PemReader<'_> {
                 if let Some(label) = delimited(t, b"-----BEGIN ") {
                     break (label, self.line_no);
                 }
+                if t.len() > MAX_LABEL && t.starts_with(b"-----BEGIN ") {
+                    return Some(PemItem::LongBegin {
+                        line: self.line_no,
+                        label_len: t.len() - b"-----BEGIN ".len(),
+                    });
+                }
             },
         };
         self.blocks += 1;
@@ -187,7 +202,7 @@ impl Iterator for PemReader<'_> {
     }
 }
 
-const BOM: &[u8] = b"\xef\xbb\xbf";
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Is this raw line (as split on `\n`) a BEGIN line? The same test the reader applies.
 pub fn is_begin_line(raw: &[u8], first_line_of_input: bool) -> bool {
@@ -203,6 +218,9 @@ pub fn is_begin_line(raw: &[u8], first_line_of_input: bool) -> bool {
 fn delimited(line: &[u8], prefix: &[u8]) -> Option<String> {
     let rest = line.strip_prefix(prefix)?;
     let label = rest.strip_suffix(b"-----")?;
+    if label.len() > MAX_LABEL {
+        return None;
+    }
     std::str::from_utf8(label).ok().map(str::to_owned)
 }
 
@@ -217,6 +235,7 @@ mod tests {
             .map(|item| match item {
                 PemItem::Block(b) => Ok((b.label, b.number, b.der.to_vec())),
                 PemItem::Fault(f) => Err(format!("{}@{}: {}", f.number, f.line, f.reason)),
+                PemItem::LongBegin { line, label_len } => Err(format!("long@{line}: {label_len}")),
             })
             .collect()
     }

@@ -96,6 +96,8 @@ pub enum P12Error {
     TooManyIterations { what: &'static str, count: u64 },
     #[error("PKCS#12 key derivations together ask for more than {limit} iterations; refused", limit = MAX_TOTAL_ITERATIONS)]
     TooMuchWork,
+    #[error("not decrypted: this run's PKCS#12 key-derivation budget of {budget} iterations is spent (raise --p12-iteration-budget to read more PKCS#12 files and encrypted keys)", budget = super::limits::p12_budget())]
+    RunBudgetSpent,
     #[error("PKCS#12 uses {0}, which is not supported")]
     Unsupported(String),
     #[error("malformed PKCS#12: {0}")]
@@ -202,6 +204,9 @@ impl Budget {
             return Err(P12Error::TooManyIterations { what, count });
         }
         self.left = self.left.checked_sub(count).ok_or(P12Error::TooMuchWork)?;
+        if !super::limits::spend_p12_iterations(count) {
+            return Err(P12Error::RunBudgetSpent);
+        }
         // Invariant: count <= MAX_ITERATIONS < u32::MAX.
         Ok(count as u32)
     }

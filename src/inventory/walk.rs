@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::{describe_io, Inventory};
 
-/// Appends every regular file under `dir` (sorted, dot-files skipped) to `files`.
+/// Appends every regular file under `dir` (sorted, dot-files skipped) to `files`; anything
+/// else that is not a folder (a FIFO, a device) becomes an error record.
 pub fn files_under(dir: &Path, files: &mut Vec<PathBuf>, inv: &mut Inventory) {
     let mut ancestors = Vec::new();
     let mut visited = HashSet::new();
@@ -51,7 +52,13 @@ fn walk(
         match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => walk(&path, ancestors, visited, files, inv),
             Ok(m) if m.is_file() => files.push(path),
-            Ok(_) => {}
+            // A FIFO, device or socket in an upload folder is not read (it could block or
+            // never end), and the audit must not look complete without it.
+            Ok(m) => inv.error(
+                path.display().to_string(),
+                None,
+                super::limits::NotRegular(super::limits::file_kind(&m)).to_string(),
+            ),
             Err(_) if path.symlink_metadata().is_ok() => inv.error(
                 path.display().to_string(),
                 None,

@@ -553,7 +553,7 @@ pub fn shown_path(state: &Path, stored: &str) -> String {
 fn pem_der(pem: &str) -> Option<Vec<u8>> {
     inventory::pem::PemReader::new(pem.as_bytes()).find_map(|item| match item {
         inventory::pem::PemItem::Block(b) => Some(b.der.to_vec()),
-        inventory::pem::PemItem::Fault(_) => None,
+        inventory::pem::PemItem::Fault(_) | inventory::pem::PemItem::LongBegin { .. } => None,
     })
 }
 

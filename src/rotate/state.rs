@@ -268,11 +268,12 @@ impl State {
 
 /// Reads and checks the plan. `Ok(None)` if there is none yet.
 pub fn load(path: &Path) -> Result<Option<State>, Error> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
+    let bytes = match crate::inventory::limits::read_side_file(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(unreadable(path, &e.to_string())),
+        Err(e) => return Err(unreadable(path, &crate::inventory::describe_io(&e))),
     };
+    let text = String::from_utf8(bytes).map_err(|_| unreadable(path, "not UTF-8 text"))?;
     // The version first, so a newer file gets the right message, not a field error.
     let version = serde_json::from_str::<serde_json::Value>(&text)
         .map_err(|e| unreadable(path, &format!("not valid JSON: {e}")))?["schema_version"]
@@ -354,12 +355,28 @@ pub struct Lock {
 /// Takes the lock, waiting up to `timeout` for another certsweep to finish.
 pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
     let lock_path = lock_path(path);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::State(format!("cannot open {}: {e}", lock_path.display())))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A symlink planted at the lock path must not make us create or touch its target.
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    if fs::symlink_metadata(&lock_path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(planted_link(&lock_path));
+    }
+    let file = options.open(&lock_path).map_err(|e| {
+        if lock_path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            planted_link(&lock_path)
+        } else {
+            Error::State(format!("cannot open {}: {e}", lock_path.display()))
+        }
+    })?;
     let start = Instant::now();
     loop {
         match file.try_lock() {
@@ -382,6 +399,14 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Lock, Error> {
             }
         }
     }
+}
+
+fn planted_link(lock_path: &Path) -> Error {
+    Error::State(format!(
+        "{} is a symbolic link; refusing to follow it (the lock file must be a plain file: \
+         remove the link)",
+        lock_path.display()
+    ))
 }
 
 pub fn lock_path(path: &Path) -> PathBuf {

@@ -1,0 +1,369 @@
+//! Bounds on what one run reads, so hostile or mistaken input (a FIFO, `/dev/zero`, a 2 GiB
+//! file, a million junk blocks) ends in a clear error record instead of a hang or an
+//! out-of-memory kill.
+//!
+//! The two run-wide limits (`--max-input-size`, `--p12-iteration-budget`) are process-wide
+//! settings, set once from the command line before any input is read: every reader (scan,
+//! inspect, csr, probe, rotate, the vendor pages) honours them without each one threading a
+//! new parameter through, and the PKCS#12 budget is by nature shared by all files of a run.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes read from one input (a file, stdin, an inline manifest PEM) by default: far above
+/// any real bundle (100,000 certificates are about 70 MB), far below what hurts.
+pub const DEFAULT_MAX_INPUT: u64 = 1 << 30;
+/// Key-derivation iterations all PKCS#12 files and encrypted keys of one run may ask for by
+/// default: about 30,000 files as OpenSSL writes them (2,048 iterations per derivation), or
+/// ten at the per-derivation cap, whose cost (seconds of CPU each) would otherwise add up.
+pub const DEFAULT_P12_BUDGET: u64 = 100_000_000;
+/// The largest side file read whole: a manifest, a CRL, an installations page, a rotation
+/// plan, an exposed-keys list.
+pub const MAX_SIDE_FILE: u64 = 256 << 20;
+/// A line of PEM input longer than this is not read as a BEGIN line (it is reported).
+pub const MAX_PEM_LINE: usize = 8 << 20;
+
+static MAX_INPUT: AtomicU64 = AtomicU64::new(DEFAULT_MAX_INPUT);
+static P12_LEFT: AtomicU64 = AtomicU64::new(DEFAULT_P12_BUDGET);
+static P12_BUDGET: AtomicU64 = AtomicU64::new(DEFAULT_P12_BUDGET);
+
+/// Sets the run's limits (from `--max-input-size` and `--p12-iteration-budget`) and refills
+/// the PKCS#12 budget.
+pub fn configure(max_input: u64, p12_budget: u64) {
+    MAX_INPUT.store(max_input, Ordering::Relaxed);
+    P12_BUDGET.store(p12_budget, Ordering::Relaxed);
+    P12_LEFT.store(p12_budget, Ordering::Relaxed);
+}
+
+/// Bytes read from one input at most.
+pub fn max_input() -> u64 {
+    MAX_INPUT.load(Ordering::Relaxed)
+}
+
+/// The run's PKCS#12 iteration budget, as configured.
+pub fn p12_budget() -> u64 {
+    P12_BUDGET.load(Ordering::Relaxed)
+}
+
+/// Takes `count` iterations from the run-wide PKCS#12 budget; false (and nothing taken) if
+/// fewer are left.
+pub fn spend_p12_iterations(count: u64) -> bool {
+    P12_LEFT
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(count)
+        })
+        .is_ok()
+}
+
+/// Parses a size: bytes, or a number with K/M/G/T (powers of 1024; `KiB`, `MB`… accepted).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits_end);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 64MiB, 1GiB, 500000)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => {
+            return Err(format!(
+                "'{other}' is not a size unit (use KiB, MiB or GiB)"
+            ))
+        }
+    };
+    number
+        .checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{text}' is not a usable size (zero or too large)"))
+}
+
+/// A size for messages: "1 GiB", "64 MiB", "1000 bytes".
+pub fn show_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// Why a named input was not opened: it is not a regular file. Carried inside an
+/// `io::Error` so every caller's `describe_io` says it plainly.
+#[derive(Debug)]
+pub struct NotRegular(pub &'static str);
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "not a regular file but {}: not read (name regular files or folders; to read a \
+             stream, pipe it to `-`)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// A side file larger than its cap.
+#[derive(Debug)]
+pub struct TooLarge(pub u64);
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "larger than the limit of {}; not read",
+            show_size(self.0)
+        )
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// What a non-regular file is, in words.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        return "a folder";
+    }
+    "not a regular file"
+}
+
+/// Opens `path` for reading only if it is a regular file (after following symlinks). A FIFO
+/// is opened without blocking (so a pipe with no writer cannot hang the run) and refused.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: opening a FIFO does not wait for a writer; regular files ignore it.
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(io::Error::other(NotRegular(file_kind(&meta))));
+        }
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(if meta.is_dir() {
+            io::Error::from(io::ErrorKind::IsADirectory)
+        } else {
+            io::Error::other(NotRegular(file_kind(&meta)))
+        });
+    }
+    Ok(file)
+}
+
+/// Reads a whole side file (a manifest, CRL, page, plan), refusing non-regular files and
+/// files over `MAX_SIDE_FILE` before reading them.
+pub fn read_side_file(path: &Path) -> io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > MAX_SIDE_FILE {
+        return Err(io::Error::other(TooLarge(MAX_SIDE_FILE)));
+    }
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    // The file may grow while it is read: never past the cap.
+    file.take(MAX_SIDE_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SIDE_FILE {
+        return Err(io::Error::other(TooLarge(MAX_SIDE_FILE)));
+    }
+    Ok(bytes)
+}
+
+/// A reader that stops after `limit` bytes and remembers whether more was there.
+pub struct Capped<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+    /// The input had more than `limit` bytes.
+    pub hit: bool,
+}
+
+impl<R: BufRead> Capped<R> {
+    pub fn new(inner: R, limit: u64) -> Self {
+        Capped {
+            inner,
+            left: limit,
+            limit,
+            hit: false,
+        }
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+impl<R: BufRead> Read for Capped<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Capped<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.left == 0 {
+            if !self.hit && !self.inner.fill_buf()?.is_empty() {
+                self.hit = true;
+            }
+            return Ok(&[]);
+        }
+        let buf = self.inner.fill_buf()?;
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        Ok(&buf[..n])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.left -= n as u64;
+        self.inner.consume(n);
+    }
+}
+
+/// Collects problems of one input, keeping the first few of each kind and counting the rest,
+/// so a million junk blocks or unknown columns make a dozen records, not a million.
+#[derive(Default)]
+pub struct Tally {
+    /// Per shape (the reason with its numbers and quoted parts blanked): how many were seen,
+    /// and the first reason of that shape.
+    shapes: HashMap<String, (u64, String)>,
+}
+
+/// Records of one kind listed one by one, per input.
+pub const KEEP_PER_KIND: u64 = 10;
+
+impl Tally {
+    /// Whether this problem should be listed (false: it is only counted).
+    pub fn keep(&mut self, reason: &str) -> bool {
+        let entry = self
+            .shapes
+            .entry(shape(reason))
+            .or_insert_with(|| (0, reason.to_owned()));
+        entry.0 += 1;
+        entry.0 <= KEEP_PER_KIND
+    }
+
+    /// One summary line per kind with more problems than were listed, in a stable order.
+    pub fn summaries(self) -> Vec<String> {
+        let mut out: Vec<(String, u64)> = self
+            .shapes
+            .into_values()
+            .filter(|(n, _)| *n > KEEP_PER_KIND)
+            .map(|(n, first)| (first, n - KEEP_PER_KIND))
+            .collect();
+        out.sort();
+        out.into_iter()
+            .map(|(first, more)| {
+                format!(
+                    "{more} more problem(s) like \"{first}\" in this input were counted but \
+                     not listed one by one"
+                )
+            })
+            .collect()
+    }
+}
+
+/// A reason with digit runs and quoted parts blanked: "unknown column 'x1'" and "unknown
+/// column 'y'" share a shape.
+fn shape(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len().min(256));
+    let mut quoted = false;
+    let mut last_digit = false;
+    for c in reason.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+            out.push(c);
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if c.is_ascii_digit() {
+            if !last_digit {
+                out.push('#');
+            }
+            last_digit = true;
+            continue;
+        }
+        last_digit = false;
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_show() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("500000"), Ok(500_000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert_eq!(show_size(1 << 30), "1 GiB");
+        assert_eq!(show_size(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn capped_reader_stops_and_notices_more() {
+        let data = [7u8; 100];
+        let mut c = Capped::new(&data[..], 40);
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 40);
+        assert!(c.hit);
+        let mut exact = Capped::new(&data[..], 100);
+        exact.read_to_end(&mut Vec::new()).unwrap();
+        assert!(!exact.hit);
+    }
+
+    #[test]
+    fn tally_keeps_ten_of_a_kind_and_counts_the_rest() {
+        let mut t = Tally::default();
+        let kept = (0..1000)
+            .filter(|i| t.keep(&format!("unknown column 'c{i}'")))
+            .count();
+        assert!(t.keep("something else"));
+        assert_eq!(kept, 10);
+        let s = t.summaries();
+        assert_eq!(s.len(), 1);
+        assert!(s[0].starts_with("990 more problem(s) like \"unknown column 'c0'\""));
+    }
+}

@@ -1,0 +1,673 @@
+//! Hostile and mistaken input through the real binary: FIFOs, devices, endless streams, huge
+//! files and lines, repeated junk. Each run must end within its timeout, with a clear error
+//! record, and with a peak memory under 256 MiB.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+/// The ceiling every bounded run must stay under.
+const MAX_RSS_KIB: u64 = 256 * 1024;
+
+/// What to feed the binary on stdin.
+enum Input {
+    Nothing,
+    /// `0x30` then zeros for ever (until the binary stops reading).
+    EndlessDer,
+}
+
+struct Bounded {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    peak_kib: u64,
+    took: Duration,
+}
+
+/// Runs certsweep (with `--now`) under `/usr/bin/time` when it exists (exact peak RSS), else
+/// sampling `VmHWM` from /proc; kills it after `timeout` and fails the test if it had to.
+fn bounded(args: &[&str], input: Input, timeout: Duration) -> Bounded {
+    let bin = env!("CARGO_BIN_EXE_certsweep");
+    let dir = temp();
+    let time_out = dir.path().join("rss");
+    let use_time = Path::new("/usr/bin/time").exists();
+    let mut cmd = if use_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&time_out).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    cmd.current_dir(root())
+        .env_clear()
+        .args(["--now", NOW])
+        .args(args)
+        .stdin(match input {
+            Input::Nothing => Stdio::null(),
+            Input::EndlessDer => Stdio::piped(),
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("spawn certsweep");
+    if let Input::EndlessDer = input {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            let zeros = vec![0u8; 1 << 20];
+            if stdin.write_all(&[0x30]).is_err() {
+                return;
+            }
+            while stdin.write_all(&zeros).is_ok() {}
+        });
+    }
+    let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let read_all = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = r.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let (out_t, err_t) = (read_all(Box::new(stdout)), read_all(Box::new(stderr)));
+    let mut sampled = 0u64;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if !use_time {
+            sampled = sampled.max(vm_hwm(child.id()).unwrap_or(0));
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("certsweep {args:?} did not end within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = start.elapsed();
+    let peak_kib = if use_time {
+        std::fs::read_to_string(&time_out)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .expect("GNU time wrote the peak RSS")
+    } else {
+        sampled
+    };
+    let run = Bounded {
+        code: status.code().expect("certsweep exited by a signal"),
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+        peak_kib,
+        took,
+    };
+    assert!(
+        run.peak_kib < MAX_RSS_KIB,
+        "peak RSS {} KiB for {args:?}",
+        run.peak_kib
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run
+}
+
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+impl Bounded {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// The reasons of the error records naming `path`.
+    fn errors_for(&self, path: &str) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["path"] == path)
+            .map(|e| e["reason"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+const GOOD: &str = "fixtures/demo/uploads/fresh.pem";
+const SECS: Duration = Duration::from_secs(60);
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// A sparse file: `head`, then zeros up to `len` bytes (costs no disk).
+fn sparse(dir: &Path, name: &str, head: &[u8], len: u64) -> String {
+    let path = dir.join(name);
+    let mut f = File::create(&path).unwrap();
+    f.write_all(head).unwrap();
+    f.set_len(len).unwrap();
+    path.display().to_string()
+}
+
+fn scan_json<'a>(paths: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["scan"];
+    v.extend_from_slice(paths);
+    v.extend_from_slice(&["--format", "json"]);
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn a_fifo_named_on_the_command_line_is_an_error_not_a_hang() {
+    let dir = temp();
+    let fifo = dir.path().join("upload.pem");
+    mkfifo(&fifo);
+    let fifo = fifo.display().to_string();
+    let run = bounded(&scan_json(&[&fifo, GOOD], &[]), Input::Nothing, SECS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&fifo),
+        [
+            "not a regular file but a named pipe (FIFO): not read (name regular files or \
+          folders; to read a stream, pipe it to `-`)"
+        ]
+    );
+    assert_eq!(run.json()["certificates"].as_array().unwrap().len(), 1);
+    assert_eq!(run.json()["summary"]["complete"], false);
+}
+
+#[test]
+fn a_device_named_on_the_command_line_or_in_a_manifest_is_refused() {
+    let dir = temp();
+    let manifest = write(
+        dir.path(),
+        "m.json",
+        r#"[{"id": "z", "file": "/dev/zero", "uploaded_at": "2015-01-01"}]"#,
+    );
+    let manifest = manifest.display().to_string();
+    let run = bounded(
+        &scan_json(&["/dev/zero", GOOD], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for("/dev/zero");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors
+        .iter()
+        .all(|e| e.starts_with("not a regular file but a character device")));
+}
+
+#[test]
+fn fifos_inside_a_scanned_folder_get_a_record() {
+    let dir = temp();
+    std::fs::copy(root().join(GOOD), dir.path().join("fresh.pem")).unwrap();
+    let fifo = dir.path().join("pipe.pem");
+    mkfifo(&fifo);
+    let folder = dir.path().display().to_string();
+    let run = bounded(&scan_json(&[&folder], &[]), Input::Nothing, SECS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&fifo.display().to_string());
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains("named pipe (FIFO)"), "{errors:?}");
+    assert_eq!(run.json()["summary"]["complete"], false);
+    assert_eq!(run.json()["certificates"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn endless_der_looking_stdin_stops_at_the_input_cap() {
+    let run = bounded(
+        &scan_json(&["-"], &["--max-input-size", "24MiB"]),
+        Input::EndlessDer,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for("-");
+    assert!(
+        errors.iter().any(|e| e
+            == "only the first 24 MiB were read: the input is larger than --max-input-size \
+                (raise it to read the rest)"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_huge_file_starting_like_der_is_streamed_not_read_whole() {
+    let dir = temp();
+    // 2 GiB of 0x30 then zeros: the old code read all of it into memory after the DER
+    // attempt gave up at 16 MiB.
+    let big = sparse(dir.path(), "big.der", &[0x30], 2 << 30);
+    let run = bounded(
+        &scan_json(&[&big, GOOD], &["--max-input-size", "40MiB"]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&big);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("only the first 40 MiB were read")),
+        "{errors:?}"
+    );
+    assert!(run.took < SECS);
+}
+
+#[test]
+fn side_files_over_their_cap_or_not_regular_are_refused_unread() {
+    let dir = temp();
+    let huge = sparse(dir.path(), "huge.json", b"[", 1 << 30);
+    for flag in ["--manifest", "--crl"] {
+        for file in [huge.as_str(), "/dev/zero"] {
+            let run = bounded(&scan_json(&[GOOD], &[flag, file]), Input::Nothing, SECS);
+            assert_eq!(run.code, 2, "{flag} {file}: {}", run.stderr);
+            let errors = run.errors_for(file);
+            assert_eq!(errors.len(), 1, "{flag} {file}: {errors:?}");
+            let want = if file == "/dev/zero" {
+                "not a regular file but a character device"
+            } else {
+                "larger than the limit of 256 MiB; not read"
+            };
+            assert!(errors[0].contains(want), "{flag} {file}: {errors:?}");
+        }
+    }
+    // The installations pages of `apps`.
+    let run = bounded(
+        &["apps", &huge, "--cutoff", CUTOFF, "--format", "json"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("larger than the limit of 256 MiB; not read"),
+        "{}",
+        run.stdout
+    );
+    // The rotation plan.
+    let run = bounded(
+        &["rotate", "--state", &huge, "status"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("larger than the limit of 256 MiB; not read"),
+        "{}",
+        run.stderr
+    );
+    let run = bounded(
+        &["rotate", "--state", "/dev/zero", "status"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("character device"), "{}", run.stderr);
+}
+
+#[test]
+fn a_begin_line_too_long_to_be_one_gets_a_short_record() {
+    let dir = temp();
+    let good = std::fs::read(root().join(GOOD)).unwrap();
+    let lines = good.iter().filter(|&&b| b == b'\n').count();
+    let mut long = b"-----BEGIN ".to_vec();
+    long.extend(std::iter::repeat_n(b'A', 9 << 20));
+    long.extend_from_slice(b"-----\nTUlJQg==\n-----END CERTIFICATE-----\n");
+    // After a certificate (read whole, as one piece), and first in the file (longer than
+    // a piece, so it is split while read).
+    for (name, text, line, cert) in [
+        ("after.pem", [&good[..], &long[..]].concat(), lines + 1, 1),
+        ("first.pem", [&long[..], &good[..]].concat(), 1, 1),
+    ] {
+        let path = write(dir.path(), name, &text).display().to_string();
+        let run = bounded(&scan_json(&[&path], &[]), Input::Nothing, SECS);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let errors = run.errors_for(&path);
+        assert!(
+            errors.iter().all(|e| e.len() < 300),
+            "{name}: short records"
+        );
+        let wanted = format!("line {line}: a line starting '-----BEGIN ' is ");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with(&wanted) && e.ends_with("not read as a PEM block")),
+            "{name}: {errors:?}"
+        );
+        let certs = run.json()["certificates"].as_array().unwrap().len();
+        assert_eq!(certs, cert, "{name}");
+    }
+}
+
+#[test]
+fn a_million_unknown_csv_columns_are_summarised() {
+    let dir = temp();
+    let mut header = String::from("id,file,uploaded_at");
+    for i in 0..1_000_000 {
+        header.push_str(&format!(",c{i}"));
+    }
+    header.push('\n');
+    let fresh = root().join(GOOD).display().to_string();
+    let manifest = write(
+        dir.path(),
+        "m.csv",
+        format!("{header}one,{fresh},2015-01-01{}\n", ",".repeat(1_000_000)),
+    )
+    .display()
+    .to_string();
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout.len() + run.stderr.len() < 64 * 1024,
+        "output is {} + {} bytes",
+        run.stdout.len(),
+        run.stderr.len()
+    );
+    let errors = run.errors_for(&manifest);
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    assert_eq!(
+        errors[10],
+        "999990 more problem(s) like \"unknown column 'c0' (known: id, file, pem, \
+         uploaded_at, host, account); its values are ignored\" in this input were counted \
+         but not listed one by one"
+    );
+    assert_eq!(run.json()["certificates"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn repeated_junk_blocks_are_summarised() {
+    let dir = temp();
+    let mut text = std::fs::read_to_string(root().join(GOOD)).unwrap();
+    for _ in 0..100_000 {
+        text.push_str("-----BEGIN JUNK-----\nYWJj\n-----END JUNK-----\n");
+    }
+    let path = write(dir.path(), "junk.pem", &text).display().to_string();
+    let run = bounded(&scan_json(&[&path], &[]), Input::Nothing, SECS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&path);
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    assert!(
+        errors[10].starts_with("99990 more problem(s) like \"unexpected PEM block 'JUNK'\""),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_pkcs12_iteration_budget_is_run_wide() {
+    let dir = temp();
+    let mut files = Vec::new();
+    for i in 0..3 {
+        let p = dir.path().join(format!("copy{i}.p12"));
+        std::fs::copy(root().join("fixtures/formats/shop-empty.p12"), &p).unwrap();
+        files.push(p.display().to_string());
+    }
+    let paths: Vec<&str> = files.iter().map(String::as_str).collect();
+    // Every file alone is well within the budget; together they are not.
+    let run = bounded(
+        &scan_json(&paths, &["--p12-iteration-budget", "10000"]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let spent: usize = files
+        .iter()
+        .map(|f| {
+            run.errors_for(f)
+                .iter()
+                .filter(|e| {
+                    e.as_str()
+                        == "not decrypted: this run's PKCS#12 key-derivation budget of 10000 \
+                            iterations is spent (raise --p12-iteration-budget to read more \
+                            PKCS#12 files and encrypted keys)"
+                })
+                .count()
+        })
+        .sum();
+    // Files are read in parallel, so which ones the budget still covered varies.
+    assert!(spent >= 1, "{}", run.stdout);
+    // The default budget reads all three.
+    let run = bounded(&scan_json(&paths, &[]), Input::Nothing, SECS);
+    assert_eq!(
+        run.json()["errors"].as_array().unwrap().len(),
+        0,
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn manifest_paths_outside_its_folder_are_named_and_can_be_refused() {
+    let dir = temp();
+    let inner = dir.path().join("manifests");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::copy(root().join(GOOD), dir.path().join("fresh.pem")).unwrap();
+    let absolute = root().join(GOOD).display().to_string();
+    let manifest = write(
+        &inner,
+        "m.json",
+        format!(
+            r#"[{{"id": "up", "file": "../fresh.pem", "uploaded_at": "2015-01-01"}},
+                {{"id": "abs", "file": "{absolute}", "uploaded_at": "2015-01-01"}}]"#
+        ),
+    )
+    .display()
+    .to_string();
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    let warnings: Vec<String> = run.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        warnings[..2],
+        [
+            "entry 1 (id 'up'): file '../fresh.pem' is outside the manifest's folder (it climbs \
+             out with '..'); read anyway (give --confined-paths to refuse such entries)"
+                .to_string(),
+            format!(
+                "entry 2 (id 'abs'): file '{absolute}' is outside the manifest's folder (an \
+                 absolute path); read anyway (give --confined-paths to refuse such entries)"
+            ),
+        ]
+    );
+    assert_eq!(run.json()["certificates"].as_array().unwrap().len(), 1);
+
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest, "--confined-paths"]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2);
+    let errors = run.errors_for(&manifest);
+    assert!(
+        errors[0].ends_with("(it climbs out with '..'); refused (--confined-paths)"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].ends_with("(an absolute path); refused (--confined-paths)"),
+        "{errors:?}"
+    );
+    assert_eq!(run.json()["certificates"].as_array().unwrap().len(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Output paths: no planted symlink is followed, keys are 0600 whatever the umask.
+// ---------------------------------------------------------------------------------------
+
+/// A rotation plan with one item (shop.example.com) in a fresh folder.
+fn one_item_plan() -> (tempfile::TempDir, String) {
+    let dir = temp();
+    let manifest = write(
+        dir.path(),
+        "one.json",
+        format!(
+            r#"[{{"id": "shop", "file": "{}", "uploaded_at": "2016-05-10", "host": "shop.example.com"}}]"#,
+            root().join("fixtures/demo/uploads/shop.pem").display()
+        ),
+    );
+    let state = dir.path().join("plan.json").display().to_string();
+    Test::new()
+        .args(["rotate", "--state", &state, "init", "--manifest"])
+        .arg(&manifest)
+        .args(["--cutoff", CUTOFF])
+        .run()
+        .code(0);
+    (dir, state)
+}
+
+fn rotate(state: &str, args: &[&str]) -> Run {
+    Test::new()
+        .args(["rotate", "--state", state])
+        .args(args.iter().copied())
+        .run()
+}
+
+fn plan_item(state: &str) -> serde_json::Value {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    plan["items"][0].clone()
+}
+
+#[cfg(unix)]
+#[test]
+fn no_output_path_follows_a_planted_symlink() {
+    use std::os::unix::fs::symlink;
+    let outside = temp();
+    let victim = write(outside.path(), "victim.txt", "untouched\n");
+    let missing = outside.path().join("created-through-link");
+
+    // Where `rotate csr` writes the key and the CSR, learnt from a first plan.
+    let (probe_dir, probe_state) = one_item_plan();
+    let id = plan_item(&probe_state)["id"].as_str().unwrap().to_owned();
+    rotate(&probe_state, &["csr", &id]).code(0);
+    let csr = plan_item(&probe_state)["csr"].clone();
+    let key_rel = csr["key_path"].as_str().unwrap().to_owned();
+    let csr_rel = csr["csr_path"].as_str().unwrap().to_owned();
+    drop(probe_dir);
+
+    for (what, rel, target) in [
+        ("key", &key_rel, &missing),
+        ("key", &key_rel, &victim),
+        ("CSR", &csr_rel, &victim),
+    ] {
+        let (dir, state) = one_item_plan();
+        let link = dir.path().join(rel);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        symlink(target, &link).unwrap();
+        let run = rotate(&state, &["csr", &id]);
+        assert_eq!(run.code, 2, "{what} link: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("refusing to overwrite"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !missing.exists(),
+            "{what}: nothing created through the link"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+        assert_eq!(plan_item(&state)["step"], "planned");
+    }
+
+    // The lock file beside the plan.
+    let (dir, state) = one_item_plan();
+    let lock = dir.path().join("plan.json.lock");
+    let _ = std::fs::remove_file(&lock); // left by init
+    symlink(&missing, &lock).unwrap();
+    rotate(&state, &["csr", &id])
+        .code(2)
+        .stderr_has("plan.json.lock is a symbolic link; refusing to follow it");
+    assert!(!missing.exists(), "the lock's target was not created");
+
+    // The plan itself: a link to a plan elsewhere is replaced, never written through.
+    let (dir, state) = one_item_plan();
+    let elsewhere = outside.path().join("plan-elsewhere.json");
+    std::fs::rename(&state, &elsewhere).unwrap();
+    symlink(&elsewhere, &state).unwrap();
+    let before = std::fs::read(&elsewhere).unwrap();
+    rotate(&state, &["csr", &id]).code(0);
+    assert_eq!(
+        std::fs::read(&elsewhere).unwrap(),
+        before,
+        "target unchanged"
+    );
+    assert!(!std::fs::symlink_metadata(&state)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(plan_item(&state)["step"], "csr-generated");
+    drop(dir);
+
+    // A report written with --output.
+    let out_dir = temp();
+    let out = out_dir.path().join("report.json");
+    symlink(&victim, &out).unwrap();
+    Test::new()
+        .args(["scan", GOOD, "--format", "json", "--output"])
+        .arg(&out)
+        .run()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    assert!(!std::fs::symlink_metadata(&out)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("\"certificates\""));
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_are_0600_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    for umask in ["0277", "0000"] {
+        let (dir, state) = one_item_plan();
+        let id = plan_item(&state)["id"].as_str().unwrap().to_owned();
+        let out_dir = dir.path().join("csrs");
+        std::fs::create_dir(&out_dir).unwrap();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_certsweep"))
+            .args([
+                "--now",
+                NOW,
+                "rotate",
+                "--state",
+                &state,
+                "csr",
+                &id,
+                "--out-dir",
+            ])
+            .arg(&out_dir)
+            .current_dir(root())
+            .env_clear()
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "umask {umask}");
+        let key = dir
+            .path()
+            .join(plan_item(&state)["csr"]["key_path"].as_str().unwrap());
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "umask {umask}: key mode {mode:o}");
+    }
+}
