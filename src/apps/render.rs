@@ -149,22 +149,21 @@ fn write_table(
             ]
         })
         .collect();
-    let columns = crate::report::table::Columns::fit(headers, &rows);
-    writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
-    for (row, a) in rows.iter().zip(&apps) {
-        let text = columns.row(row);
-        let color = match a.status {
+    crate::report::table::write_rows(
+        out,
+        style,
+        headers,
+        &rows,
+        &[0],
+        |i| match apps[i].status {
             AppStatus::Rotate => "1;31",
             _ => "32",
-        };
-        let n = row[0].len();
-        writeln!(out, "{}{}", style.paint(color, &text[..n]), &text[n..])?;
-        if a.status == AppStatus::Rotate {
-            for r in &a.reasons {
-                writeln!(out, "    {}", escape(r))?;
-            }
-        }
-    }
+        },
+        |i| match apps[i].status {
+            AppStatus::Rotate => apps[i].reasons.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        },
+    )?;
     let s = report.summary();
     writeln!(out)?;
     writeln!(

@@ -148,22 +148,21 @@ fn write_table(
             ]
         })
         .collect();
-    let columns = crate::report::table::Columns::fit(headers, &rows);
-    writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
-    for (row, t) in rows.iter().zip(&tokens) {
-        let line = columns.row(row);
-        let color = match t.status {
+    crate::report::table::write_rows(
+        out,
+        style,
+        headers,
+        &rows,
+        &[0],
+        |i| match tokens[i].status {
             TokenStatus::Rotate => "1;31",
             _ => "32",
-        };
-        let n = row[0].len();
-        writeln!(out, "{}{}", style.paint(color, &line[..n]), &line[n..])?;
-        if t.status == TokenStatus::Rotate {
-            for r in &t.reasons {
-                writeln!(out, "    {}", escape(r))?;
-            }
-        }
-    }
+        },
+        |i| match tokens[i].status {
+            TokenStatus::Rotate => tokens[i].reasons.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        },
+    )?;
     let s = report.summary();
     writeln!(out)?;
     writeln!(

@@ -112,6 +112,34 @@ fn cut(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     s.into()
 }
 
+/// Writes a table the way every command does: the header in bold, each row fitted to the
+/// terminal (columns in `keep` never cut) with its first cell painted `paint(i)`, then the
+/// row's detail lines `details(i)`, escaped, indented and word-wrapped.
+pub fn write_rows<'d, const N: usize>(
+    out: &mut dyn Write,
+    style: &Style,
+    headers: [&str; N],
+    rows: &[[String; N]],
+    keep: &[usize],
+    paint: impl Fn(usize) -> &'static str,
+    details: impl Fn(usize) -> Vec<&'d str>,
+) -> io::Result<()> {
+    let columns = Columns::fit(headers, rows).within(style.width, keep);
+    writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
+    for (i, row) in rows.iter().enumerate() {
+        let text = columns.row(row);
+        // Colour only the first cell, after padding was computed on the plain text.
+        let n = row[0].len().min(text.len());
+        writeln!(out, "{}{}", style.paint(paint(i), &text[..n]), &text[n..])?;
+        for detail in details(i) {
+            for line in wrap(&escape(detail), "    ", style.width) {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A detail line under a row, word-wrapped to `width` with every line indented (a long
 /// reason keeps all its dates; it is the table's rows that are cut, never these).
 pub fn wrap(text: &str, indent: &str, width: Option<usize>) -> Vec<String> {
@@ -202,26 +230,22 @@ pub fn write_scan(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -
         })
         .collect();
     let headers = ["STATUS", "NAME", "NOT AFTER", "DAYS", "SOURCE"];
-    let columns = Columns::fit(headers, &rows).within(style.width, &[0, 2, 3]);
-    writeln!(out, "{}", style.paint("1", &columns.line(headers)))?;
-    for (row, r) in rows.iter().zip(&records) {
-        let text = columns.row(row);
-        // Colour only the status cell, after padding was computed on the plain text.
-        let status_len = row[0].len();
-        writeln!(
-            out,
-            "{}{}",
-            style.paint(status_color(r.status), &text[..status_len]),
-            &text[status_len..]
-        )?;
-        if r.action != crate::classify::Action::None {
-            for reason in &r.reasons {
-                for line in wrap(&escape(reason), "    ", style.width) {
-                    writeln!(out, "{line}")?;
-                }
+    write_rows(
+        out,
+        style,
+        headers,
+        &rows,
+        &[0, 2, 3],
+        |i| status_color(records[i].status),
+        |i| {
+            let r = &records[i];
+            if r.action == crate::classify::Action::None {
+                Vec::new()
+            } else {
+                r.reasons.iter().map(String::as_str).collect()
             }
-        }
-    }
+        },
+    )?;
     for f in report.key_findings() {
         writeln!(
             out,
