@@ -73,6 +73,15 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         (cli.global.max_input_size).unwrap_or(inventory::limits::DEFAULT_MAX_INPUT),
         (cli.global.p12_iteration_budget).unwrap_or(inventory::limits::DEFAULT_P12_BUDGET),
     );
+    if let (Command::Rotate(r), Some(_)) = (&cli.command, &ctx.output) {
+        if matches!(r.command, cli::RotateCommand::Walk { .. }) {
+            return Err(Error::Usage(
+                "--output is not for `rotate walk`: the walk talks to the person at the terminal; \
+                 use `rotate status --output FILE` for a report"
+                    .into(),
+            ));
+        }
+    }
     let formats = report::formats_of(&cli.command);
     if !formats.contains(&ctx.format) {
         let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
@@ -92,7 +101,9 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Apps(args) => apps::run(args, &ctx),
         Command::Credentials(args) => credentials::run(args, &ctx),
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut io::stdout());
+            let mut out = ctx.sink()?;
+            clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut out);
+            out.finish()?;
             Ok(ExitCode::Clean)
         }
         Command::Man { dir: None } => {

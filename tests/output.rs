@@ -725,3 +725,48 @@ fn exposed_keys_list_from_stdin() {
         .code(2)
         .stderr_has("stdin (-) can be read only once");
 }
+
+#[test]
+fn output_is_honoured_or_refused_by_every_command() {
+    let dir = temp();
+    let completions = dir.path().join("certsweep.bash");
+    Test::new()
+        .args(["completions", "bash", "--output"])
+        .arg(&completions)
+        .run()
+        .code(0);
+    assert!(std::fs::read_to_string(&completions)
+        .unwrap()
+        .contains("certsweep"));
+    let man = dir.path().join("certsweep.1");
+    let run = Test::new()
+        .args(["man", "--output"])
+        .arg(&man)
+        .run()
+        .code(0);
+    assert!(run.stdout.is_empty());
+    assert!(std::fs::read_to_string(&man)
+        .unwrap()
+        .contains(".SH ENVIRONMENT"));
+    let inspect = dir.path().join("inspect.csv");
+    Test::new()
+        .args([
+            "inspect",
+            "fixtures/demo/uploads/shop.pem",
+            "--format",
+            "csv",
+        ])
+        .arg("--output")
+        .arg(&inspect)
+        .run()
+        .code(0);
+    assert!(std::fs::read_to_string(&inspect)
+        .unwrap()
+        .starts_with("schema_version,"));
+    Test::new()
+        .args(["rotate", "walk", "--output"])
+        .arg(dir.path().join("walk.txt"))
+        .run()
+        .code(2)
+        .stderr_has("--output is not for `rotate walk`");
+}
