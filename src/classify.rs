@@ -205,8 +205,12 @@ pub fn classify<'r>(
             .or_default()
             .push(KeyRef::Cert(i));
     }
+    // Keys uploaded with the certificate that holds them, per (key, upload): they are not
+    // "other holders", and counting them here keeps each record's total O(1).
+    let mut own_keys: HashMap<(Sha256, u32), usize, DigestBuild> = HashMap::default();
     for (i, k) in inv.keys.iter().enumerate() {
         holders.entry(k.spki).or_default().push(KeyRef::Key(i));
+        *own_keys.entry((k.spki, k.upload.id)).or_default() += 1;
     }
 
     let verdicts = inv
@@ -225,10 +229,22 @@ pub fn classify<'r>(
                 .get(&c.facts.spki)
                 .and_then(|v| v.iter().find(others).copied());
             let key_exposed = exposers.contains_key(&c.facts.spki);
-            let shared: Vec<KeyRef> = holders
-                .get(&c.facts.spki)
-                .map(|v| v.iter().filter(others).copied().collect())
-                .unwrap_or_default();
+            // A key group is stored once, in `holders`; each record takes only the first few
+            // others and the count. Never collect the whole group per certificate: with 20 keys
+            // over 100,000 certificates that is 5,000 entries per record (quadratic).
+            let group = holders.get(&c.facts.spki).map_or(&[][..], Vec::as_slice);
+            let shares_key_with: Vec<KeyRef> = group
+                .iter()
+                .filter(others)
+                .take(SHARES_SHOWN)
+                .copied()
+                .collect();
+            let own = own_keys
+                .get(&(c.facts.spki, c.upload.id))
+                .copied()
+                .unwrap_or(0);
+            // The group holds this certificate once and its own upload's keys `own` times.
+            let shares_key_total = group.len().saturating_sub(1 + own);
             let revocation = revocations.lookup(&c.facts);
             let status = status_of(c, role, exposed_by.is_some(), revocation.is_some(), policy);
             Verdict {
@@ -243,8 +259,8 @@ pub fn classify<'r>(
                     None
                 },
                 revocation,
-                shares_key_total: shared.len(),
-                shares_key_with: shared.into_iter().take(SHARES_SHOWN).collect(),
+                shares_key_with,
+                shares_key_total,
             }
         })
         .collect();

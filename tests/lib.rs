@@ -16,5 +16,6 @@ mod inspect;
 mod policy;
 mod probe;
 mod rotate;
+mod scale;
 mod schema;
 mod tls;
