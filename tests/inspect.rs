@@ -69,3 +69,117 @@ fn inspect_bad_file_exits_two_and_shows_the_rest() {
         .stderr_has("fixtures/broken/truncated.der");
     run.stdout_has("mail.example.com");
 }
+
+/// Runs the `openssl` CLI in `dir`; panics with its stderr when it fails.
+fn openssl_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Keys x509-parser does not size (RSA-PSS, DSA, an explicit-parameter P-256 curve) and a
+/// negative serial, made by the openssl CLI: sizes and serial as `openssl x509` prints them.
+#[test]
+fn key_sizes_and_negative_serial_match_openssl() {
+    let dir = temp();
+    let d = dir.path();
+    let x509 = |key: &str, cert: &str, extra: &[&str]| {
+        let mut args = vec!["req", "-x509", "-key", key, "-subj", "/CN=fidelity"];
+        args.extend(["-days", "30", "-out", cert]);
+        args.extend(extra);
+        openssl_in(d, &args);
+    };
+    openssl_in(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA-PSS",
+            "-pkeyopt",
+            "rsa_keygen_bits:1535",
+            "-out",
+            "pss.key",
+        ],
+    );
+    x509("pss.key", "pss.pem", &["-set_serial", "-18072387565"]);
+    openssl_in(
+        d,
+        &[
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DSA",
+            "-pkeyopt",
+            "dsa_paramgen_bits:1024",
+            "-out",
+            "dsa.params",
+        ],
+    );
+    openssl_in(
+        d,
+        &["genpkey", "-paramfile", "dsa.params", "-out", "dsa.key"],
+    );
+    x509("dsa.key", "dsa.pem", &[]);
+    openssl_in(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-param_enc",
+            "explicit",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ecx.key",
+        ],
+    );
+    x509("ecx.key", "ecx.pem", &[]);
+
+    let cases = [
+        ("pss.pem", "rsa", 1535, None),
+        ("dsa.pem", "dsa", 1024, None),
+        ("ecx.pem", "ec", 256, Some("P-256")),
+    ];
+    for (file, algorithm, bits, curve) in cases {
+        let path = d.join(file);
+        let text = openssl_in(d, &["x509", "-in", file, "-noout", "-text"]);
+        assert!(
+            text.contains(&format!("Public-Key: ({bits} bit)")),
+            "{text}"
+        );
+        let r = Test::new()
+            .args(["inspect", "--format", "json"])
+            .arg(&path)
+            .run()
+            .code(0)
+            .json();
+        let c = &r["certificates"][0];
+        assert_eq!(c["key"]["algorithm"], algorithm, "{file}");
+        assert_eq!(c["key"]["bits"], bits, "{file}");
+        assert_eq!(c["key"]["curve"].as_str(), curve, "{file}");
+        let serial = openssl_in(d, &["x509", "-in", file, "-noout", "-serial"]);
+        let serial = serial
+            .trim()
+            .strip_prefix("serial=")
+            .unwrap()
+            .to_lowercase();
+        assert_eq!(c["serial"], serial, "{file}");
+    }
+    // The negative serial, in scan's records too.
+    let r = Test::new()
+        .args(["scan", "--format", "json"])
+        .arg(d.join("pss.pem"))
+        .run()
+        .json();
+    assert_eq!(r["certificates"][0]["serial"], "-043532bfed");
+    assert_eq!(r["certificates"][0]["key"]["bits"], 1535);
+}
