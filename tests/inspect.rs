@@ -183,3 +183,51 @@ fn key_sizes_and_negative_serial_match_openssl() {
     assert_eq!(r["certificates"][0]["serial"], "-043532bfed");
     assert_eq!(r["certificates"][0]["key"]["bits"], 1535);
 }
+
+/// A certificate with basicConstraints and subjectAltName twice (RFC 5280 forbids it; some CAs
+/// did it): it is a CA because both copies say so, as OpenSSL reads it, and the names of both
+/// SAN copies are listed. x509-parser's accessors report such extensions as absent.
+#[test]
+fn duplicated_extensions_are_read_like_openssl() {
+    use rcgen::{BasicConstraints, CertificateParams, CustomExtension, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["one.example".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // basicConstraints { cA TRUE } and subjectAltName { dNSName "two.example" }, again.
+    let bc = CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x03, 0x01, 0x01, 0xff]);
+    let mut san = vec![0x30, 13, 0x82, 11];
+    san.extend(b"two.example");
+    let san = CustomExtension::from_oid_content(&[2, 5, 29, 17], san);
+    params.custom_extensions = vec![bc, san];
+    let dir = temp();
+    let path = write(
+        dir.path(),
+        "dup.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+
+    let text = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(
+        text.matches("X509v3 Basic Constraints").count(),
+        2,
+        "{text}"
+    );
+
+    let r = Test::new()
+        .args(["inspect", "--format", "json"])
+        .arg(&path)
+        .run()
+        .code(0)
+        .json();
+    let c = &r["certificates"][0];
+    assert_eq!(c["is_ca"], true);
+    assert_eq!(
+        c["dns_names"],
+        serde_json::json!(["one.example", "two.example"])
+    );
+}

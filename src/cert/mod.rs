@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 use x509_parser::der_parser::asn1_rs::Tag;
-use x509_parser::extensions::GeneralName;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::x509::SubjectPublicKeyInfo;
 
@@ -185,22 +185,38 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
         not_after,
         key: key_info(spki),
         signature_algorithm: signature_algorithm_name(&cert.signature_algorithm.algorithm),
-        is_ca: tbs.is_ca(),
+        is_ca: false,
         ca_spki_der: None,
     };
+    // Extensions read one by one rather than through x509-parser's `is_ca()` and
+    // `subject_alternative_name()`: those give "no extension" when one appears twice (which
+    // RFC 5280 forbids but certificates in the wild do), where OpenSSL shows both copies.
+    // Names from every SAN copy are kept; the certificate is a CA only if every
+    // basicConstraints copy says so.
+    let mut ca_flags = (0usize, 0usize); // (copies, copies with cA TRUE)
+    for ext in tbs.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for gn in &san.general_names {
+                    match gn {
+                        GeneralName::DNSName(n) => facts.dns_names.push((*n).to_owned()),
+                        GeneralName::RFC822Name(n) => facts.emails.push((*n).to_owned()),
+                        GeneralName::URI(n) => facts.uris.push((*n).to_owned()),
+                        GeneralName::IPAddress(b) => facts.ip_addresses.push(ip_string(b)),
+                        _ => {}
+                    }
+                }
+            }
+            ParsedExtension::BasicConstraints(bc) => {
+                ca_flags.0 += 1;
+                ca_flags.1 += usize::from(bc.ca);
+            }
+            _ => {}
+        }
+    }
+    facts.is_ca = ca_flags.0 > 0 && ca_flags.0 == ca_flags.1;
     if facts.is_ca {
         facts.ca_spki_der = Some(spki.raw.to_vec());
-    }
-    if let Ok(Some(san)) = tbs.subject_alternative_name() {
-        for gn in &san.value.general_names {
-            match gn {
-                GeneralName::DNSName(n) => facts.dns_names.push((*n).to_owned()),
-                GeneralName::RFC822Name(n) => facts.emails.push((*n).to_owned()),
-                GeneralName::URI(n) => facts.uris.push((*n).to_owned()),
-                GeneralName::IPAddress(b) => facts.ip_addresses.push(ip_string(b)),
-                _ => {}
-            }
-        }
     }
     Ok(facts)
 }
