@@ -178,10 +178,10 @@ def openssl_text(path, fingerprint):
 def openssl_sans(text):
     """SANs and the CA flag from `openssl x509 -text`."""
     out = {"dns_names": [], "ip_addresses": [], "emails": [], "uris": []}
-    m = re.search(r"X509v3 Subject Alternative Name:.*?\n\s+(.*)\n", text)
-    if m:
-        kinds = {"DNS": "dns_names", "IP Address": "ip_addresses", "email": "emails", "URI": "uris"}
-        for item in m.group(1).split(", "):
+    kinds = {"DNS": "dns_names", "IP Address": "ip_addresses", "email": "emails", "URI": "uris"}
+    # Every copy of the extension (a duplicated SAN is printed twice).
+    for line in re.findall(r"X509v3 Subject Alternative Name:.*?\n\s+(.*)\n", text):
+        for item in line.split(", "):
             kind, _, value = item.partition(":")
             if kind in kinds:
                 out[kinds[kind]].append(value)
@@ -289,6 +289,8 @@ def expected(cert, path):
             k = ("ed25519", None, None)
         elif isinstance(key, ed448.Ed448PublicKey):
             k = ("ed448", None, None)
+        elif type(key).__name__.startswith("MLDSA"):
+            k = ("ml-dsa-" + type(key).__name__[5:7], None, None)
         else:
             k = (type(key).__name__, None, None)
         out["key_algorithm"], out["key_bits"], out["key_curve"] = k
