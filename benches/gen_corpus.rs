@@ -1,6 +1,10 @@
 //! gen-corpus: writes a synthetic TLS certificate inventory for benchmarking certsweep.
 //!
-//! Usage: `gen-corpus N OUTDIR [--seed S]`
+//! Usage: `gen-corpus N OUTDIR [--seed S] [--keys K|distinct]`
+//!
+//! `--keys` sets the key-sharing shape: K pool keys spread at random over the N leaves
+//! (`--keys 20`: about N/20 certificates per key), or `distinct`, one key per leaf. Default:
+//! max(N/20, 8) keys, about 20 certificates per key.
 //!
 //! Output (OUTDIR must be absent or empty):
 //!   OUTDIR/bundle.pem        all N leaf certificates concatenated (PEM)
@@ -40,7 +44,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-const USAGE: &str = "usage: gen-corpus N OUTDIR [--seed S]";
+const USAGE: &str = "usage: gen-corpus N OUTDIR [--seed S] [--keys K|distinct]";
 const DEFAULT_SEED: u64 = 0x00C0_FFEE_5EED;
 
 /// Leaves are signed and written in chunks so progress can be reported and memory stays flat.
@@ -95,17 +99,40 @@ struct Args {
     n: usize,
     outdir: PathBuf,
     seed: u64,
+    keys: Keys,
+}
+
+/// How many keys the leaves share.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// max(N/20, 8) keys.
+    Default,
+    /// This many keys, each leaf's drawn at random.
+    Pool(usize),
+    /// Leaf `i` has pool key `i`.
+    Distinct,
 }
 
 impl Args {
     fn parse(mut argv: impl Iterator<Item = String>) -> Result<Self, String> {
         let mut positional = Vec::new();
         let mut seed = DEFAULT_SEED;
+        let mut keys = Keys::Default;
         while let Some(arg) = argv.next() {
             match arg.as_str() {
                 "--seed" => {
                     let value = argv.next().ok_or("--seed needs a value")?;
                     seed = parse_u64(&value).ok_or(format!("bad --seed value {value:?}"))?;
+                }
+                "--keys" => {
+                    let value = argv.next().ok_or("--keys needs a value")?;
+                    keys = match value.as_str() {
+                        "distinct" => Keys::Distinct,
+                        v => match v.parse::<usize>() {
+                            Ok(k) if k > 0 => Keys::Pool(k),
+                            _ => return Err(format!("bad --keys value {value:?}")),
+                        },
+                    };
                 }
                 "-h" | "--help" => return Err("help requested".into()),
                 _ if arg.starts_with('-') => return Err(format!("unknown option {arg:?}")),
@@ -124,6 +151,7 @@ impl Args {
             n,
             outdir: PathBuf::from(outdir),
             seed,
+            keys,
         })
     }
 }
@@ -218,8 +246,12 @@ fn pool_key_kind(i: usize) -> KeyKind {
     }
 }
 
-fn pool_size(n: usize) -> usize {
-    (n / 20).max(8)
+fn pool_size(n: usize, keys: Keys) -> usize {
+    match keys {
+        Keys::Default => (n / 20).max(8),
+        Keys::Pool(k) => k,
+        Keys::Distinct => n,
+    }
 }
 
 fn make_pool(seed: u64, size: usize) -> Vec<PoolKey> {
@@ -366,10 +398,12 @@ struct LeafPlan {
     uploaded_at: OffsetDateTime,
 }
 
-fn plan_leaf(seed: u64, index: usize, pool_len: usize) -> LeafPlan {
+fn plan_leaf(seed: u64, index: usize, pool_len: usize, keys: Keys) -> LeafPlan {
     let mut rng = SplitMix64::stream(seed, stream::LEAF, index as u64);
     let issuer = rng.below(ISSUING_CAS as u64) as usize;
-    let key = rng.below(pool_len as u64) as usize;
+    // Drawn in every shape, so the other fields do not depend on the shape.
+    let drawn = rng.below(pool_len as u64) as usize;
+    let key = if keys == Keys::Distinct { index } else { drawn };
 
     let span = (NOT_BEFORE_MAX - NOT_BEFORE_MIN).whole_seconds() as u64;
     let not_before = NOT_BEFORE_MIN + seconds(rng.below(span));
@@ -591,7 +625,7 @@ fn run(args: &Args) -> Result<(), String> {
     let cas = make_cas(args.seed);
     write_ca_chain(&args.outdir, &cas)?;
 
-    let pool = make_pool(args.seed, pool_size(args.n));
+    let pool = make_pool(args.seed, pool_size(args.n, args.keys));
     let rsa = (0..pool.len())
         .filter(|&i| pool_key_kind(i) == KeyKind::Rsa2048)
         .count();
@@ -610,7 +644,7 @@ fn run(args: &Args) -> Result<(), String> {
         // par_iter().collect() keeps index order, so the bundle and manifests are in order.
         let plans: Vec<LeafPlan> = (start..end)
             .into_par_iter()
-            .map(|i| plan_leaf(args.seed, i, pool.len()))
+            .map(|i| plan_leaf(args.seed, i, pool.len(), args.keys))
             .collect();
         let pems: Vec<String> = plans
             .par_iter()

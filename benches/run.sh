@@ -5,6 +5,8 @@
 #
 # Usage (from the crate root): benches/run.sh [N...]      default: 10000 100000
 # Environment: BENCH_REPS  timed repetitions per case, median reported (default 3)
+#              BENCH_SHAPES  key-sharing shapes, gen-corpus --keys values (default: 20 1000 distinct);
+#                            certsweep runs on every shape, the baselines on the first one
 #              CARGO_TARGET_DIR  honoured when locating the built binaries
 #
 # Output: a Markdown table on stdout, also saved as benches/results-YYYYMMDD-HHMM.md.
@@ -14,6 +16,8 @@ set -euo pipefail
 export LC_ALL=C
 
 readonly REPS="${BENCH_REPS:-3}"
+read -r -a SHAPES <<< "${BENCH_SHAPES:-20 1000 distinct}"
+readonly SHAPES
 readonly CORPUS_ROOT="benches/corpus"
 readonly TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 readonly CERTSWEEP="$TARGET_DIR/release/certsweep"
@@ -24,10 +28,12 @@ readonly NOW="2026-11-01T00:00:00Z"
 readonly CUTOFF="2016-11-01"
 readonly UPLOADED_AT="2016-01-01"
 
-# Case names, in table order.
+# Case names, in table order. certsweep runs on every shape; the baselines only read bytes, so
+# they run on the first shape only.
 readonly CASES=(certsweep-bundle certsweep-manifest openssl-storeutl sha256-bundle sha256-files)
+readonly CERTSWEEP_CASES=(certsweep-bundle certsweep-manifest)
 
-# Samples per "N|case": space-separated "seconds:kib" pairs.
+# Samples per "N|shape|case": space-separated "seconds:kib" pairs.
 declare -A SAMPLES=()
 
 log() { printf '%s\n' "$*" >&2; }
@@ -37,10 +43,23 @@ check_args() {
     [[ -n "${EPOCHREALTIME:-}" ]] || die "bash 5 or later needed (EPOCHREALTIME)"
     [[ -f Cargo.toml && -d benches ]] || die "run from the crate root (benches/run.sh)"
     [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, got '$REPS'"
-    local n
+    local n shape
     for n in "$@"; do
         [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$n'"
     done
+    [[ ${#SHAPES[@]} -gt 0 ]] || die "BENCH_SHAPES is empty"
+    for shape in "${SHAPES[@]}"; do
+        [[ "$shape" =~ ^([1-9][0-9]*|distinct)$ ]] ||
+            die "BENCH_SHAPES: a key count or 'distinct', got '$shape'"
+    done
+}
+
+# The corpus directory of N certificates in a key-sharing shape.
+corpus_dir() { echo "$CORPUS_ROOT/$1-keys$2"; }
+
+# The cases measured on a shape.
+shape_cases() {
+    if [[ "$1" == "${SHAPES[0]}" ]]; then echo "${CASES[@]}"; else echo "${CERTSWEEP_CASES[@]}"; fi
 }
 
 # GNU time gives peak RSS; bash's `time` keyword cannot.
@@ -65,14 +84,15 @@ build() {
 
 # Generates into a temporary directory and renames it, so an existing corpus dir is complete.
 ensure_corpus() {
-    local n="$1" dir="$CORPUS_ROOT/$1"
+    local n="$1" shape="$2" dir
+    dir="$(corpus_dir "$n" "$shape")"
     if [[ -d "$dir" ]]; then
-        log "corpus N=$n: reusing $dir"
+        log "corpus N=$n keys=$shape: reusing $dir"
         return
     fi
     mkdir -p "$CORPUS_ROOT"
     rm -rf "$dir.tmp"
-    "$GEN_CORPUS" "$n" "$dir.tmp"
+    "$GEN_CORPUS" "$n" "$dir.tmp" --keys "$shape"
     mv "$dir.tmp" "$dir"
 }
 
@@ -140,28 +160,33 @@ time_case() {
 # Interleaves repetitions across cases, so slow drift (thermal, background load) hits all
 # cases alike instead of biasing whichever ran last.
 measure_n() {
-    local n="$1" dir="$CORPUS_ROOT/$1" rep case sample
-    warm_cache "$dir"
+    local n="$1" rep case sample shape dir
+    for shape in "${SHAPES[@]}"; do
+        warm_cache "$(corpus_dir "$n" "$shape")"
+    done
     for ((rep = 1; rep <= REPS; rep++)); do
-        for case in "${CASES[@]}"; do
-            sample="$(time_case "$case" "$dir")"
-            log "  N=$n rep $rep/$REPS $case: ${sample%%:*} s, ${sample##*:} KiB"
-            SAMPLES["$n|$case"]+="$sample "
+        for shape in "${SHAPES[@]}"; do
+            dir="$(corpus_dir "$n" "$shape")"
+            for case in $(shape_cases "$shape"); do
+                sample="$(time_case "$case" "$dir")"
+                log "  N=$n keys=$shape rep $rep/$REPS $case: ${sample%%:*} s, ${sample##*:} KiB"
+                SAMPLES["$n|$shape|$case"]+="$sample "
+            done
         done
     done
 }
 
-# median N CASE FIELD: median of one field of the samples, 1 = seconds, 2 = KiB.
+# median N SHAPE CASE FIELD: median of one field of the samples, 1 = seconds, 2 = KiB.
 median() {
     local -a samples
-    read -r -a samples <<< "${SAMPLES["$1|$2"]}"
-    printf '%s\n' "${samples[@]}" | cut -d: -f"$3" | sort -g | awk '
+    read -r -a samples <<< "${SAMPLES["$1|$2|$3"]}"
+    printf '%s\n' "${samples[@]}" | cut -d: -f"$4" | sort -g | awk '
         { v[NR] = $1 }
         END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-median_secs() { median "$1" "$2" 1; }
-median_kib() { median "$1" "$2" 2; }
+median_secs() { median "$1" "$2" "$3" 1; }
+median_kib() { median "$1" "$2" "$3" 2; }
 
 # The floor that matches a case's file layout: one bundle file or one file per certificate.
 floor_case() {
@@ -172,39 +197,65 @@ floor_case() {
 }
 
 print_table() {
-    local n case secs kib openssl_secs floor_secs
-    echo "| N | case | median s | certs/s | peak RSS MiB | speedup vs openssl storeutl | × sha256 floor |"
-    echo "|---:|---|---:|---:|---:|---:|---:|"
+    local n shape case secs kib base openssl_secs floor_secs dsecs dkib
+    echo "| N | keys | case | median s | certs/s | peak RSS MiB | speedup vs openssl storeutl | × sha256 floor | time × distinct | RSS × distinct |"
+    echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
     for n in "$@"; do
-        openssl_secs="$(median_secs "$n" openssl-storeutl)"
-        for case in "${CASES[@]}"; do
-            secs="$(median_secs "$n" "$case")"
-            kib="$(median_kib "$n" "$case")"
-            floor_secs="$(median_secs "$n" "$(floor_case "$case")")"
-            awk -v n="$n" -v c="$case" -v t="$secs" -v kib="$kib" -v o="$openssl_secs" -v f="$floor_secs" '
-                function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
-                BEGIN {
-                    rate = t > 0 ? sprintf("%.0f", n / t) : "n/a"
-                    printf "| %d | %s | %.3f | %s | %.1f | %s | %s |\n",
-                        n, c, t, rate, kib / 1024, ratio(o, t), ratio(t, f)
-                }'
+        base="${SHAPES[0]}"
+        openssl_secs="$(median_secs "$n" "$base" openssl-storeutl)"
+        for shape in "${SHAPES[@]}"; do
+            for case in $(shape_cases "$shape"); do
+                secs="$(median_secs "$n" "$shape" "$case")"
+                kib="$(median_kib "$n" "$shape" "$case")"
+                floor_secs="$(median_secs "$n" "$base" "$(floor_case "$case")")"
+                dsecs=0 dkib=0
+                if [[ " ${SHAPES[*]} " == *" distinct "* && "$case" == certsweep-* ]]; then
+                    dsecs="$(median_secs "$n" distinct "$case")"
+                    dkib="$(median_kib "$n" distinct "$case")"
+                fi
+                awk -v n="$n" -v shape="$shape" -v c="$case" -v t="$secs" -v kib="$kib" \
+                    -v o="$openssl_secs" -v f="$floor_secs" -v dt="$dsecs" -v dk="$dkib" '
+                    function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
+                    BEGIN {
+                        rate = t > 0 ? sprintf("%.0f", n / t) : "n/a"
+                        printf "| %d | %s | %s | %.3f | %s | %.1f | %s | %s | %s | %s |\n",
+                            n, shape, c, t, rate, kib / 1024, ratio(o, t), ratio(t, f),
+                            ratio(t, dt), ratio(kib, dk)
+                    }'
+            done
+        done
+    done
+}
+
+# Per N and shape: the per-file manifest scan's time over the bundle scan's.
+print_manifest_ratio() {
+    local n shape
+    for n in "$@"; do
+        for shape in "${SHAPES[@]}"; do
+            awk -v n="$n" -v shape="$shape" \
+                -v m="$(median_secs "$n" "$shape" certsweep-manifest)" \
+                -v b="$(median_secs "$n" "$shape" certsweep-bundle)" '
+                BEGIN { printf "- N=%d keys=%s: manifest / bundle time %.2f\n", n, shape, m / b }'
         done
     done
 }
 
 # Peak-RSS slope of the certsweep bundle scan: how much memory each extra certificate costs.
 print_memory_growth() {
-    local small="$1" large="$2"
+    local small="$1" large="$2" shape
     if [[ "$small" == "$large" ]]; then
         echo "Memory growth per certificate: n/a (needs two different N)."
         return
     fi
-    awk -v ns="$small" -v nl="$large" \
-        -v rs="$(median_kib "$small" certsweep-bundle)" -v rl="$(median_kib "$large" certsweep-bundle)" '
-        BEGIN {
-            printf "Memory growth per certificate (certsweep-bundle, N=%d to N=%d): %.3f KiB\n",
-                ns, nl, (rl - rs) / (nl - ns)
-        }'
+    for shape in "${SHAPES[@]}"; do
+        awk -v ns="$small" -v nl="$large" -v shape="$shape" \
+            -v rs="$(median_kib "$small" "$shape" certsweep-bundle)" \
+            -v rl="$(median_kib "$large" "$shape" certsweep-bundle)" '
+            BEGIN {
+                printf "- memory growth per certificate (certsweep-bundle, keys=%s, N=%d to N=%d): %.3f KiB\n",
+                    shape, ns, nl, (rl - rs) / (nl - ns)
+            }'
+    done
 }
 
 print_report() {
@@ -220,6 +271,7 @@ print_report() {
     echo
     print_table "${sorted[@]}"
     echo
+    print_manifest_ratio "${sorted[@]}"
     print_memory_growth "${sorted[0]}" "${sorted[-1]}"
 }
 
@@ -232,10 +284,12 @@ main() {
     [[ -x "$CERTSWEEP" ]] || die "$CERTSWEEP not found after build"
     [[ -x "$GEN_CORPUS" ]] || die "$GEN_CORPUS not found after build"
 
-    local sorted n
+    local sorted n shape
     mapfile -t sorted < <(printf '%s\n' "${ns[@]}" | sort -n -u)
     for n in "${sorted[@]}"; do
-        ensure_corpus "$n"
+        for shape in "${SHAPES[@]}"; do
+            ensure_corpus "$n" "$shape"
+        done
         log "measuring N=$n ($REPS repetitions)"
         measure_n "$n"
     done

@@ -258,8 +258,12 @@ pub fn classify<'r>(
             .or_default()
             .push(KeyRef::Cert(i));
     }
+    // Keys uploaded with the certificate that holds them, per (key, upload): they are not
+    // "other holders", and counting them here keeps each record's total O(1).
+    let mut own_keys: HashMap<(Sha256, u32), usize, DigestBuild> = HashMap::default();
     for (i, k) in inv.keys.iter().enumerate() {
         holders.entry(k.spki).or_default().push(KeyRef::Key(i));
+        *own_keys.entry((k.spki, k.upload.id)).or_default() += 1;
     }
     for (i, p) in inv.public_keys.iter().enumerate() {
         holders.entry(p.spki).or_default().push(KeyRef::Public(i));
@@ -290,10 +294,22 @@ pub fn classify<'r>(
             } else {
                 role
             };
-            let shared: Vec<KeyRef> = holders
-                .get(&c.facts.spki)
-                .map(|v| v.iter().filter(others).copied().collect())
-                .unwrap_or_default();
+            // A key group is stored once, in `holders`; each record takes only the first few
+            // others and the count. Never collect the whole group per certificate: with 20 keys
+            // over 100,000 certificates that is 5,000 entries per record (quadratic).
+            let group = holders.get(&c.facts.spki).map_or(&[][..], Vec::as_slice);
+            let shares_key_with: Vec<KeyRef> = group
+                .iter()
+                .filter(others)
+                .take(SHARES_SHOWN)
+                .copied()
+                .collect();
+            // The group holds this certificate once and its own uploads' keys `own` times.
+            let own: usize = c
+                .uploads()
+                .map(|u| own_keys.get(&(c.facts.spki, u.id)).copied().unwrap_or(0))
+                .sum();
+            let shares_key_total = group.len().saturating_sub(1 + own);
             let keys = private.get(&c.facts.spki).map(Vec::as_slice).unwrap_or(&[]);
             let revocation = revocations.lookup(&c.facts);
             let status = status_of(c, role, exposed_by.is_some(), revocation.is_some(), policy);
@@ -318,8 +334,8 @@ pub fn classify<'r>(
                     None
                 },
                 revocation,
-                shares_key_total: shared.len(),
-                shares_key_with: shared.into_iter().take(SHARES_SHOWN).collect(),
+                shares_key_total,
+                shares_key_with,
                 private_keys: keys.iter().take(SHARES_SHOWN).copied().collect(),
                 private_keys_total: keys.len(),
                 lone_ca,

@@ -19,6 +19,7 @@ pub struct Test {
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
     now: bool,
+    data_limit_kib: Option<u64>,
 }
 
 pub struct Run {
@@ -34,6 +35,7 @@ impl Test {
             stdin: None,
             env: Vec::new(),
             now: true,
+            data_limit_kib: None,
         }
     }
 
@@ -67,8 +69,25 @@ impl Test {
         self
     }
 
+    /// Runs under `ulimit -d` (RLIMIT_DATA: heap and private mappings): an allocation past it
+    /// fails and the run aborts, so a test can prove memory stays bounded.
+    pub fn data_limit_mib(mut self, mib: u64) -> Self {
+        self.data_limit_kib = Some(mib * 1024);
+        self
+    }
+
     pub fn run(self) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_certsweep"));
+        let bin = env!("CARGO_BIN_EXE_certsweep");
+        let mut cmd = match self.data_limit_kib {
+            None => Command::new(bin),
+            Some(kib) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", r#"ulimit -d "$1" && shift && exec "$@""#, "sh"])
+                    .arg(kib.to_string())
+                    .arg(bin);
+                sh
+            }
+        };
         cmd.current_dir(root()).env_clear().args(&self.args);
         if self.now {
             cmd.args(["--now", NOW]);

@@ -262,3 +262,165 @@ fn inspect_reads_csrs_and_crls_in_pem_and_der_like_openssl() {
         .stderr_has("bad.csr")
         .stdout_has("CRL");
 }
+
+/// Runs the `openssl` CLI in `dir`; panics with its stderr when it fails.
+fn openssl_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Keys x509-parser does not size (RSA-PSS, DSA, an explicit-parameter P-256 curve) and a
+/// negative serial, made by the openssl CLI: sizes and serial as `openssl x509` prints them.
+#[test]
+fn key_sizes_and_negative_serial_match_openssl() {
+    let dir = temp();
+    let d = dir.path();
+    let x509 = |key: &str, cert: &str, extra: &[&str]| {
+        let mut args = vec!["req", "-x509", "-key", key, "-subj", "/CN=fidelity"];
+        args.extend(["-days", "30", "-out", cert]);
+        args.extend(extra);
+        openssl_in(d, &args);
+    };
+    openssl_in(
+        d,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA-PSS",
+            "-pkeyopt",
+            "rsa_keygen_bits:1535",
+            "-out",
+            "pss.key",
+        ],
+    );
+    x509("pss.key", "pss.pem", &["-set_serial", "-18072387565"]);
+    openssl_in(
+        d,
+        &[
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DSA",
+            "-pkeyopt",
+            "dsa_paramgen_bits:1024",
+            "-out",
+            "dsa.params",
+        ],
+    );
+    openssl_in(
+        d,
+        &["genpkey", "-paramfile", "dsa.params", "-out", "dsa.key"],
+    );
+    x509("dsa.key", "dsa.pem", &[]);
+    openssl_in(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-param_enc",
+            "explicit",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ecx.key",
+        ],
+    );
+    x509("ecx.key", "ecx.pem", &[]);
+
+    let cases = [
+        ("pss.pem", "rsa", 1535, None),
+        ("dsa.pem", "dsa", 1024, None),
+        ("ecx.pem", "ec", 256, Some("P-256")),
+    ];
+    for (file, algorithm, bits, curve) in cases {
+        let path = d.join(file);
+        let text = openssl_in(d, &["x509", "-in", file, "-noout", "-text"]);
+        assert!(
+            text.contains(&format!("Public-Key: ({bits} bit)")),
+            "{text}"
+        );
+        let r = Test::new()
+            .args(["inspect", "--format", "json"])
+            .arg(&path)
+            .run()
+            .code(0)
+            .json();
+        let c = &r["certificates"][0];
+        assert_eq!(c["key"]["algorithm"], algorithm, "{file}");
+        assert_eq!(c["key"]["bits"], bits, "{file}");
+        assert_eq!(c["key"]["curve"].as_str(), curve, "{file}");
+        let serial = openssl_in(d, &["x509", "-in", file, "-noout", "-serial"]);
+        let serial = serial
+            .trim()
+            .strip_prefix("serial=")
+            .unwrap()
+            .to_lowercase();
+        assert_eq!(c["serial"], serial, "{file}");
+    }
+    // The negative serial, in scan's records too.
+    let r = Test::new()
+        .args(["scan", "--format", "json"])
+        .arg(d.join("pss.pem"))
+        .run()
+        .json();
+    assert_eq!(r["certificates"][0]["serial"], "-043532bfed");
+    assert_eq!(r["certificates"][0]["key"]["bits"], 1535);
+}
+
+/// A certificate with basicConstraints and subjectAltName twice (RFC 5280 forbids it; some CAs
+/// did it): it is a CA because both copies say so, as OpenSSL reads it, and the names of both
+/// SAN copies are listed. x509-parser's accessors report such extensions as absent.
+#[test]
+fn duplicated_extensions_are_read_like_openssl() {
+    use rcgen::{BasicConstraints, CertificateParams, CustomExtension, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["one.example".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // basicConstraints { cA TRUE } and subjectAltName { dNSName "two.example" }, again.
+    let bc = CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x03, 0x01, 0x01, 0xff]);
+    let mut san = vec![0x30, 13, 0x82, 11];
+    san.extend(b"two.example");
+    let san = CustomExtension::from_oid_content(&[2, 5, 29, 17], san);
+    params.custom_extensions = vec![bc, san];
+    let dir = temp();
+    let path = write(
+        dir.path(),
+        "dup.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+
+    let text = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(
+        text.matches("X509v3 Basic Constraints").count(),
+        2,
+        "{text}"
+    );
+
+    let r = Test::new()
+        .args(["inspect", "--format", "json"])
+        .arg(&path)
+        .run()
+        .code(0)
+        .json();
+    let c = &r["certificates"][0];
+    assert_eq!(c["is_ca"], true);
+    assert_eq!(
+        c["dns_names"],
+        serde_json::json!(["one.example", "two.example"])
+    );
+}

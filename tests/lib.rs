@@ -19,6 +19,7 @@ mod output;
 mod policy;
 mod probe;
 mod rotate;
+mod scale;
 mod schema;
 mod schema_more;
 mod tls;

@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod key;
+mod keysize;
 pub mod name;
 mod oids;
 
@@ -10,7 +11,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
-use x509_parser::extensions::GeneralName;
+use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::x509::SubjectPublicKeyInfo;
 
@@ -119,7 +121,8 @@ pub struct KeyInfo {
 pub struct CertFacts {
     pub fingerprint: Sha256,
     pub spki: Sha256,
-    /// Lowercase hex of the serial number's magnitude (no sign byte).
+    /// Lowercase hex of the serial number (`serial_hex`): magnitude without the sign byte,
+    /// `-` first when negative.
     pub serial: String,
     pub subject: String,
     pub issuer: String,
@@ -206,22 +209,38 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
         not_after,
         key: key_info(spki),
         signature_algorithm: signature_algorithm_name(&cert.signature_algorithm.algorithm),
-        is_ca: tbs.is_ca(),
+        is_ca: false,
         ca_spki_der: None,
     };
+    // Extensions read one by one rather than through x509-parser's `is_ca()` and
+    // `subject_alternative_name()`: those give "no extension" when one appears twice (which
+    // RFC 5280 forbids but certificates in the wild do), where OpenSSL shows both copies.
+    // Names from every SAN copy are kept; the certificate is a CA only if every
+    // basicConstraints copy says so.
+    let mut ca_flags = (0usize, 0usize); // (copies, copies with cA TRUE)
+    for ext in tbs.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for gn in &san.general_names {
+                    match gn {
+                        GeneralName::DNSName(n) => facts.dns_names.push((*n).to_owned()),
+                        GeneralName::RFC822Name(n) => facts.emails.push((*n).to_owned()),
+                        GeneralName::URI(n) => facts.uris.push((*n).to_owned()),
+                        GeneralName::IPAddress(b) => facts.ip_addresses.push(ip_string(b)),
+                        _ => {}
+                    }
+                }
+            }
+            ParsedExtension::BasicConstraints(bc) => {
+                ca_flags.0 += 1;
+                ca_flags.1 += usize::from(bc.ca);
+            }
+            _ => {}
+        }
+    }
+    facts.is_ca = ca_flags.0 > 0 && ca_flags.0 == ca_flags.1;
     if facts.is_ca {
         facts.ca_spki_der = Some(spki.raw.to_vec());
-    }
-    if let Ok(Some(san)) = tbs.subject_alternative_name() {
-        for gn in &san.value.general_names {
-            match gn {
-                GeneralName::DNSName(n) => facts.dns_names.push((*n).to_owned()),
-                GeneralName::RFC822Name(n) => facts.emails.push((*n).to_owned()),
-                GeneralName::URI(n) => facts.uris.push((*n).to_owned()),
-                GeneralName::IPAddress(b) => facts.ip_addresses.push(ip_string(b)),
-                _ => {}
-            }
-        }
     }
     Ok(facts)
 }
@@ -230,14 +249,29 @@ fn to_datetime(ts: i64) -> Result<OffsetDateTime, CertError> {
     OffsetDateTime::from_unix_timestamp(ts).map_err(|e| CertError::BadTime(e.to_string()))
 }
 
-/// The serial's magnitude in lowercase hex: DER adds a 0x00 byte before a high bit, which is
-/// not part of the number users compare with their CA's records.
+/// The serial number in lowercase hex, as `openssl x509 -serial` prints it (lowercased): whole
+/// bytes of the magnitude, without DER's 0x00 sign byte, and a `-` before a negative serial
+/// (RFC 5280 forbids them, but CAs have issued them; the DER bytes `fb ce 99 6c 13` are
+/// -0x4316693ed and show as `-04316693ed`, not as their two's complement).
 pub fn serial_hex(raw: &[u8]) -> String {
-    let start = raw
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(raw.len().saturating_sub(1));
-    let digits = hex::encode(&raw[start.min(raw.len())..]);
+    if raw.first().is_some_and(|&b| b & 0x80 != 0) {
+        // Two's complement: the magnitude is !raw + 1.
+        let mut magnitude: Vec<u8> = raw.iter().map(|b| !b).collect();
+        for b in magnitude.iter_mut().rev() {
+            let (sum, carry) = b.overflowing_add(1);
+            *b = sum;
+            if !carry {
+                break;
+            }
+        }
+        return format!("-{}", magnitude_hex(&magnitude));
+    }
+    magnitude_hex(raw)
+}
+
+fn magnitude_hex(raw: &[u8]) -> String {
+    let start = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
+    let digits = hex::encode(&raw[start..]);
     if digits.is_empty() {
         "00".to_owned()
     } else {
@@ -259,33 +293,33 @@ pub fn ip_string(bytes: &[u8]) -> String {
 }
 
 /// Key algorithm, size and curve. RSA bits are counted from the modulus (x509-parser's
-/// `key_size()` counts bytes, which is wrong for moduli with a leading zero or odd sizes).
+/// `key_size()` counts bytes, which is wrong for moduli with a leading zero or odd sizes), for
+/// RSA-PSS keys too; DSA bits are those of p; EC bits are the group order's, for named curves
+/// and for curves given by explicit parameters (named when they equal a known curve).
 pub fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     let algorithm = oids::key_algorithms()
         .get(&spki.algorithm.algorithm)
         .unwrap_or("unknown");
+    let params = spki.algorithm.parameters.as_ref();
     let (bits, curve) = match algorithm {
-        "rsa" => match spki.parsed() {
-            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
-                (Some(bit_length(rsa.modulus)), None)
+        "rsa" => (keysize::rsa_bits(&spki.subject_public_key.data), None),
+        "ec" => match params {
+            Some(p) if p.header.tag() == Tag::Sequence => match keysize::explicit_curve(p.data) {
+                Some(c) => (Some(c.bits), c.name),
+                None => (None, None),
+            },
+            Some(p) => {
+                let curve = p.as_oid().ok().and_then(|o| oids::curves().get(&o));
+                (curve.and_then(keysize::named_curve_bits), curve)
             }
-            _ => (None, None),
+            None => (None, None),
         },
-        "ec" => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .and_then(|o| oids::curves().get(&o));
-            let bits = match curve {
-                Some("P-384") => Some(384),
-                Some("P-521") => Some(521),
-                Some(_) => Some(256),
-                None => None,
-            };
-            (bits, curve)
-        }
+        "dsa" => (
+            params
+                .filter(|p| p.header.tag() == Tag::Sequence)
+                .and_then(|p| keysize::dsa_bits(p.data)),
+            None,
+        ),
         "ed25519" => (Some(256), None),
         "ed448" => (Some(456), None),
         _ => (None, None),
@@ -329,6 +363,14 @@ mod tests {
         assert_eq!(serial_hex(&[0x00, 0x9a, 0x01]), "9a01");
         assert_eq!(serial_hex(&[0x10, 0x01]), "1001");
         assert_eq!(serial_hex(&[0x00]), "00");
+    }
+
+    #[test]
+    fn negative_serial_shows_its_magnitude() {
+        assert_eq!(serial_hex(&[0xfb, 0xce, 0x99, 0x6c, 0x13]), "-04316693ed");
+        assert_eq!(serial_hex(&[0xff]), "-01");
+        assert_eq!(serial_hex(&[0x80]), "-80");
+        assert_eq!(serial_hex(&[0xff, 0x00]), "-0100");
     }
 
     #[test]
