@@ -763,6 +763,38 @@ fn output_is_honoured_or_refused_by_every_command() {
     assert!(std::fs::read_to_string(&inspect)
         .unwrap()
         .starts_with("schema_version,"));
+    // rotate's steps and `next` write their lines to --output too.
+    let state = dir.path().join("plan.json");
+    let init_out = dir.path().join("init.txt");
+    let run = Test::new()
+        .args(["rotate", "--state"])
+        .arg(&state)
+        .args([
+            "init",
+            "--manifest",
+            "fixtures/demo/manifest.json",
+            "--cutoff",
+            CUTOFF,
+            "--output",
+        ])
+        .arg(&init_out)
+        .run();
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(std::fs::read_to_string(&init_out)
+        .unwrap()
+        .contains("9 new item(s)"));
+    let next_out = dir.path().join("next.txt");
+    let run = Test::new()
+        .args(["rotate", "--state"])
+        .arg(&state)
+        .args(["next", "--output"])
+        .arg(&next_out)
+        .run()
+        .code(1);
+    assert!(run.stdout.is_empty());
+    assert!(std::fs::read_to_string(&next_out)
+        .unwrap()
+        .contains("certsweep rotate csr"));
     Test::new()
         .args(["rotate", "walk", "--output"])
         .arg(dir.path().join("walk.txt"))

@@ -11,7 +11,7 @@ mod walk;
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -156,10 +156,20 @@ fn step_item(
         let changed = matches!(applied, Applied::Changed { .. });
         Ok(((item.id.clone(), applied), changed))
     })?;
-    if !ctx.quiet {
-        println!("{}", describe(&item_id, applied));
-    }
+    say(ctx, &[describe(&item_id, applied)])?;
     Ok(ExitCode::Clean)
+}
+
+/// What a step did, for people: to stdout or `--output` (nothing with `-q`).
+fn say(ctx: &Context, lines: &[String]) -> Result<(), Error> {
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
+        out.finish()?;
+    }
+    Ok(())
 }
 
 /// "ID: from -> to" or "ID: unchanged (why)".
@@ -307,14 +317,15 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
     state::save(&args.state, &plan)?;
     crate::report::messages::report_warnings(&prepared.inventory.warnings);
     crate::report::messages::report_errors(&prepared.inventory.errors);
-    if !ctx.quiet {
-        println!(
+    say(
+        ctx,
+        &[format!(
             "{added} new item(s), {} already planned, in {}. Next: certsweep rotate next --state {}",
             plan.items.len() - added,
             args.state.display(),
             args.state.display()
-        );
-    }
+        )],
+    )?;
     if let Some(notice) = &undated_notice {
         eprintln!("certsweep: {}", crate::sanitize::escape(notice));
     }
@@ -493,11 +504,7 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
         }
         Ok((lines, changed))
     })?;
-    if !ctx.quiet {
-        for line in &report {
-            println!("{line}");
-        }
-    }
+    say(ctx, &report)?;
     let failed = report.iter().any(|l| l.starts_with("error: "));
     Ok(ExitCode::of(failed, false))
 }
@@ -820,11 +827,7 @@ fn uploaded(
         };
         Ok(((lines, Some(refusal)), changed))
     })?;
-    if !ctx.quiet {
-        for line in lines {
-            println!("{line}");
-        }
-    }
+    say(ctx, &lines)?;
     match refusal {
         Some(why) => Err(Error::Refused(why)),
         None => Ok(ExitCode::Clean),

@@ -155,17 +155,29 @@ pub fn run(
         }
         return Ok(ExitCode::of(false, remaining > 0));
     }
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let remaining = plan.items.iter().filter(|i| i.step != Step::Done).count();
+    if ctx.wants_report() {
+        let mut out = ctx.sink()?;
+        write_next_table(&plan, &args.state, &compromise, &mut out)?;
+        out.finish()?;
+    }
+    Ok(if remaining == 0 {
+        ExitCode::Clean
+    } else {
+        ExitCode::ActionRequired
+    })
+}
+
+/// `rotate next` for people: each item not done, what to do, the exact commands.
+fn write_next_table(
+    plan: &State,
+    state: &Path,
+    compromise: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut remaining = 0;
-    for item in &plan.items {
-        if item.step == Step::Done {
-            continue;
-        }
+    for item in plan.items.iter().filter(|i| i.step != Step::Done) {
         remaining += 1;
-        if ctx.quiet {
-            continue;
-        }
         writeln!(
             out,
             "{} ({}, {})",
@@ -173,23 +185,16 @@ pub fn run(
             escape(item.host.as_deref().unwrap_or(&item.old.subject)),
             item.step.as_str()
         )?;
-        for line in actions(item, &args.state, &compromise) {
+        for line in actions(item, state, compromise) {
             writeln!(out, "    {}", escape(&line))?;
         }
         writeln!(out)?;
     }
-    if !ctx.quiet {
-        if remaining == 0 {
-            writeln!(out, "Every item is done.")?;
-        } else {
-            writeln!(out, "Never revoke an old certificate before its replacement is verified as served: `rotate revoked` refuses it unless --force.")?;
-        }
-    }
-    Ok(if remaining == 0 {
-        ExitCode::Clean
+    if remaining == 0 {
+        writeln!(out, "Every item is done.")
     } else {
-        ExitCode::ActionRequired
-    })
+        writeln!(out, "Never revoke an old certificate before its replacement is verified as served: `rotate revoked` refuses it unless --force.")
+    }
 }
 
 /// One item's next action as data: the instructions, the exact commands among them, and for a
