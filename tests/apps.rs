@@ -214,6 +214,7 @@ struct Credential {
 struct ErrorRec {
     path: String,
     index: Option<usize>,
+    kind: String,
     reason: String,
 }
 

@@ -1078,6 +1078,7 @@ struct LeafSource {
 struct ErrorRec {
     path: String,
     index: Option<usize>,
+    kind: String,
     reason: String,
 }
 

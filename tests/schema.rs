@@ -139,9 +139,10 @@ struct Certificate {
 #[serde(deny_unknown_fields)]
 struct ErrorRec {
     #[serde(rename = "type", default)]
-    kind: Option<String>,
+    line_type: Option<String>,
     path: String,
     index: Option<usize>,
+    kind: String,
     reason: String,
 }
 
@@ -200,6 +201,7 @@ fn json_shape_is_locked() {
     assert_eq!(r.tool.name, "certsweep");
     assert_eq!(r.certificates.len(), 16);
     assert_eq!(r.errors.len(), 1);
+    assert!(report_kinds().contains(&r.errors[0].kind.as_str()));
     let valid_status = [
         "exposed",
         "key-reused",
@@ -235,7 +237,12 @@ fn ndjson_lines_are_typed() {
         assert_eq!(c.kind.as_deref(), Some("certificate"));
     }
     let e: ErrorRec = serde_json::from_str(lines[16]).expect("error line");
-    assert_eq!(e.kind.as_deref(), Some("error"));
+    assert_eq!(e.line_type.as_deref(), Some("error"));
+    assert!(
+        report_kinds().contains(&e.kind.as_str()),
+        "a documented kind: {}",
+        e.kind
+    );
     let s: SummaryLine = serde_json::from_str(lines[17]).expect("summary line");
     assert_eq!(s.kind, "summary");
     assert!(!s.complete);
@@ -267,4 +274,43 @@ private_key_in_upload,key_exposed,reasons"
     assert_eq!(&shop[7], "exposed");
     assert_eq!(&shop[16], "shop.example.com;www.shop.example.com");
     run.stderr_has("fixtures/broken/empty.pem: empty file");
+}
+
+/// The kinds the README documents for error records.
+fn report_kinds() -> Vec<&'static str> {
+    let mut kinds: Vec<&str> = certsweep::report::kinds::KINDS
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    kinds.push("unreadable");
+    kinds
+}
+
+#[test]
+fn error_kinds_of_broken_inputs() {
+    let run = Test::new()
+        .args(["scan", "fixtures/broken", "--format", "json"])
+        .run()
+        .code(2);
+    let r = run.json();
+    let kind_of = |file: &str| -> Vec<String> {
+        r["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["path"].as_str().unwrap().ends_with(file))
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kind_of("empty.pem"), ["empty"]);
+    assert_eq!(kind_of("bad-base64.pem")[0], "bad-base64");
+    assert_eq!(kind_of("no-end.pem")[0], "truncated");
+    assert_eq!(kind_of("random.bin"), ["no-certificate"]);
+    assert_eq!(kind_of("truncated.der"), ["truncated"]);
+    let missing = Test::new()
+        .args(["scan", "fixtures/nope.pem", "--format", "json"])
+        .run()
+        .code(2)
+        .json();
+    assert_eq!(missing["errors"][0]["kind"], "not-found");
 }

@@ -32,6 +32,7 @@ struct Key {
 struct ErrorRec {
     path: String,
     index: Option<usize>,
+    kind: String,
     reason: String,
 }
 

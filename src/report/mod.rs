@@ -1,6 +1,7 @@
 //! Renderers: commands return data; these turn it into table, JSON, NDJSON or CSV.
 
 pub mod html;
+pub mod kinds;
 pub mod messages;
 pub mod model;
 pub mod prometheus;

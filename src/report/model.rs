@@ -594,19 +594,24 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
 
 #[derive(Serialize)]
 pub struct ErrorRecord<'a> {
+    /// The NDJSON line type (`error`, `warning`); absent inside a JSON document.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<&'static str>,
+    pub line_type: Option<&'static str>,
     pub path: &'a str,
     pub index: Option<usize>,
+    /// What went wrong, for scripts: one of `report::kinds::KINDS`, or `unreadable`.
+    pub kind: &'static str,
+    /// What went wrong, for people.
     pub reason: &'a str,
 }
 
 impl<'a> ErrorRecord<'a> {
-    pub fn new(e: &'a InputError, kind: Option<&'static str>) -> Self {
+    pub fn new(e: &'a InputError, line_type: Option<&'static str>) -> Self {
         ErrorRecord {
-            kind,
+            line_type,
             path: &e.path,
             index: e.index,
+            kind: super::kinds::kind_of(&e.reason),
             reason: &e.reason,
         }
     }
