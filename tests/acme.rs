@@ -1,0 +1,525 @@
+//! `rotate issue` and `rotate revoke` against a real ACME server: Let's Encrypt's pebble,
+//! started here on loopback ports with its own TLS certificate made at test time.
+//!
+//! Pebble signs with the real clock, so these tests pass `--now` = the real time (read when
+//! each command runs): the certificates it issues are valid from then on.
+//!
+//! Without the `pebble` binary the tests are skipped, unless `CERTSWEEP_REQUIRE_PEBBLE=1`
+//! (set by `.ci/run`), which makes a missing pebble a failure.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rcgen::{CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::harness::*;
+
+const NAME: &str = "shop.example.test";
+
+/// A running pebble (killed on drop).
+pub struct Pebble {
+    child: Child,
+    extra: Vec<Child>,
+    pub dir: tempfile::TempDir,
+    pub directory: String,
+    mgmt: String,
+    /// The CA of pebble's own TLS certificate (for --acme-roots).
+    pub tls_ca: PathBuf,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for c in self
+            .extra
+            .iter_mut()
+            .chain(std::iter::once(&mut self.child))
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "port {port} never answered"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+fn have(binary: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// How pebble should run.
+#[derive(Default)]
+pub struct Options {
+    /// `externalAccountBindingRequired` with these (kid, base64url key) pairs.
+    pub eab: Vec<(String, String)>,
+    /// Really validate challenges: pebble-challtestsrv answers DNS (every name → 127.0.0.1),
+    /// http-01 is fetched from this port.
+    pub validate_http_port: Option<u16>,
+}
+
+impl Pebble {
+    /// Starts pebble, or None (skip) if it is not installed and not required.
+    pub fn start(opts: Options) -> Option<Pebble> {
+        if !have("pebble") {
+            assert!(
+                std::env::var("CERTSWEEP_REQUIRE_PEBBLE").as_deref() != Ok("1"),
+                "pebble is not installed but CERTSWEEP_REQUIRE_PEBBLE=1: apt-get install pebble"
+            );
+            eprintln!("skipped: pebble is not installed (apt-get install pebble)");
+            return None;
+        }
+        let dir = temp();
+        // Pebble's own TLS certificate: a CA and a 127.0.0.1/localhost leaf.
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "certsweep test pebble TLS CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        leaf.subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        let tls_ca = write(dir.path(), "pebble-tls-ca.pem", ca_cert.pem());
+        let cert = write(dir.path(), "pebble-cert.pem", leaf_cert.pem());
+        let key = write(dir.path(), "pebble-key.pem", leaf_key.serialize_pem());
+        let (port, mgmt_port) = (free_port(), free_port());
+        let mut config = serde_json::json!({"pebble": {
+            "listenAddress": format!("127.0.0.1:{port}"),
+            "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+            "certificate": cert,
+            "privateKey": key,
+            "httpPort": opts.validate_http_port.unwrap_or(5002),
+            "tlsPort": 5001,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": !opts.eab.is_empty(),
+        }});
+        if !opts.eab.is_empty() {
+            config["pebble"]["externalAccountMACKeys"] = opts
+                .eab
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        let config_path = write(dir.path(), "pebble.json", config.to_string());
+        let mut extra = Vec::new();
+        let mut cmd = Command::new("pebble");
+        cmd.arg("-config")
+            .arg(&config_path)
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match opts.validate_http_port {
+            None => {
+                cmd.env("PEBBLE_VA_ALWAYS_VALID", "1");
+            }
+            Some(_) => {
+                let (dns, mgmt) = (free_port(), free_port());
+                let srv = Command::new("pebble-challtestsrv")
+                    .args(["-dns01", &format!("127.0.0.1:{dns}")])
+                    .args(["-management", &format!("127.0.0.1:{mgmt}")])
+                    .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+                    .args(["-defaultIPv6", ""])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start pebble-challtestsrv");
+                extra.push(srv);
+                wait_for_port(mgmt);
+                cmd.args(["-dnsserver", &format!("127.0.0.1:{dns}")]);
+            }
+        }
+        let child = cmd.spawn().expect("start pebble");
+        let p = Pebble {
+            child,
+            extra,
+            dir,
+            directory: format!("https://127.0.0.1:{port}/dir"),
+            mgmt: format!("https://127.0.0.1:{mgmt_port}"),
+            tls_ca,
+        };
+        wait_for_port(port);
+        wait_for_port(mgmt_port);
+        Some(p)
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        let ca = CertificateDer::from_pem_file(&self.tls_ca).unwrap();
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::Specific(Arc::new(vec![Certificate::from_der(
+                &ca,
+            )
+            .to_owned()])))
+            .unversioned_rustls_crypto_provider(crate::tls::provider())
+            .build();
+        ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+    }
+
+    /// GET on the management interface.
+    pub fn manage(&self, path: &str) -> (u16, String) {
+        let mut rsp = self
+            .agent()
+            .get(format!("{}{path}", self.mgmt))
+            .call()
+            .unwrap();
+        (
+            rsp.status().as_u16(),
+            rsp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    /// Pebble's issuing root (it makes a new one at each start), written to a file.
+    pub fn root_file(&self) -> PathBuf {
+        let path = self.dir.path().join("pebble-root.pem");
+        if !path.exists() {
+            let (code, pem) = self.manage("/roots/0");
+            assert_eq!(code, 200);
+            std::fs::write(&path, pem).unwrap();
+        }
+        path
+    }
+
+    /// `/cert-status-by-serial/SERIAL` as JSON.
+    pub fn status(&self, serial: &str) -> serde_json::Value {
+        let hex: String = serial
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+            .trim_start_matches('0')
+            .to_lowercase();
+        let (code, body) = self.manage(&format!("/cert-status-by-serial/{hex}"));
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The common ACME arguments.
+    pub fn acme_args(&self) -> Vec<String> {
+        vec![
+            "--acme-directory".into(),
+            self.directory.clone(),
+            "--acme-roots".into(),
+            self.tls_ca.display().to_string(),
+        ]
+    }
+}
+
+/// The real time: pebble signs with it.
+pub fn real_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A plan in its own folder; commands run with `--now` = the real time.
+pub struct Plan {
+    pub dir: tempfile::TempDir,
+}
+
+impl Plan {
+    pub fn new() -> Plan {
+        Plan { dir: temp() }
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("plan.json")
+    }
+
+    pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Run {
+        Test::new()
+            .without_now()
+            .args(["rotate", "--state", self.state().to_str().unwrap()])
+            .args(args.iter().map(|s| s.as_ref().to_owned()))
+            .args(["--now".to_owned(), real_now()])
+            .env("USER", "alice")
+            .run()
+    }
+
+    pub fn plan_text(&self) -> String {
+        std::fs::read_to_string(self.state()).unwrap()
+    }
+
+    pub fn item(&self) -> serde_json::Value {
+        let plan: serde_json::Value = serde_json::from_str(&self.plan_text()).unwrap();
+        plan["items"][0].clone()
+    }
+
+    pub fn id(&self) -> String {
+        self.item()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn file(&self, stored: &serde_json::Value) -> PathBuf {
+        self.dir
+            .path()
+            .join(stored.as_str().expect("a stored path"))
+    }
+
+    /// `init` with one certificate file for `NAME`, uploaded at `uploaded_at`.
+    pub fn init(&self, cert: &Path, uploaded_at: &str, cutoff: &str) {
+        let manifest = write(
+            self.dir.path(),
+            "manifest.json",
+            serde_json::json!([{"id": "shop", "file": cert, "uploaded_at": uploaded_at, "host": NAME}])
+                .to_string(),
+        );
+        self.run(&[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            cutoff,
+        ])
+        .code(0)
+        .stdout_has("1 new item(s)");
+    }
+}
+
+/// A certificate pebble issued for `NAME` with a key of `key_type`, and that key: made by a
+/// first walk (self-signed 2016 certificate → csr → issue), so the revocation tests have an
+/// old certificate that pebble knows.
+pub fn pebble_issued(p: &Pebble, key_type: &str) -> (PathBuf, PathBuf) {
+    let boot = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    params.distinguished_name.push(DnType::CommonName, NAME);
+    let old = write(
+        boot.dir.path(),
+        "self-signed.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    boot.init(&old, "2016-05-10", CUTOFF);
+    boot.run(&["csr", "--all", "--key-type", key_type]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), "--all".into()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        boot.dir.path().join("www").display().to_string(),
+    ]);
+    boot.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    let item = boot.item();
+    let cert = boot.file(&item["issued"]["cert_path"]);
+    let key = boot.file(&item["csr"]["key_path"]);
+    // Keep the files: the boot folder goes away with `boot`.
+    let keep = p.dir.path().join(format!("old-{key_type}"));
+    std::fs::create_dir_all(&keep).unwrap();
+    let (c, k) = (keep.join("old.pem"), keep.join("old.key"));
+    std::fs::copy(cert, &c).unwrap();
+    std::fs::copy(key, &k).unwrap();
+    (c, k)
+}
+
+/// A plan whose one item is the pebble-issued `old` certificate, exposed by a breach after
+/// it was issued.
+pub fn plan_around(old: &Path) -> Plan {
+    let plan = Plan::new();
+    std::thread::sleep(Duration::from_millis(1100));
+    let uploaded = real_now();
+    std::thread::sleep(Duration::from_millis(1100));
+    plan.init(old, &uploaded, &real_now());
+    plan
+}
+
+/// Serves `chain_pem` with `key_pem` on 127.0.0.1 (a port of its own).
+pub fn serve_tls(chain_pem: &[u8], key_pem: &[u8]) -> std::net::SocketAddr {
+    let chain = crate::tls::pem_certs(chain_pem);
+    let key = PrivateKeyDer::from_pem_slice(key_pem).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    crate::tls::serve(TcpListener::bind("127.0.0.1:0").unwrap(), Arc::new(config))
+}
+
+/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
+pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    let item = plan.item();
+    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
+    let addr = serve_tls(&chain, &key);
+    plan.run(&[
+        "uploaded",
+        &plan.id(),
+        "--endpoint",
+        &addr.to_string(),
+        "--sni",
+        NAME,
+        "--roots",
+        root.to_str().unwrap(),
+    ])
+    .code(0)
+    .stdout_has("uploaded -> verified");
+}
+
+fn revoke_args(p: &Pebble, plan: &Plan, key: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["revoke".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend(["--old-key".into(), key.display().to_string()]);
+    args
+}
+
+#[test]
+fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+
+    // Before verification: refused, nothing sent, the plan untouched.
+    plan.run(&["csr", "--all"]).code(0);
+    let before = plan.plan_text();
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(2)
+        .stderr_has("only csr-generated")
+        .stderr_has("nothing was sent to the CA");
+    assert_eq!(plan.plan_text(), before);
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+
+    // issue: the order URL is in the history, the account file is 0600 beside the plan.
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued")
+        .stdout_has("new ACME account");
+    let item = plan.item();
+    assert!(item["issued"]["acme"]["order_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://127.0.0.1:"));
+    let history = item["history"].to_string();
+    assert!(
+        history.contains("by ACME order https://127.0.0.1:"),
+        "{history}"
+    );
+    let account = plan.file(&item["issued"]["acme"]["account_path"]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&account).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!plan.plan_text().contains("PRIVATE KEY"));
+    // A second issue for the same item changes nothing.
+    plan.run(&args).code(0).stdout_has("unchanged");
+
+    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
+    let addr = serve_tls(&chain, &key);
+    plan.run(&[
+        "uploaded",
+        &plan.id(),
+        "--endpoint",
+        &addr.to_string(),
+        "--sni",
+        NAME,
+        "--roots",
+        root.to_str().unwrap(),
+    ])
+    .code(0)
+    .stdout_has("uploaded -> verified");
+
+    // A key that is not the old certificate's: refused before anything is sent.
+    let wrong = write(
+        plan.dir.path(),
+        "wrong.key",
+        KeyPair::generate().unwrap().serialize_pem(),
+    );
+    let before = plan.plan_text();
+    plan.run(&revoke_args(&p, &plan, &wrong))
+        .code(2)
+        .stderr_has("is not the old certificate's key")
+        .stderr_has("nothing was sent to the CA");
+    assert_eq!(plan.plan_text(), before);
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked")
+        .stdout_has("keyCompromise");
+    let status = p.status(&serial);
+    assert_eq!(status["Status"], "Revoked", "{status}");
+    assert_eq!(status["Reason"], 1, "{status}");
+    let item = plan.item();
+    assert_eq!(item["step"], "revoked");
+    let evidence = &item["revocation"]["acme"];
+    assert_eq!(evidence["signer"], "certificate-key");
+    assert_eq!(evidence["reason_code"], 1);
+    assert_eq!(evidence["outcome"], "revoked");
+    assert_eq!(evidence["directory"], p.directory.as_str());
+    assert_eq!(evidence["signer_spki_sha256"], item["old"]["spki_sha256"]);
+
+    // Re-run: unchanged, exit 0.
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(0)
+        .stdout_has("unchanged");
+    // status and next know the step.
+    plan.run(&["status"]).code(1).stdout_has("revoked");
+}
