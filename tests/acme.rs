@@ -28,6 +28,8 @@ pub struct Pebble {
     pub dir: tempfile::TempDir,
     pub directory: String,
     mgmt: String,
+    /// pebble-challtestsrv's management port, when challenges are really validated.
+    pub challtest: Option<u16>,
     /// The CA of pebble's own TLS certificate (for --acme-roots).
     pub tls_ca: PathBuf,
 }
@@ -132,6 +134,7 @@ impl Pebble {
         }
         let config_path = write(dir.path(), "pebble.json", config.to_string());
         let mut extra = Vec::new();
+        let mut challtest = None;
         let mut cmd = Command::new("pebble");
         cmd.arg("-config")
             .arg(&config_path)
@@ -156,6 +159,7 @@ impl Pebble {
                     .expect("start pebble-challtestsrv");
                 extra.push(srv);
                 wait_for_port(mgmt);
+                challtest = Some(mgmt);
                 cmd.args(["-dnsserver", &format!("127.0.0.1:{dns}")]);
             }
         }
@@ -166,6 +170,7 @@ impl Pebble {
             dir,
             directory: format!("https://127.0.0.1:{port}/dir"),
             mgmt: format!("https://127.0.0.1:{mgmt_port}"),
+            challtest,
             tls_ca,
         };
         wait_for_port(port);
@@ -522,4 +527,264 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
         .stdout_has("unchanged");
     // status and next know the step.
     plan.run(&["status"]).code(1).stdout_has("revoked");
+}
+
+/// The revocation signed by the old key, for each key type pebble accepts.
+fn revoke_with_old_key_of_type(key_type: &str) {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, key_type);
+    let plan = plan_around(&old);
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    walk_to_verified(&p, &plan);
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked");
+    let status = p.status(&serial);
+    assert_eq!(
+        (status["Status"].as_str(), status["Reason"].as_i64()),
+        (Some("Revoked"), Some(1)),
+        "{key_type}: {status}"
+    );
+}
+
+#[test]
+fn a_p384_old_key_signs_its_own_revocation() {
+    revoke_with_old_key_of_type("ecdsa-p384");
+}
+
+#[test]
+fn an_rsa_old_key_signs_its_own_revocation() {
+    revoke_with_old_key_of_type("rsa-2048");
+}
+
+#[test]
+fn revoked_already_at_the_ca_counts_as_success_and_with_account_revokes_too() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    // Two plans around the same old certificate: the second finds it already revoked.
+    let first = plan_around(&old);
+    walk_to_verified(&p, &first);
+    let second = plan_around(&old);
+    walk_to_verified(&p, &second);
+    first
+        .run(&revoke_args(&p, &first, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked");
+    second
+        .run(&revoke_args(&p, &second, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked")
+        .stdout_has("had already revoked");
+    assert_eq!(
+        second.item()["revocation"]["acme"]["outcome"],
+        "already-revoked"
+    );
+
+    // --with-account: the account that issued the NEW certificate revokes it (here: the
+    // new certificate of a third plan, to have something pebble lets that account revoke).
+    let third = plan_around(&old);
+    walk_to_verified(&p, &third);
+    let new_serial = third.item()["issued"]["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_cert = third.file(&third.item()["issued"]["cert_path"]);
+    let fourth = plan_around(&new_cert);
+    walk_to_verified(&p, &fourth);
+    let account = third.file(&third.item()["issued"]["acme"]["account_path"]);
+    let mut args: Vec<String> = vec!["revoke".into(), fourth.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--with-account".into(),
+        "--acme-account".into(),
+        account.display().to_string(),
+    ]);
+    fourth.run(&args).code(0).stdout_has("verified -> revoked");
+    assert_eq!(fourth.item()["revocation"]["acme"]["signer"], "account");
+    assert_eq!(p.status(&new_serial)["Status"], "Revoked");
+}
+
+#[test]
+fn a_certificate_this_ca_did_not_issue_is_a_clear_refusal() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    // The self-signed 2016 certificate: pebble never saw it.
+    let plan = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    let old_key = write(plan.dir.path(), "old.key", key.serialize_pem());
+    plan.init(&old, "2016-05-10", CUTOFF);
+    walk_to_verified(&p, &plan);
+    let before = plan.plan_text();
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(2)
+        .stderr_has("this CA did not issue the old certificate")
+        .stderr_has("the item is unchanged");
+    assert_eq!(plan.plan_text(), before);
+}
+
+#[test]
+fn eab_is_sent_when_the_ca_requires_it() {
+    let kid = "kid-1";
+    let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let Some(p) = Pebble::start(Options {
+        eab: vec![(kid.into(), hmac.into())],
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let plan = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    plan.init(&old, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    let before = plan.plan_text();
+    plan.run(&args)
+        .code(2)
+        .stderr_has("external account binding")
+        .stderr_has("--eab-kid");
+    assert_eq!(plan.plan_text(), before);
+    let hmac_file = write(plan.dir.path(), "eab.hmac", hmac);
+    args.extend([
+        "--eab-kid".into(),
+        kid.into(),
+        "--eab-hmac-file".into(),
+        hmac_file.display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+}
+
+#[test]
+fn real_http01_validation_through_the_standalone_listener() {
+    let port = free_port();
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let plan = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    plan.init(&old, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend(["--roots".into(), root.display().to_string()]);
+    // Nothing answers on the port: pebble really validates, so the order fails.
+    let mut wrong = args.clone();
+    wrong.extend([
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+        "--wait".into(),
+        "10".into(),
+    ]);
+    let before = plan.plan_text();
+    plan.run(&wrong)
+        .code(2)
+        .stderr_has("the ACME server refused");
+    assert_eq!(plan.plan_text(), before);
+    args.extend(["--http01-listen".into(), format!("127.0.0.1:{port}")]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    assert_eq!(
+        plan.item()["issued"]["acme"]["challenge"],
+        "http-01 (standalone listener)"
+    );
+}
+
+#[test]
+fn real_dns01_validation_through_a_hook() {
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(free_port()),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let mgmt = p.challtest.unwrap();
+    let plan = Plan::new();
+    let hook = write(
+        plan.dir.path(),
+        "hook.py",
+        format!(
+            r#"import json, os, urllib.request
+action = os.environ["CERTSWEEP_ACME_ACTION"]
+host = os.environ["CERTSWEEP_ACME_TXT_NAME"] + "."
+body = {{"host": host}}
+if action == "present":
+    body["value"] = os.environ["CERTSWEEP_ACME_TXT_VALUE"]
+path = "/set-txt" if action == "present" else "/clear-txt"
+with open(os.path.join(os.path.dirname(__file__), "hook.log"), "a") as log:
+    log.write(action + " " + host + "\n")
+urllib.request.urlopen("http://127.0.0.1:{mgmt}" + path, json.dumps(body).encode())
+"#
+        ),
+    );
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    plan.init(&old, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--dns01-hook".into(),
+        format!("python3 {}", hook.display()),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    let log = std::fs::read_to_string(plan.dir.path().join("hook.log")).unwrap();
+    assert_eq!(
+        log,
+        format!("present _acme-challenge.{NAME}.\ncleanup _acme-challenge.{NAME}.\n")
+    );
 }
