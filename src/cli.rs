@@ -353,6 +353,10 @@ pub enum RotateCommand {
         /// Compromise date to give the CA [default: the plan's cutoff]
         #[arg(long, value_name = "DATE")]
         compromised_at: Option<String>,
+        /// An ACME CA's directory URL: show the `rotate issue` / `rotate revoke` commands for
+        /// it [default: the directory an item's certificate was issued through]
+        #[arg(long, value_name = "URL")]
+        acme_directory: Option<String>,
     },
     /// New key + CSR for an item (as `certsweep csr`), recording the key path and new SPKI
     Csr(RotateCsrArgs),
@@ -400,6 +404,8 @@ pub enum RotateCommand {
         /// certificates (repeatable) [default: the system store]
         #[arg(long, value_name = "FILE|DIR")]
         roots: Vec<PathBuf>,
+        #[command(flatten)]
+        acme: WalkAcmeArgs,
     },
 }
 
@@ -518,4 +524,32 @@ pub struct AcmeArgs {
     /// Seconds for each request to the ACME server
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+}
+
+/// `rotate walk` with an ACME CA: it offers `rotate issue` and `rotate revoke`.
+#[derive(Args, Debug)]
+pub struct WalkAcmeArgs {
+    /// The CA's ACME directory URL: the walk offers to issue and to revoke through it
+    #[arg(long, value_name = "URL")]
+    pub acme_directory: Option<String>,
+    /// Trust anchors for the ACME server's TLS certificate (repeatable)
+    #[arg(long, value_name = "FILE", requires = "acme_directory")]
+    pub acme_roots: Vec<PathBuf>,
+    /// The ACME account file [default: acme-account-HOST.json beside the plan]
+    #[arg(long, value_name = "FILE", requires = "acme_directory")]
+    pub acme_account: Option<PathBuf>,
+    /// Answer http-01 by writing files under DIR/.well-known/acme-challenge/
+    #[arg(long, value_name = "DIR", requires = "acme_directory", conflicts_with_all = ["http01_listen", "dns01_hook"])]
+    pub http01_webroot: Option<PathBuf>,
+    /// Answer http-01 with a built-in HTTP listener on ADDR
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "acme_directory",
+        conflicts_with = "dns01_hook"
+    )]
+    pub http01_listen: Option<String>,
+    /// Answer dns-01 with `sh -c CMD` (see `rotate issue --help`)
+    #[arg(long, value_name = "CMD", requires = "acme_directory")]
+    pub dns01_hook: Option<String>,
 }

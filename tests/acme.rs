@@ -1,8 +1,9 @@
 //! `rotate issue` and `rotate revoke` against a real ACME server: Let's Encrypt's pebble,
 //! started here on loopback ports with its own TLS certificate made at test time.
 //!
-//! Pebble signs with the real clock, so these tests pass `--now` = the real time (read when
-//! each command runs): the certificates it issues are valid from then on.
+//! Pebble signs with the real clock and does not backdate, so these tests pass `--now` = the
+//! real time 30 s after each command starts (a time by which it has finished): the
+//! certificates pebble issues during the command are valid then.
 //!
 //! Without the `pebble` binary the tests are skipped, unless `CERTSWEEP_REQUIRE_PEBBLE=1`
 //! (set by `.ci/run`), which makes a missing pebble a failure.
@@ -244,10 +245,13 @@ impl Pebble {
     }
 }
 
-/// The real time: pebble signs with it.
+/// The real time: pebble signs with it (and does not backdate).
 pub fn real_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
+    at(time::OffsetDateTime::now_utc())
+}
+
+fn at(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
@@ -272,7 +276,10 @@ impl Plan {
             .without_now()
             .args(["rotate", "--state", self.state().to_str().unwrap()])
             .args(args.iter().map(|s| s.as_ref().to_owned()))
-            .args(["--now".to_owned(), real_now()])
+            .args([
+                "--now".to_owned(),
+                at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+            ])
             .env("USER", "alice")
             .run()
     }
@@ -433,6 +440,13 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
 
     // Before verification: refused, nothing sent, the plan untouched.
     plan.run(&["csr", "--all"]).code(0);
+    plan.run(&["next", "--acme-directory", &p.directory])
+        .code(1)
+        .stdout_has(&format!(
+            "certsweep rotate issue {} --acme-directory {} --http01-webroot DIR",
+            plan.id(),
+            p.directory
+        ));
     let before = plan.plan_text();
     plan.run(&revoke_args(&p, &plan, &old_key))
         .code(2)
@@ -491,6 +505,13 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
     .code(0)
     .stdout_has("uploaded -> verified");
 
+    // `next` now names the revocation through the CA the new certificate came from.
+    plan.run(&["next"]).code(1).stdout_has(&format!(
+        "certsweep rotate revoke {} --acme-directory {} --old-key OLD.key",
+        plan.id(),
+        p.directory
+    ));
+
     // A key that is not the old certificate's: refused before anything is sent.
     let wrong = write(
         plan.dir.path(),
@@ -526,7 +547,12 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
         .code(0)
         .stdout_has("unchanged");
     // status and next know the step.
-    plan.run(&["status"]).code(1).stdout_has("revoked");
+    plan.run(&["status"])
+        .code(1)
+        .stdout_has("a CRL confirming the revocation the CA accepted");
+    plan.run(&["next"])
+        .code(1)
+        .stdout_has("the CA accepted the revocation");
 }
 
 /// The revocation signed by the old key, for each key type pebble accepts.
@@ -787,4 +813,77 @@ urllib.request.urlopen("http://127.0.0.1:{mgmt}" + path, json.dumps(body).encode
         log,
         format!("present _acme-challenge.{NAME}.\ncleanup _acme-challenge.{NAME}.\n")
     );
+}
+
+/// `rotate walk --acme-directory ...` at a pseudo-terminal (util-linux `script`), reading the
+/// clock itself; `answers` are typed at its prompts.
+fn walk_at_terminal(plan: &Plan, extra: &[String], answers: &str) -> String {
+    use std::io::Write;
+    let command = format!(
+        "{} rotate walk --state {} {}",
+        env!("CARGO_BIN_EXE_certsweep"),
+        plan.state().display(),
+        extra.join(" ")
+    );
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (bsdutils) is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(answers.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+#[test]
+fn walk_offers_the_acme_steps() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut extra = p.acme_args();
+    extra.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    let out = walk_at_terminal(&plan, &extra, "y\nq\n");
+    assert!(
+        out.contains("Get the certificate from the ACME CA at"),
+        "{out}"
+    );
+    assert!(out.contains("csr-generated -> issued"), "{out}");
+    assert_eq!(plan.item()["step"], "issued");
+
+    let item = plan.item();
+    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
+    let addr = serve_tls(&chain, &key);
+    plan.run(&[
+        "uploaded",
+        &plan.id(),
+        "--endpoint",
+        &addr.to_string(),
+        "--sni",
+        NAME,
+        "--roots",
+        root.to_str().unwrap(),
+    ])
+    .code(0);
+    let out = walk_at_terminal(&plan, &extra, &format!("{}\nq\n", old_key.display()));
+    assert!(out.contains("signed by its own key"), "{out}");
+    assert!(out.contains("verified -> revoked"), "{out}");
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    assert_eq!(p.status(&serial)["Reason"], 1);
 }

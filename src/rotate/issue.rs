@@ -129,6 +129,9 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             .map_err(Error::Refused)?;
             let issued = certs_in(pem.as_bytes())?;
             let cert_path = free_name(&csr_path);
+            // The clock after the CA answered (unless --now pinned it): the certificate is
+            // valid from the moment it was signed.
+            let ctx = &ctx.at_this_step();
             let at = timefmt::rfc3339(ctx.now);
             with_plan(args, |plan| {
                 let exposed: HashSet<String> = plan.exposed_keys.iter().cloned().collect();

@@ -34,7 +34,15 @@ pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     match &args.command {
         RotateCommand::Init(inv) => init(args, inv, ctx),
         RotateCommand::Status => status(args, ctx),
-        RotateCommand::Next { compromised_at } => next::run(args, ctx, compromised_at.as_deref()),
+        RotateCommand::Next {
+            compromised_at,
+            acme_directory,
+        } => next::run(
+            args,
+            ctx,
+            compromised_at.as_deref(),
+            acme_directory.as_deref(),
+        ),
         RotateCommand::Csr(a) => csr_step(args, a, ctx),
         RotateCommand::Import {
             item,
@@ -51,7 +59,7 @@ pub fn run(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
             force,
             reason,
         } => revoked(args, ctx, item, crl, issuer, *force, reason.as_deref()),
-        RotateCommand::Walk { roots } => walk::run(args, ctx, roots),
+        RotateCommand::Walk { roots, acme } => walk::run(args, ctx, roots, acme),
         RotateCommand::Issue(a) => issue::issue(args, a, ctx),
         RotateCommand::Revoke(a) => issue::revoke(args, a, ctx),
     }
