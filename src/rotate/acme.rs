@@ -776,9 +776,11 @@ pub fn order(
             solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
             challenge.set_ready().await.map_err(|e| acme_error(&e))?;
         }
+        // instant-acme waits `initial_delay` before each first poll: short, doubling (a CA's
+        // Retry-After wins), so a fast CA is not made to wait and a slow one is not hammered.
         let policy = RetryPolicy::new()
-            .initial_delay(Duration::from_millis(50))
-            .backoff(1.5)
+            .initial_delay(Duration::from_millis(10))
+            .backoff(2.0)
             .timeout(wait);
         let status = order
             .poll_ready(&policy)
