@@ -887,3 +887,149 @@ fn walk_offers_the_acme_steps() {
     let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
     assert_eq!(p.status(&serial)["Reason"], 1);
 }
+
+/// A minimal ACME server on loopback (plain HTTP) for what pebble cannot be made to do on
+/// demand: refuse a good nonce. It answers the directory, nonces and revokeCert; the first
+/// revokeCert gets `badNonce` with a fresh nonce, the next is accepted. It keeps the bodies.
+fn fake_acme() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let posts: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let (b, seen) = (base.clone(), posts.clone());
+    std::thread::spawn(move || {
+        let mut nonce = 0;
+        for sock in listener.incoming().flatten() {
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            let mut sock = sock;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let (method, path) = {
+                    let mut w = line.split_whitespace();
+                    (
+                        w.next().unwrap_or("").to_owned(),
+                        w.next().unwrap_or("").to_owned(),
+                    )
+                };
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    reader.read_line(&mut h).unwrap();
+                    if h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                nonce += 1;
+                let (status, text) = match (method.as_str(), path.as_str()) {
+                    ("GET", "/dir") => (
+                        "200 OK",
+                        format!(r#"{{"newNonce": "{b}/nonce", "revokeCert": "{b}/revoke"}}"#),
+                    ),
+                    ("HEAD", "/nonce") => ("200 OK", String::new()),
+                    ("POST", "/revoke") => {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(String::from_utf8(body).unwrap());
+                        if seen.len() == 1 {
+                            (
+                                "400 Bad Request",
+                                r#"{"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce"}"#.to_owned(),
+                            )
+                        } else {
+                            ("200 OK", String::new())
+                        }
+                    }
+                    _ => ("404 Not Found", String::new()),
+                };
+                let len = if method == "HEAD" { 0 } else { text.len() };
+                let _ = write!(
+                    sock,
+                    "HTTP/1.1 {status}\r\nReplay-Nonce: n{nonce}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n{}",
+                    if method == "HEAD" { "" } else { &text }
+                );
+            }
+        }
+    });
+    (base, posts)
+}
+
+#[test]
+fn a_refused_nonce_is_retried_and_the_request_is_signed_by_the_old_key() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let (base, posts) = fake_acme();
+    let plan = Plan::new();
+    // The fixture shop certificate with its key in the same file.
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    let id = plan.id();
+    plan.run(&[
+        "revoke",
+        &id,
+        "--acme-directory",
+        &format!("{base}/dir"),
+        "--old-key",
+        shop.to_str().unwrap(),
+        "--force",
+        "--reason",
+        "the CA asked for it today",
+    ])
+    .code(0)
+    .stdout_has("planned -> revoked");
+    let posts = posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2, "one refused, one accepted");
+    let decode = |s: &serde_json::Value| URL_SAFE_NO_PAD.decode(s.as_str().unwrap()).unwrap();
+    let mut nonces = Vec::new();
+    for post in &posts {
+        let jws: serde_json::Value = serde_json::from_str(post).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&decode(&jws["protected"])).unwrap();
+        nonces.push(header["nonce"].as_str().unwrap().to_owned());
+        assert_eq!(header["url"], format!("{base}/revoke"));
+        assert_eq!(header["alg"], "ES256");
+        assert!(header.get("kid").is_none(), "{header}");
+        let payload: serde_json::Value = serde_json::from_slice(&decode(&jws["payload"])).unwrap();
+        assert_eq!(payload["reason"], 1);
+        let old_der =
+            crate::tls::pem_certs(plan.item()["old"]["pem"].as_str().unwrap().as_bytes()).remove(0);
+        assert_eq!(decode(&payload["certificate"]), old_der.as_ref());
+        // The signature verifies with the public key of the old certificate (raw r||s).
+        let (_, cert) = x509_parser::parse_x509_certificate(old_der.as_ref()).unwrap();
+        let point = cert.public_key().subject_public_key.data.to_vec();
+        let jwk = &header["jwk"];
+        assert_eq!(
+            [&[4u8][..], &decode(&jwk["x"]), &decode(&jwk["y"])].concat(),
+            point
+        );
+        let signed = format!(
+            "{}.{}",
+            jws["protected"].as_str().unwrap(),
+            jws["payload"].as_str().unwrap()
+        );
+        let sig = decode(&jws["signature"]);
+        assert_eq!(sig.len(), 64);
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+            &point,
+        )
+        .verify(signed.as_bytes(), &sig)
+        .unwrap();
+    }
+    // The retry used the nonce the refusal carried, not the first one again.
+    assert_ne!(nonces[0], nonces[1]);
+    let item = plan.item();
+    assert_eq!(
+        item["revocation"]["forced_reason"],
+        "the CA asked for it today"
+    );
+    assert_eq!(item["revocation"]["acme"]["outcome"], "revoked");
+    assert!(item["history"]
+        .to_string()
+        .contains("FORCED before verification: the CA asked for it today"));
+}
