@@ -1033,3 +1033,81 @@ fn a_refused_nonce_is_retried_and_the_request_is_signed_by_the_old_key() {
         .to_string()
         .contains("FORCED before verification: the CA asked for it today"));
 }
+
+#[test]
+fn the_account_file_is_not_read_through_a_symlink_or_when_others_can_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let plan = Plan::new();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let closed = format!("https://127.0.0.1:{}/dir", free_port());
+    let issue = |account: &Path| {
+        plan.run(&[
+            "issue",
+            &plan.id(),
+            "--acme-directory",
+            &closed,
+            "--acme-account",
+            account.to_str().unwrap(),
+            "--http01-webroot",
+            plan.dir.path().join("www").to_str().unwrap(),
+        ])
+    };
+    let before = plan.plan_text();
+    let real = write(plan.dir.path(), "real-account.json", "{}");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = plan.dir.path().join("account.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    issue(&link).code(2).stderr_has("it is a symbolic link");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    issue(&real)
+        .code(2)
+        .stderr_has("others may read it (mode 644)")
+        .stderr_has("chmod 600");
+    // No account file: one would be made, but the server is not there: a sentence, no file.
+    let missing = plan.dir.path().join("new-account.json");
+    issue(&missing)
+        .code(2)
+        .stderr_has(&format!("cannot talk to the ACME server at {closed}"));
+    assert!(!missing.exists());
+    assert_eq!(plan.plan_text(), before);
+}
+
+#[test]
+fn an_old_key_file_that_cannot_sign_is_named_with_the_reason() {
+    let plan = Plan::new();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    let ed = write(
+        plan.dir.path(),
+        "ed.key",
+        KeyPair::generate_for(&rcgen::PKCS_ED25519)
+            .unwrap()
+            .serialize_pem(),
+    );
+    for (file, why) in [
+        (
+            root().join("fixtures/demo/uploads/api.pem"),
+            "there is no private key in it",
+        ),
+        (
+            root().join("README.md"),
+            "neither a PEM nor a DER private key",
+        ),
+        (ed, "CAs do not take Ed25519 here"),
+    ] {
+        let revoke = plan.run(&[
+            "revoke",
+            &plan.id(),
+            "--acme-directory",
+            "https://127.0.0.1:1/dir",
+            "--old-key",
+            file.to_str().unwrap(),
+        ]);
+        revoke
+            .code(2)
+            .stderr_has(&format!("--old-key {}: ", file.display()))
+            .stderr_has(why);
+    }
+}

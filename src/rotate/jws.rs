@@ -65,10 +65,22 @@ impl SigningKey {
             None => None,
         };
         key.ok_or_else(|| {
-            format!(
-                "--old-key {}: no private key certsweep can sign with (it reads unencrypted P-256, P-384 and RSA keys, PEM or DER)",
-                path.display()
-            )
+            if blocks.is_empty() {
+                format!(
+                    "--old-key {}: it is neither a PEM nor a DER private key (give the old certificate's private key file)",
+                    path.display()
+                )
+            } else if found.is_none() {
+                format!(
+                    "--old-key {}: there is no private key in it (give the old certificate's private key file)",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "--old-key {}: the key is not one certsweep can sign an ACME revocation with (it reads unencrypted P-256, P-384 and RSA keys, PEM or DER; CAs do not take Ed25519 here); use --with-account instead",
+                    path.display()
+                )
+            }
         })
     }
 
