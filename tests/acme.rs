@@ -1111,3 +1111,61 @@ fn an_old_key_file_that_cannot_sign_is_named_with_the_reason() {
             .stderr_has(why);
     }
 }
+
+#[test]
+fn issue_all_goes_on_past_an_item_that_fails_and_says_so() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let plan = Plan::new();
+    let mut entries = Vec::new();
+    for host in ["a.example.test", "b.example.test"] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+        params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+        params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+        let file = write(
+            plan.dir.path(),
+            &format!("{host}.pem"),
+            params.self_signed(&key).unwrap().pem(),
+        );
+        entries.push(serde_json::json!({"id": host, "file": file, "uploaded_at": "2016-05-10", "host": host}));
+    }
+    let manifest = write(
+        plan.dir.path(),
+        "manifest.json",
+        serde_json::Value::from(entries).to_string(),
+    );
+    plan.run(&[
+        "init",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--cutoff",
+        CUTOFF,
+    ])
+    .code(0);
+    plan.run(&["csr", "--all"]).code(0);
+    let plan_json: serde_json::Value = serde_json::from_str(&plan.plan_text()).unwrap();
+    let items = plan_json["items"].as_array().unwrap().clone();
+    let gone = plan.file(&items[0]["csr"]["csr_path"]);
+    std::fs::remove_file(&gone).unwrap();
+    let mut args: Vec<String> = vec!["issue".into(), "--all".into()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        p.root_file().display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(2)
+        .stderr_has(&format!("the CSR {}", gone.display()))
+        .stdout_has(&format!(
+            "{}: csr-generated -> issued",
+            items[1]["id"].as_str().unwrap()
+        ))
+        .stdout_has("some items got no certificate; they stay csr-generated");
+    let after: serde_json::Value = serde_json::from_str(&plan.plan_text()).unwrap();
+    assert_eq!(after["items"][0]["step"], "csr-generated");
+    assert_eq!(after["items"][1]["step"], "issued");
+}
