@@ -1169,3 +1169,46 @@ fn issue_all_goes_on_past_an_item_that_fails_and_says_so() {
     assert_eq!(after["items"][0]["step"], "csr-generated");
     assert_eq!(after["items"][1]["step"], "issued");
 }
+
+#[test]
+fn a_certificate_the_ca_issued_on_the_old_key_is_refused_and_the_item_stays() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    plan.run(&["csr", "--all"]).code(0);
+    // The CSR on disk swapped for one on the OLD key (pebble does not block compromised keys).
+    let csr = plan.file(&plan.item()["csr"]["csr_path"]);
+    std::fs::remove_file(&csr).unwrap();
+    let made = Command::new("openssl")
+        .args(["req", "-new", "-key"])
+        .arg(&old_key)
+        .args(["-subj", &format!("/CN={NAME}")])
+        .args(["-addext", &format!("subjectAltName=DNS:{NAME}")])
+        .arg("-out")
+        .arg(&csr)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let before = plan.plan_text();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        p.root_file().display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(2)
+        .stderr_has("uses the OLD (exposed) key")
+        .stderr_has("was not accepted and the item is unchanged");
+    assert_eq!(plan.plan_text(), before);
+    let written: Vec<_> = std::fs::read_dir(csr.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".issued"))
+        .collect();
+    assert!(written.is_empty(), "no certificate file is kept");
+}
