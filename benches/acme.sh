@@ -4,7 +4,7 @@
 # when certbot is installed, one certbot issue+revoke cycle on the same pebble as the peer.
 #
 # Usage (from the crate root): benches/acme.sh [N]   (N cycles, default 100)
-# Needs: pebble (apt-get install pebble), openssl, python3; certbot optional.
+# Needs: pebble (apt-get install pebble), openssl, curl, python3; certbot optional.
 #
 # A cycle: `rotate issue ITEM` (order, http-01 answered by pebble's always-valid mode,
 # finalize with the CSR on disk, download, the import checks) then `rotate revoke ITEM
