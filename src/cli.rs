@@ -364,6 +364,10 @@ pub enum RotateCommand {
         /// Compromise date to give the CA [default: the plan's cutoff]
         #[arg(long, value_name = "DATE")]
         compromised_at: Option<String>,
+        /// An ACME CA's directory URL: show the `rotate issue` / `rotate revoke` commands for
+        /// it [default: the directory an item's certificate was issued through]
+        #[arg(long, value_name = "URL")]
+        acme_directory: Option<String>,
     },
     /// New key + CSR for an item (as `certsweep csr`), recording the key path and new SPKI
     Csr(RotateCsrArgs),
@@ -401,12 +405,18 @@ pub enum RotateCommand {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
+    /// Get the certificate for an item's CSR from an ACME CA, then check it as `import` does
+    Issue(RotateIssueArgs),
+    /// Ask an ACME CA to revoke the old certificate (keyCompromise), signed by the old key
+    Revoke(RotateRevokeArgs),
     /// An interactive guide over the same steps (needs a terminal); `s` skips an item
     Walk {
         /// Trust anchors for the import and endpoint checks: a file or a folder of PEM/DER
         /// certificates (repeatable) [default: the system store]
         #[arg(long, value_name = "FILE|DIR")]
         roots: Vec<PathBuf>,
+        #[command(flatten)]
+        acme: WalkAcmeArgs,
     },
 }
 
@@ -447,4 +457,110 @@ pub struct EndpointArgs {
     /// certificates (repeatable) [default: the system store]
     #[arg(long, value_name = "FILE|DIR")]
     pub roots: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("challenge").required(true).multiple(false)))]
+pub struct RotateIssueArgs {
+    /// The item (id or unique prefix); or --all
+    pub item: Option<String>,
+    /// Every item whose CSR is waiting for the CA
+    #[arg(long, conflicts_with = "item")]
+    pub all: bool,
+    #[command(flatten)]
+    pub acme: AcmeArgs,
+    /// EAB key id the CA gave (with --eab-hmac-file), for a CA that requires it
+    #[arg(long, value_name = "ID", requires = "eab_hmac_file")]
+    pub eab_kid: Option<String>,
+    /// File holding the EAB HMAC key (base64url) the CA gave
+    #[arg(long, value_name = "FILE", requires = "eab_kid")]
+    pub eab_hmac_file: Option<PathBuf>,
+    /// Answer http-01 by writing files under DIR/.well-known/acme-challenge/
+    #[arg(long, value_name = "DIR", group = "challenge")]
+    pub http01_webroot: Option<PathBuf>,
+    /// Answer http-01 with a built-in HTTP listener on ADDR (e.g. 0.0.0.0:80)
+    #[arg(long, value_name = "ADDR", group = "challenge")]
+    pub http01_listen: Option<String>,
+    /// Answer dns-01 with `sh -c CMD`, given CERTSWEEP_ACME_ACTION (present|cleanup),
+    /// CERTSWEEP_ACME_DOMAIN, CERTSWEEP_ACME_TXT_NAME and CERTSWEEP_ACME_TXT_VALUE
+    #[arg(long, value_name = "CMD", group = "challenge")]
+    pub dns01_hook: Option<String>,
+    /// Print each http-01 answer and wait for Enter once it is served
+    #[arg(long, group = "challenge")]
+    pub manual: bool,
+    /// Trust anchors the issued chain must verify against: a file or a folder of PEM/DER
+    /// certificates (repeatable) [default: the system store]
+    #[arg(long, value_name = "FILE|DIR")]
+    pub roots: Vec<PathBuf>,
+    /// Seconds the CA may take to validate and issue
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub wait: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateRevokeArgs {
+    /// The item (id or unique prefix); or --all (every verified item)
+    pub item: Option<String>,
+    /// Every verified item
+    #[arg(long, conflicts_with_all = ["item", "force"])]
+    pub all: bool,
+    #[command(flatten)]
+    pub acme: AcmeArgs,
+    /// The OLD certificate's private key (repeatable: each item uses the one that matches)
+    #[arg(long, value_name = "FILE", required_unless_present = "with_account")]
+    pub old_key: Vec<PathBuf>,
+    /// Sign with the ACME account key instead (when the old key is gone)
+    #[arg(long, conflicts_with = "old_key")]
+    pub with_account: bool,
+    /// Revoke although the new certificate is not verified as served
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why --force was needed (kept in the item's history)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AcmeArgs {
+    /// The CA's ACME directory URL (e.g. https://acme-v02.api.letsencrypt.org/directory)
+    #[arg(long, value_name = "URL")]
+    pub acme_directory: String,
+    /// Trust anchors for the ACME server's own TLS certificate (repeatable) [default: the
+    /// system store]
+    #[arg(long, value_name = "FILE")]
+    pub acme_roots: Vec<PathBuf>,
+    /// The ACME account file (0600) [default: acme-account-HOST.json beside the plan]
+    #[arg(long, value_name = "FILE")]
+    pub acme_account: Option<PathBuf>,
+    /// Seconds for each request to the ACME server
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+/// `rotate walk` with an ACME CA: it offers `rotate issue` and `rotate revoke`.
+#[derive(Args, Debug)]
+pub struct WalkAcmeArgs {
+    /// The CA's ACME directory URL: the walk offers to issue and to revoke through it
+    #[arg(long, value_name = "URL")]
+    pub acme_directory: Option<String>,
+    /// Trust anchors for the ACME server's TLS certificate (repeatable)
+    #[arg(long, value_name = "FILE", requires = "acme_directory")]
+    pub acme_roots: Vec<PathBuf>,
+    /// The ACME account file [default: acme-account-HOST.json beside the plan]
+    #[arg(long, value_name = "FILE", requires = "acme_directory")]
+    pub acme_account: Option<PathBuf>,
+    /// Answer http-01 by writing files under DIR/.well-known/acme-challenge/
+    #[arg(long, value_name = "DIR", requires = "acme_directory", conflicts_with_all = ["http01_listen", "dns01_hook"])]
+    pub http01_webroot: Option<PathBuf>,
+    /// Answer http-01 with a built-in HTTP listener on ADDR
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "acme_directory",
+        conflicts_with = "dns01_hook"
+    )]
+    pub http01_listen: Option<String>,
+    /// Answer dns-01 with `sh -c CMD` (see `rotate issue --help`)
+    #[arg(long, value_name = "CMD", requires = "acme_directory")]
+    pub dns01_hook: Option<String>,
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod acme;
 mod api;
 mod apps;
 mod bad_input;

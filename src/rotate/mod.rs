@@ -2,7 +2,10 @@
 //! planned → csr-generated → issued → uploaded → verified → revoked → done,
 //! enforcing the safe order (upload and verify the new one before revoking the old one).
 
+mod acme;
 mod checks;
+mod issue;
+mod jws;
 mod next;
 pub mod plan;
 pub mod report;
@@ -82,6 +85,8 @@ fn rotate_command_name(c: &RotateCommand) -> &'static str {
         RotateCommand::Verify(_) => "verify",
         RotateCommand::Revoked { .. } => "revoked",
         RotateCommand::Walk { .. } => "walk",
+        RotateCommand::Issue(_) => "issue",
+        RotateCommand::Revoke(_) => "revoke",
     }
 }
 
@@ -89,7 +94,15 @@ fn run_command(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     match &args.command {
         RotateCommand::Init(inv) => init(args, inv, ctx),
         RotateCommand::Status => status(args, ctx),
-        RotateCommand::Next { compromised_at } => next::run(args, ctx, compromised_at.as_deref()),
+        RotateCommand::Next {
+            compromised_at,
+            acme_directory,
+        } => next::run(
+            args,
+            ctx,
+            compromised_at.as_deref(),
+            acme_directory.as_deref(),
+        ),
         RotateCommand::Csr(a) => csr_step(args, a, ctx),
         RotateCommand::Import {
             item,
@@ -106,7 +119,9 @@ fn run_command(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
             force,
             reason,
         } => revoked(args, ctx, item, crl, issuer, *force, reason.as_deref()),
-        RotateCommand::Walk { roots } => walk::run(args, ctx, roots),
+        RotateCommand::Walk { roots, acme } => walk::run(args, ctx, roots, acme),
+        RotateCommand::Issue(a) => issue::issue(args, a, ctx),
+        RotateCommand::Revoke(a) => issue::revoke(args, a, ctx),
     }
 }
 
@@ -161,7 +176,7 @@ fn step_item(
 }
 
 /// What a step did, for people: to stdout or `--output` (nothing with `-q`).
-fn say(ctx: &Context, lines: &[String]) -> Result<(), Error> {
+pub(super) fn say(ctx: &Context, lines: &[String]) -> Result<(), Error> {
     if ctx.wants_report() {
         let mut out = ctx.sink()?;
         for line in lines {
@@ -649,50 +664,70 @@ fn import(
     let extra = read_certs(chain, "--chain")?;
     let anchors = trust_anchors(roots)?;
     step_item(args, ctx, id, |item, exposed| {
-        let Some(csr) = &item.csr else {
-            return Err(Error::Refused("no CSR yet: run `rotate csr` first".into()));
-        };
-        // The leaf: the certificate on the CSR's key, else the first non-CA one.
-        let leaf = issued
-            .iter()
-            .position(|(f, _)| f.spki.to_string() == csr.new_spki_sha256)
-            .or_else(|| issued.iter().position(|(f, _)| !f.is_ca))
-            .ok_or_else(|| {
-                Error::Refused(format!(
-                    "--cert {}: no end-entity certificate in it",
-                    cert.display()
-                ))
-            })?;
-        let (facts, der) = &issued[leaf];
-        let candidate = checks::Candidate { facts, der };
-        checks::key(
-            &candidate,
-            &csr.new_spki_sha256,
-            &item.old.spki_sha256,
-            exposed,
-        )
-        .map_err(Error::Refused)?;
-        checks::names(&candidate, &item.old.dns_names, &item.old.ip_addresses)
-            .map_err(Error::Refused)?;
-        checks::validity(&candidate, ctx.now).map_err(Error::Refused)?;
-        let intermediates: Vec<Vec<u8>> = issued
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| *n != leaf)
-            .map(|(_, (_, d))| d.clone())
-            .chain(extra.iter().map(|(_, d)| d.clone()))
-            .collect();
-        checks::chain(&candidate, &intermediates, &anchors, ctx.now).map_err(Error::Refused)?;
+        let record = check_issued(item, exposed, &issued, &extra, &anchors, ctx.now, cert)?;
         Ok(Event::Imported(IssuedRecord {
             cert_path: stored_path(&args.state, cert),
-            fingerprint_sha256: facts.fingerprint.to_string(),
-            serial: facts.serial.clone(),
-            issuer: facts.issuer.clone(),
-            not_before: timefmt::rfc3339(facts.not_before),
-            not_after: timefmt::rfc3339(facts.not_after),
-            dns_names: facts.dns_names.clone(),
-            ip_addresses: facts.ip_addresses.clone(),
+            ..record
         }))
+    })
+}
+
+/// The checks `rotate import` and `rotate issue` make before accepting an issued certificate
+/// (`issued`: the file's certificates; `extra`: more intermediates): the CSR's new key (not
+/// the old or an exposed one), the old names covered, valid now, chains to `anchors`.
+fn check_issued(
+    item: &Item,
+    exposed: &HashSet<String>,
+    issued: &[(crate::cert::CertFacts, Vec<u8>)],
+    extra: &[(crate::cert::CertFacts, Vec<u8>)],
+    anchors: &[Vec<u8>],
+    now: time::OffsetDateTime,
+    cert: &Path,
+) -> Result<IssuedRecord, Error> {
+    let Some(csr) = &item.csr else {
+        return Err(Error::Refused("no CSR yet: run `rotate csr` first".into()));
+    };
+    // The leaf: the certificate on the CSR's key, else the first non-CA one.
+    let leaf = issued
+        .iter()
+        .position(|(f, _)| f.spki.to_string() == csr.new_spki_sha256)
+        .or_else(|| issued.iter().position(|(f, _)| !f.is_ca))
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "--cert {}: no end-entity certificate in it",
+                cert.display()
+            ))
+        })?;
+    let (facts, der) = &issued[leaf];
+    let candidate = checks::Candidate { facts, der };
+    checks::key(
+        &candidate,
+        &csr.new_spki_sha256,
+        &item.old.spki_sha256,
+        exposed,
+    )
+    .map_err(Error::Refused)?;
+    checks::names(&candidate, &item.old.dns_names, &item.old.ip_addresses)
+        .map_err(Error::Refused)?;
+    checks::validity(&candidate, now).map_err(Error::Refused)?;
+    let intermediates: Vec<Vec<u8>> = issued
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| *n != leaf)
+        .map(|(_, (_, d))| d.clone())
+        .chain(extra.iter().map(|(_, d)| d.clone()))
+        .collect();
+    checks::chain(&candidate, &intermediates, anchors, now).map_err(Error::Refused)?;
+    Ok(IssuedRecord {
+        cert_path: cert.display().to_string(),
+        fingerprint_sha256: facts.fingerprint.to_string(),
+        serial: facts.serial.clone(),
+        issuer: facts.issuer.clone(),
+        not_before: timefmt::rfc3339(facts.not_before),
+        not_after: timefmt::rfc3339(facts.not_after),
+        dns_names: facts.dns_names.clone(),
+        ip_addresses: facts.ip_addresses.clone(),
+        acme: None,
     })
 }
 

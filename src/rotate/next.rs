@@ -52,6 +52,9 @@ fn waiting_for(item: &Item) -> &'static str {
         Step::Issued => "the new certificate to be uploaded",
         Step::Uploaded => "verification that the endpoint serves it",
         Step::Verified => "revocation of the old certificate",
+        Step::Revoked if item.revocation.as_ref().is_some_and(|r| r.acme.is_some()) => {
+            "a CRL confirming the revocation the CA accepted"
+        }
         Step::Revoked => "a CRL confirming the revocation",
         Step::Done => "nothing",
     }
@@ -134,6 +137,7 @@ pub fn run(
     args: &RotateArgs,
     ctx: &Context,
     compromised_at: Option<&str>,
+    acme_directory: Option<&str>,
 ) -> Result<ExitCode, Error> {
     let plan = super::state::load(&args.state)?.ok_or_else(|| super::no_plan(&args.state))?;
     let compromise = match compromised_at {
@@ -145,7 +149,7 @@ pub fn run(
             .items
             .iter()
             .filter(|i| i.step != Step::Done)
-            .map(|i| next_item(i, &args.state, &compromise))
+            .map(|i| next_item(i, &args.state, &compromise, acme_directory))
             .collect();
         let remaining = items.len();
         if ctx.wants_report() {
@@ -158,7 +162,7 @@ pub fn run(
     let remaining = plan.items.iter().filter(|i| i.step != Step::Done).count();
     if ctx.wants_report() {
         let mut out = ctx.sink()?;
-        write_next_table(&plan, &args.state, &compromise, &mut out)?;
+        write_next_table(&plan, &args.state, &compromise, acme_directory, &mut out)?;
         out.finish()?;
     }
     Ok(if remaining == 0 {
@@ -173,6 +177,7 @@ fn write_next_table(
     plan: &State,
     state: &Path,
     compromise: &str,
+    acme_directory: Option<&str>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut remaining = 0;
@@ -185,7 +190,7 @@ fn write_next_table(
             escape(item.host.as_deref().unwrap_or(&item.old.subject)),
             item.step.as_str()
         )?;
-        for line in actions(item, state, compromise) {
+        for line in actions(item, state, compromise, acme_directory) {
             writeln!(out, "    {}", escape(&line))?;
         }
         writeln!(out)?;
@@ -199,13 +204,24 @@ fn write_next_table(
 
 /// One item's next action as data: the instructions, the exact commands among them, and for a
 /// verified item what its CA needs to revoke the old certificate.
-fn next_item(item: &Item, state: &Path, compromise: &str) -> super::report::NextItem {
-    let instructions = actions(item, state, compromise);
+fn next_item(
+    item: &Item,
+    state: &Path,
+    compromise: &str,
+    acme_directory: Option<&str>,
+) -> super::report::NextItem {
+    let instructions = actions(item, state, compromise, acme_directory);
     super::report::NextItem {
         id: item.id.clone(),
         host: item.host.clone(),
         step: item.step,
-        commands: commands(item, state),
+        commands: instructions
+            .iter()
+            .filter_map(|line| {
+                line.find("certsweep rotate ")
+                    .map(|at| line[at..].to_owned())
+            })
+            .collect(),
         instructions,
         revocation_request: (item.step == Step::Verified).then(|| {
             super::report::RevocationRequest {
@@ -222,7 +238,7 @@ fn next_item(item: &Item, state: &Path, compromise: &str) -> super::report::Next
 
 /// The exact `certsweep rotate ...` commands that move `item` on (for `walk` when it stops).
 pub fn commands(item: &Item, state: &Path) -> Vec<String> {
-    actions(item, state, "")
+    actions(item, state, "", None)
         .into_iter()
         .filter_map(|line| {
             line.find("certsweep rotate ")
@@ -233,8 +249,20 @@ pub fn commands(item: &Item, state: &Path) -> Vec<String> {
 
 /// What to do next for `item`, as sentences and exact commands. Paths are shown as usable
 /// from the current folder.
-fn actions(item: &Item, state_path: &Path, compromise: &str) -> Vec<String> {
+fn actions(
+    item: &Item,
+    state_path: &Path,
+    compromise: &str,
+    acme_directory: Option<&str>,
+) -> Vec<String> {
     let state = &format!("--state {}", state_path.display());
+    // The ACME CA: the one asked for, else the one the new certificate came from.
+    let acme = acme_directory.map(str::to_owned).or_else(|| {
+        item.issued
+            .as_ref()
+            .and_then(|i| i.acme.as_ref())
+            .map(|a| a.directory.clone())
+    });
     let shown = |stored: &str| super::shown_path(state_path, stored);
     let id = &item.id;
     let host = item.host.clone().unwrap_or_else(|| {
@@ -248,9 +276,16 @@ fn actions(item: &Item, state_path: &Path, compromise: &str) -> Vec<String> {
         Step::Planned => vec![format!("certsweep rotate csr {id} {state}")],
         Step::CsrGenerated => {
             let csr = item.csr.as_ref().map(|c| shown(&c.csr_path)).unwrap_or("?".into());
+            if let Some(url) = &acme {
+                return vec![
+                    format!("get the certificate from the ACME CA (answer http-01 from DIR, or use --http01-listen ADDR, --dns01-hook CMD, --manual):"),
+                    format!("certsweep rotate issue {id} --acme-directory {url} --http01-webroot DIR {state}"),
+                ];
+            }
             vec![
                 format!("send {csr} to your CA, then:"),
                 format!("certsweep rotate import {id} --cert ISSUED.pem --chain CHAIN.pem {state}"),
+                format!("or, if your CA speaks ACME: certsweep rotate issue {id} --acme-directory URL --http01-webroot DIR {state}"),
             ]
         }
         Step::Issued => {
@@ -265,6 +300,13 @@ fn actions(item: &Item, state_path: &Path, compromise: &str) -> Vec<String> {
             "once {host} serves the new certificate: certsweep rotate verify {id} --endpoint {host}:443 {state}"
         )],
         Step::Verified => {
+            if let Some(url) = &acme {
+                return vec![
+                    format!("revoke the old certificate (serial {}, issuer {}) for keyCompromise, signed by its own key, at the ACME CA that issued it:", item.old.serial, item.old.issuer),
+                    format!("certsweep rotate revoke {id} --acme-directory {url} --old-key OLD.key {state}"),
+                    "(without the old key: --with-account, if this account may revoke it)".to_owned(),
+                ];
+            }
             let mut lines = vec![
                 "ask the old issuer to revoke the old certificate:".to_owned(),
                 format!("  serial {}", item.old.serial),
@@ -283,6 +325,9 @@ fn actions(item: &Item, state_path: &Path, compromise: &str) -> Vec<String> {
             ));
             lines
         }
+        Step::Revoked if item.revocation.as_ref().is_some_and(|r| r.acme.is_some()) => vec![format!(
+            "the CA accepted the revocation; to close the item, confirm it with the issuer's CRL: certsweep rotate revoked {id} --crl ISSUER.crl --issuer ISSUER.pem {state}"
+        )],
         Step::Revoked => vec![format!(
             "confirm with the issuer's CRL: certsweep rotate revoked {id} --crl ISSUER.crl --issuer ISSUER.pem {state}"
         )],

@@ -2,8 +2,8 @@
 //! that says why. No I/O and no clock: callers pass the time and the actor.
 
 use super::state::{
-    CrlEvidence, CsrRecord, HistoryEntry, IssuedRecord, Item, RevocationRecord, Step, UploadRecord,
-    VerificationRecord,
+    AcmeRevocation, CrlEvidence, CsrRecord, HistoryEntry, IssuedRecord, Item, RevocationRecord,
+    Step, UploadRecord, VerificationRecord,
 };
 
 /// Something that happened to an item, with its evidence.
@@ -23,16 +23,23 @@ pub enum Event {
         crl: Option<CrlEvidence>,
         forced_reason: Option<String>,
     },
+    /// An ACME CA revoked the old certificate (or had already): the same gate as `Revoked`.
+    AcmeRevoked {
+        evidence: AcmeRevocation,
+        forced_reason: Option<String>,
+    },
 }
 
 impl Event {
     fn action(&self) -> &'static str {
         match self {
             Event::CsrGenerated(_) => "csr",
+            Event::Imported(i) if i.acme.is_some() => "issue",
             Event::Imported(_) => "import",
             Event::Uploaded(_) => "uploaded",
             Event::Verified(_) | Event::VerifyFailed { .. } => "verify",
             Event::Revoked { .. } => "revoked",
+            Event::AcmeRevoked { .. } => "revoke",
         }
     }
 }
@@ -74,10 +81,16 @@ pub fn apply(item: &mut Item, event: Event, at: &str, actor: &str) -> Result<App
                         "this certificate is already imported".into(),
                     ));
                 }
-                let detail = format!(
+                let mut detail = format!(
                     "issued certificate sha256 {} serial {}",
                     issued.fingerprint_sha256, issued.serial
                 );
+                if let Some(acme) = &issued.acme {
+                    detail.push_str(&format!(
+                        " by ACME order {} ({}, {})",
+                        acme.order_url, acme.directory, acme.challenge
+                    ));
+                }
                 item.issued = Some(issued);
                 (Step::Issued, detail)
             }
@@ -173,9 +186,53 @@ pub fn apply(item: &mut Item, event: Event, at: &str, actor: &str) -> Result<App
                     at: at.to_owned(),
                     forced_reason,
                     crl,
+                    acme: None,
                 });
                 (to, detail)
             }
+        }
+        Event::AcmeRevoked {
+            evidence,
+            forced_reason,
+        } => {
+            if item.revocation.as_ref().is_some_and(|r| r.acme.is_some()) {
+                return Ok(Applied::Unchanged(format!(
+                    "already {}: the CA's revocation is recorded",
+                    from.as_str()
+                )));
+            }
+            if from < Step::Verified && forced_reason.is_none() {
+                return Err(format!(
+                    "refused: the item is only {}. Revoking the old certificate before the new one is verified as served can take the site down. Verify first (`rotate uploaded ITEM --endpoint HOST:PORT`), or override with --force --reason TEXT",
+                    from.as_str()
+                ));
+            }
+            let mut detail = format!(
+                "{} revoked the old certificate serial {} ({}, signed by the {} key spki {}): {}",
+                evidence.directory,
+                item.old.serial,
+                evidence.reason,
+                evidence.signer,
+                evidence.signer_spki_sha256,
+                evidence.outcome
+            );
+            if let Some(reason) = &forced_reason {
+                detail = format!("FORCED before verification: {reason}; {detail}");
+            }
+            let to = from.max(Step::Revoked);
+            match item.revocation.as_mut() {
+                // A revocation recorded by hand before: the CA's evidence joins it.
+                Some(r) => r.acme = Some(evidence),
+                None => {
+                    item.revocation = Some(RevocationRecord {
+                        at: at.to_owned(),
+                        forced_reason,
+                        crl: None,
+                        acme: Some(evidence),
+                    })
+                }
+            }
+            (to, detail)
         }
     };
     item.step = to;
@@ -260,6 +317,7 @@ mod tests {
             not_after: "b".into(),
             dns_names: vec![],
             ip_addresses: vec![],
+            acme: None,
         })
     }
 

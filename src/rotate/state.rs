@@ -121,6 +121,20 @@ pub struct IssuedRecord {
     pub not_after: String,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
+    /// Set when `rotate issue` got the certificate from an ACME CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeOrder>,
+}
+
+/// Where an ACME-issued certificate came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeOrder {
+    pub directory: String,
+    pub order_url: String,
+    /// The account file (relative to the plan's folder); never the key itself.
+    pub account_path: String,
+    pub challenge: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,6 +161,26 @@ pub struct RevocationRecord {
     pub forced_reason: Option<String>,
     /// Set once a CRL signed by the old issuer lists the old serial.
     pub crl: Option<CrlEvidence>,
+    /// Set when `rotate revoke` asked an ACME CA to revoke the old certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeRevocation>,
+}
+
+/// The evidence of an ACME revocation: who signed it, why, and what the CA answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeRevocation {
+    pub directory: String,
+    /// `certificate-key` (signed by the old certificate's own key) or `account`.
+    pub signer: String,
+    /// SHA-256 of the signing public key (SubjectPublicKeyInfo).
+    pub signer_spki_sha256: String,
+    /// RFC 5280 reason code: 1 is keyCompromise.
+    pub reason_code: u8,
+    pub reason: String,
+    pub at: String,
+    /// `revoked`, or `already-revoked` (the CA had revoked it before).
+    pub outcome: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,10 @@ use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
 use super::state::Step;
-use crate::cli::{EndpointArgs, KeyType, RotateArgs, RotateCsrArgs};
+use crate::cli::{
+    AcmeArgs, EndpointArgs, KeyType, RotateArgs, RotateCsrArgs, RotateIssueArgs, RotateRevokeArgs,
+    WalkAcmeArgs,
+};
 use crate::config::Context;
 use crate::error::{Error, ExitCode};
 use crate::sanitize::escape;
@@ -25,7 +28,21 @@ enum Answer {
     Stop,
 }
 
-pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCode, Error> {
+pub fn run(
+    args: &RotateArgs,
+    ctx: &Context,
+    roots: &[PathBuf],
+    acme: &WalkAcmeArgs,
+) -> Result<ExitCode, Error> {
+    let acme_args = |url: &str| AcmeArgs {
+        acme_directory: url.to_owned(),
+        acme_roots: acme.acme_roots.clone(),
+        acme_account: acme.acme_account.clone(),
+        timeout: 30,
+    };
+    // The walk's prompts hold the terminal: ACME issuing needs a challenge option.
+    let can_issue =
+        acme.http01_webroot.is_some() || acme.http01_listen.is_some() || acme.dns01_hook.is_some();
     if !super::interactive() {
         return Err(Error::Usage(
             "rotate walk is interactive and needs a terminal; in scripts use `rotate next`, then `rotate csr`, `import`, `uploaded`, `verify` and `revoked`".into(),
@@ -95,8 +112,48 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                 }
             };
         }
-        let result = match item.step {
-            Step::Planned => {
+        let result = match (item.step, acme.acme_directory.as_deref()) {
+            (Step::CsrGenerated, Some(url)) if can_issue => {
+                let prompt = format!("Get the certificate from the ACME CA at {url} now? [y/s/q] ");
+                if answer!(&prompt) != "y" {
+                    return stop(&item);
+                }
+                let issue = RotateIssueArgs {
+                    item: Some(id.clone()),
+                    all: false,
+                    acme: acme_args(url),
+                    eab_kid: None,
+                    eab_hmac_file: None,
+                    http01_webroot: acme.http01_webroot.clone(),
+                    http01_listen: acme.http01_listen.clone(),
+                    dns01_hook: acme.dns01_hook.clone(),
+                    manual: false,
+                    roots: roots.to_vec(),
+                    wait: 120,
+                };
+                super::issue::issue(args, &issue, &ctx.at_this_step())
+            }
+            (Step::Verified, Some(url)) => {
+                println!(
+                    "The old certificate (serial {}, issuer {}) is revoked for keyCompromise at {}, signed by its own key.",
+                    escape(&item.old.serial),
+                    escape(&item.old.issuer),
+                    escape(url)
+                );
+                let key =
+                    answer!("Path of the OLD certificate's private key (s to skip, q to stop): ");
+                let revoke = RotateRevokeArgs {
+                    item: Some(id.clone()),
+                    all: false,
+                    acme: acme_args(url),
+                    old_key: vec![PathBuf::from(key)],
+                    with_account: false,
+                    force: false,
+                    reason: None,
+                };
+                super::issue::revoke(args, &revoke, &ctx.at_this_step())
+            }
+            (Step::Planned, _) => {
                 if answer!("Make a new key and CSR now? [y/s/q] ") != "y" {
                     return stop(&item);
                 }
@@ -110,7 +167,7 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                 };
                 super::csr_step(args, &csr, &ctx.at_this_step())
             }
-            Step::CsrGenerated => {
+            (Step::CsrGenerated, _) => {
                 let cert = answer!("Path of the issued certificate (s to skip, q to stop): ");
                 let chain: Vec<PathBuf> =
                     match ask("Path of the chain file (empty for none, s to skip): ") {
@@ -131,7 +188,7 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                     roots,
                 )
             }
-            Step::Issued | Step::Uploaded => {
+            (Step::Issued | Step::Uploaded, _) => {
                 let endpoint =
                     answer!("Endpoint now serving it, HOST:PORT (s to skip, q to stop): ");
                 let e = EndpointArgs {
@@ -143,7 +200,7 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                 };
                 super::uploaded(args, &ctx.at_this_step(), &e, item.step == Step::Uploaded)
             }
-            Step::Verified | Step::Revoked => {
+            (Step::Verified | Step::Revoked, _) => {
                 println!(
                     "Ask the CA to revoke serial {} (issuer {}), reason keyCompromise.",
                     escape(&item.old.serial),
@@ -162,7 +219,7 @@ pub fn run(args: &RotateArgs, ctx: &Context, roots: &[PathBuf]) -> Result<ExitCo
                     None,
                 )
             }
-            Step::Done => continue,
+            (Step::Done, _) => continue,
         };
         if let Err(e) = result {
             println!("{}", escape(&e.to_string()));

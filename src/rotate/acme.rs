@@ -1,0 +1,806 @@
+//! `rotate issue` and `rotate revoke`: the two steps an ACME CA (RFC 8555) can do without a
+//! person relaying files. Ordering uses instant-acme on a current-thread tokio runtime inside
+//! this synchronous command; the revocation signed by the OLD certificate's own key is ours
+//! (`jws.rs`). Every HTTP request goes through one ureq agent: TCP_NODELAY, timeouts, the
+//! given roots, no redirects.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{BufRead, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, BodyWrapper, BytesResponse, ChallengeType,
+    ExternalAccountKey, Identifier, NewAccount, NewOrder, OrderStatus, Problem, RetryPolicy,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use ureq::http;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// The ACME error types, without their URN prefix.
+const URN: &str = "urn:ietf:params:acme:error:";
+
+/// How many times a request refused for a bad nonce is sent again (with the fresh nonce).
+const NONCE_RETRIES: usize = 5;
+
+/// The HTTP client for every ACME request.
+#[derive(Clone)]
+pub struct Http {
+    agent: ureq::Agent,
+}
+
+impl Http {
+    /// Trusting the certificates in `roots` (PEM/DER files) if given, else the system store.
+    pub fn new(roots: &[PathBuf], timeout: Duration) -> Result<Http, Error> {
+        let anchors: Vec<Certificate<'static>> = if roots.is_empty() {
+            rustls_native_certs::load_native_certs()
+                .certs
+                .iter()
+                .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+                .collect()
+        } else {
+            let certs = super::read_certs(roots, "--acme-roots")?;
+            if certs.is_empty() {
+                return Err(Error::Refused(format!(
+                    "--acme-roots {}: no certificates in it",
+                    roots[0].display()
+                )));
+            }
+            certs
+                .iter()
+                .map(|(_, der)| Certificate::from_der(der).to_owned())
+                .collect()
+        };
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::Specific(Arc::new(anchors)))
+            .unversioned_rustls_crypto_provider(provider)
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .no_delay(true)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .user_agent(concat!("certsweep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        Ok(Http { agent })
+    }
+}
+
+impl instant_acme::HttpClient for Http {
+    fn request(
+        &self,
+        req: http::Request<BodyWrapper<Bytes>>,
+    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
+        let agent = self.agent.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let body = match body.collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(never) => match never {},
+            };
+            let req = http::Request::from_parts(parts, body.to_vec());
+            let url = req.uri().to_string();
+            // Blocking is fine: the runtime has one thread and nothing else to do.
+            let rsp = agent
+                .run(req)
+                .map_err(|e| instant_acme::Error::Other(transport(&url, &e).into()))?;
+            let (parts, mut body) = rsp.into_parts();
+            let bytes = body
+                .read_to_vec()
+                .map_err(|e| instant_acme::Error::Other(transport(&url, &e).into()))?;
+            Ok(BytesResponse::from(http::Response::from_parts(
+                parts,
+                Full::new(Bytes::from(bytes)),
+            )))
+        })
+    }
+}
+
+/// A transport failure as a sentence.
+fn transport(url: &str, e: &ureq::Error) -> String {
+    let why = match e {
+        ureq::Error::Timeout(_) => "it did not answer in time (--timeout)".to_owned(),
+        ureq::Error::HostNotFound => "the host name does not resolve".to_owned(),
+        ureq::Error::ConnectionFailed => "the connection failed".to_owned(),
+        ureq::Error::Io(io) => format!("the connection failed: {io}"),
+        ureq::Error::Rustls(t) => format!(
+            "its TLS certificate is not trusted or the handshake failed ({t}); give its root with --acme-roots FILE"
+        ),
+        other => other.to_string(),
+    };
+    format!("cannot talk to the ACME server at {url}: {why}")
+}
+
+/// An ACME problem document as a sentence that says what to do.
+pub fn problem_text(p: &Problem) -> String {
+    let kind = p
+        .r#type
+        .as_deref()
+        .map(|t| t.strip_prefix(URN).unwrap_or(t))
+        .unwrap_or("error");
+    let detail = p.detail.as_deref().unwrap_or("no detail given");
+    let mut sub: Vec<String> = p
+        .subproblems
+        .iter()
+        .map(|s| s.detail.clone().unwrap_or_default())
+        .filter(|d| !d.is_empty())
+        .collect();
+    sub.dedup();
+    let detail = if sub.is_empty() {
+        detail.to_owned()
+    } else {
+        format!("{detail} ({})", sub.join("; "))
+    };
+    problem_sentence(kind, &detail)
+}
+
+fn problem_sentence(kind: &str, detail: &str) -> String {
+    let fix = match kind {
+        "unauthorized" => {
+            "the key does not match, or this CA did not issue the certificate or does not allow this account to act on it"
+        }
+        "malformed" if detail.contains("Unable to find specified certificate") => {
+            "this CA did not issue the old certificate: revoke it at the CA that did (see its issuer)"
+        }
+        "externalAccountRequired" => {
+            "this CA needs external account binding: give --eab-kid ID --eab-hmac-file FILE from the CA"
+        }
+        "accountDoesNotExist" => {
+            "the CA does not know the account in the account file: give another --acme-account FILE"
+        }
+        "rateLimited" => "the CA's rate limit was hit: wait and run again",
+        "rejectedIdentifier" => "the CA will not issue for one of the names",
+        "caa" => "a CAA record of the domain forbids this CA",
+        "dns" | "connection" | "incorrectResponse" | "tls" => {
+            "the CA could not validate the challenge: check that the names point at the server that answers it"
+        }
+        "badNonce" => "the CA kept refusing nonces: run again",
+        "serverInternal" => "the CA had an internal error: run again later",
+        "badSignatureAlgorithm" => "the CA does not accept this key's signature algorithm",
+        "badRevocationReason" => "the CA does not accept reason keyCompromise here",
+        _ => "",
+    };
+    if fix.is_empty() {
+        format!("the ACME server refused ({kind}): {detail}")
+    } else {
+        format!("the ACME server refused ({kind}: {detail}): {fix}")
+    }
+}
+
+/// An instant-acme error as a sentence.
+pub fn acme_error(e: &instant_acme::Error) -> String {
+    match e {
+        instant_acme::Error::Api(p) => problem_text(p),
+        instant_acme::Error::Timeout(_) => {
+            "the CA did not finish the order in time; run again (the order is retried)".into()
+        }
+        instant_acme::Error::Other(inner) => inner.to_string(),
+        other => format!("the ACME exchange failed: {other}"),
+    }
+}
+
+// ---- revocation signed by the old certificate's key ------------------------------------
+
+/// What the CA said to a revocation request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Revoked,
+    AlreadyRevoked,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Revoked => "revoked",
+            Outcome::AlreadyRevoked => "already-revoked",
+        }
+    }
+}
+
+/// The directory's URLs this module needs.
+struct Directory {
+    new_nonce: String,
+    revoke_cert: String,
+}
+
+fn directory(http: &Http, url: &str) -> Result<Directory, String> {
+    let mut rsp = http.agent.get(url).call().map_err(|e| transport(url, &e))?;
+    let status = rsp.status().as_u16();
+    let body = rsp
+        .body_mut()
+        .read_to_vec()
+        .map_err(|e| transport(url, &e))?;
+    if status != 200 {
+        return Err(format!(
+            "the ACME directory {url} answered HTTP {status}; check --acme-directory"
+        ));
+    }
+    let v: Value = serde_json::from_slice(&body).map_err(|_| {
+        format!("{url} is not an ACME directory (its answer is not JSON); check --acme-directory")
+    })?;
+    let field = |name: &str| {
+        v[name].as_str().map(str::to_owned).ok_or_else(|| {
+            format!("{url} is not an ACME directory (it has no {name}); check --acme-directory")
+        })
+    };
+    Ok(Directory {
+        new_nonce: field("newNonce")?,
+        revoke_cert: field("revokeCert")?,
+    })
+}
+
+fn replay_nonce(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("replay-nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn fresh_nonce(http: &Http, url: &str) -> Result<String, String> {
+    let rsp = http
+        .agent
+        .head(url)
+        .call()
+        .map_err(|e| transport(url, &e))?;
+    replay_nonce(rsp.headers()).ok_or_else(|| format!("the ACME server gave no nonce at {url}"))
+}
+
+/// Sends revokeCert for `cert_der`, reason keyCompromise, signed by `key` (the certificate's
+/// own key) with a `jwk` header. `alreadyRevoked` is success; a bad nonce is retried.
+pub fn revoke_with_key(
+    http: &Http,
+    directory_url: &str,
+    key: &super::jws::SigningKey,
+    cert_der: &[u8],
+) -> Result<Outcome, String> {
+    let dir = directory(http, directory_url)?;
+    let payload = json!({
+        "certificate": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cert_der),
+        "reason": 1,
+    });
+    let mut nonce = fresh_nonce(http, &dir.new_nonce)?;
+    for _ in 0..NONCE_RETRIES {
+        let body = key.jws(&nonce, &dir.revoke_cert, &payload)?;
+        let mut rsp = http
+            .agent
+            .post(&dir.revoke_cert)
+            .header("content-type", "application/jose+json")
+            .send(body.as_bytes())
+            .map_err(|e| transport(&dir.revoke_cert, &e))?;
+        let status = rsp.status().as_u16();
+        let next = replay_nonce(rsp.headers());
+        if status == 200 {
+            return Ok(Outcome::Revoked);
+        }
+        let text = rsp.body_mut().read_to_vec().unwrap_or_default();
+        let problem: Problem = serde_json::from_slice(&text).map_err(|_| {
+            format!(
+                "the ACME server answered HTTP {status} to the revocation, without a problem document"
+            )
+        })?;
+        match problem.r#type.as_deref().and_then(|t| t.strip_prefix(URN)) {
+            Some("alreadyRevoked") => return Ok(Outcome::AlreadyRevoked),
+            Some("badNonce") => {
+                nonce = match next {
+                    Some(n) => n,
+                    None => fresh_nonce(http, &dir.new_nonce)?,
+                };
+            }
+            _ => return Err(problem_text(&problem)),
+        }
+    }
+    Err(problem_sentence(
+        "badNonce",
+        &format!("{NONCE_RETRIES} nonces in a row were refused"),
+    ))
+}
+
+/// Revokes with the ACME account key (`--with-account`), when the old key is gone.
+pub fn revoke_with_account(account: &Account, cert_der: &[u8]) -> Result<Outcome, String> {
+    let rt = runtime()?;
+    let der = rustls_pki_types::CertificateDer::from(cert_der.to_vec());
+    let result = rt.block_on(account.revoke(&instant_acme::RevocationRequest {
+        certificate: &der,
+        reason: Some(instant_acme::RevocationReason::KeyCompromise),
+    }));
+    match result {
+        Ok(()) => Ok(Outcome::Revoked),
+        Err(instant_acme::Error::Api(p))
+            if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyRevoked") =>
+        {
+            Ok(Outcome::AlreadyRevoked)
+        }
+        Err(e) => Err(acme_error(&e)),
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("cannot start the ACME client: {e}"))
+}
+
+// ---- the account -----------------------------------------------------------------------
+
+/// The account file: the directory it belongs to and instant-acme's credentials (which hold
+/// the account's private key: the file is 0600 and never replaced).
+#[derive(Serialize, Deserialize)]
+struct AccountFile {
+    directory: String,
+    credentials: AccountCredentials,
+}
+
+/// `acme-account-HOST_PORT.json` beside the plan.
+pub fn default_account_path(plan_dir: &Path, directory: &str) -> PathBuf {
+    let authority = directory
+        .split("://")
+        .nth(1)
+        .unwrap_or(directory)
+        .split('/')
+        .next()
+        .unwrap_or("ca");
+    plan_dir.join(format!(
+        "acme-account-{}.json",
+        crate::csr::safe_name(&authority.replace(':', "_"))
+    ))
+}
+
+/// Reads the account file without following a symlink; refuses one others can read.
+fn read_account_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let mut file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(format!(
+                "--acme-account {}: it is a symbolic link; give the file itself",
+                path.display()
+            ))
+        }
+        Err(e) => return Err(format!("--acme-account {}: {e}", path.display())),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mode = file.metadata().map(|m| m.mode()).unwrap_or(0);
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "--acme-account {}: it holds the account's private key but others may read it (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ));
+        }
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("--acme-account {}: {e}", path.display()))?;
+    Ok(Some(bytes))
+}
+
+/// The account for `directory`: the one in `path`, else (if `create`) a new one (a new P-256
+/// key, never the compromised one) saved to `path` 0600. Returns whether it was created.
+pub fn account(
+    rt: &tokio::runtime::Runtime,
+    http: &Http,
+    path: &Path,
+    directory: &str,
+    eab: Option<&ExternalAccountKey>,
+    create: bool,
+) -> Result<(Account, bool), String> {
+    if let Some(bytes) = read_account_file(path)? {
+        let file: AccountFile = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "--acme-account {}: not a certsweep ACME account file ({e})",
+                path.display()
+            )
+        })?;
+        if file.directory != directory {
+            return Err(format!(
+                "--acme-account {}: the account belongs to {}, not {directory}; give another --acme-account FILE",
+                path.display(),
+                file.directory
+            ));
+        }
+        let account = rt
+            .block_on(
+                Account::builder_with_http(Box::new(http.clone()))
+                    .from_credentials(file.credentials),
+            )
+            .map_err(|e| acme_error(&e))?;
+        return Ok((account, false));
+    }
+    if !create {
+        return Err(format!(
+            "--acme-account {}: no such account file (`rotate issue` creates it)",
+            path.display()
+        ));
+    }
+    let (account, credentials) = rt
+        .block_on(Account::builder_with_http(Box::new(http.clone())).create(
+            &NewAccount {
+                contact: &[],
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
+            directory.to_owned(),
+            eab,
+        ))
+        .map_err(|e| acme_error(&e))?;
+    let text = Zeroizing::new(
+        serde_json::to_vec_pretty(&AccountFile {
+            directory: directory.to_owned(),
+            credentials,
+        })
+        .map_err(|e| format!("cannot encode the account: {e}"))?,
+    );
+    crate::csr::output::write_new(path, &text, 0o600).map_err(|(p, e)| {
+        format!(
+            "the new ACME account could not be saved to {}: {e}; nothing else was done",
+            p.display()
+        )
+    })?;
+    Ok((account, true))
+}
+
+/// The EAB key from the file the CA gave (base64url, as CAs print it).
+pub fn eab_key(kid: &str, file: &Path) -> Result<ExternalAccountKey, String> {
+    let raw = Zeroizing::new(
+        std::fs::read_to_string(file)
+            .map_err(|e| format!("--eab-hmac-file {}: {e}", file.display()))?,
+    );
+    let text = raw.trim();
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+        .map_err(|_| {
+            format!(
+                "--eab-hmac-file {}: the HMAC key is not base64url text",
+                file.display()
+            )
+        })?;
+    Ok(ExternalAccountKey::new(
+        kid.to_owned(),
+        &Zeroizing::new(key),
+    ))
+}
+
+// ---- challenges ------------------------------------------------------------------------
+
+/// How challenges are answered.
+pub enum Solver {
+    Webroot {
+        dir: PathBuf,
+        written: Vec<PathBuf>,
+    },
+    Listen {
+        tokens: Arc<Mutex<HashMap<String, String>>>,
+        stop: Arc<AtomicBool>,
+        addr: std::net::SocketAddr,
+    },
+    Hook {
+        command: String,
+        presented: Vec<(String, String)>,
+    },
+    Manual,
+}
+
+impl Solver {
+    /// Starts the standalone listener now, so a busy port fails before anything is ordered.
+    pub fn listen(addr: &str) -> Result<Solver, String> {
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| format!("--http01-listen {addr}: cannot listen there: {e}"))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("--http01-listen {addr}: {e}"))?;
+        let tokens: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (t, s) = (tokens.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for sock in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(sock) = sock else { continue };
+                let t = t.clone();
+                std::thread::spawn(move || answer_http01(sock, &t));
+            }
+        });
+        Ok(Solver::Listen {
+            tokens,
+            stop,
+            addr: local,
+        })
+    }
+
+    fn kind(&self) -> ChallengeType {
+        match self {
+            Solver::Hook { .. } => ChallengeType::Dns01,
+            _ => ChallengeType::Http01,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Solver::Webroot { .. } => "http-01 (webroot)",
+            Solver::Listen { .. } => "http-01 (standalone listener)",
+            Solver::Hook { .. } => "dns-01 (hook)",
+            Solver::Manual => "http-01 (manual)",
+        }
+    }
+
+    /// Puts the answer where the CA will look.
+    fn present(
+        &mut self,
+        name: &str,
+        token: &str,
+        key_auth: &str,
+        dns_value: &str,
+    ) -> Result<(), String> {
+        match self {
+            Solver::Webroot { dir, written } => {
+                let folder = dir.join(".well-known").join("acme-challenge");
+                std::fs::create_dir_all(&folder)
+                    .map_err(|e| format!("--http01-webroot {}: {e}", folder.display()))?;
+                let file = folder.join(token);
+                std::fs::write(&file, key_auth)
+                    .map_err(|e| format!("--http01-webroot {}: {e}", file.display()))?;
+                written.push(file);
+                Ok(())
+            }
+            Solver::Listen { tokens, .. } => {
+                tokens
+                    .lock()
+                    .map_err(|_| "the challenge listener stopped".to_owned())?
+                    .insert(token.to_owned(), key_auth.to_owned());
+                Ok(())
+            }
+            Solver::Hook { command, presented } => {
+                run_hook(command, "present", name, dns_value)?;
+                presented.push((name.to_owned(), dns_value.to_owned()));
+                Ok(())
+            }
+            Solver::Manual => {
+                eprintln!(
+                    "certsweep: for {name}, serve http://{name}/.well-known/acme-challenge/{token} with exactly this content:\n{key_auth}\nthen press Enter (Ctrl-D aborts)"
+                );
+                let mut line = String::new();
+                let n = std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("--manual: {e}"))?;
+                if n == 0 {
+                    return Err("--manual: aborted (no Enter on stdin); nothing was issued".into());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes what `present` put up.
+    pub fn clean_up(&mut self) {
+        match self {
+            Solver::Webroot { written, .. } => {
+                for f in written.drain(..) {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
+            Solver::Listen { tokens, .. } => {
+                if let Ok(mut t) = tokens.lock() {
+                    t.clear();
+                }
+            }
+            Solver::Hook { command, presented } => {
+                for (name, value) in presented.drain(..) {
+                    if let Err(e) = run_hook(command, "cleanup", &name, &value) {
+                        eprintln!("certsweep: {e}");
+                    }
+                }
+            }
+            Solver::Manual => {}
+        }
+    }
+}
+
+impl Drop for Solver {
+    fn drop(&mut self) {
+        self.clean_up();
+        if let Solver::Listen { stop, addr, .. } = self {
+            stop.store(true, Ordering::SeqCst);
+            // Wake the accept loop so it sees the flag.
+            let _ = std::net::TcpStream::connect_timeout(addr, Duration::from_millis(200));
+        }
+    }
+}
+
+/// One HTTP/1.x request to the standalone listener: the key authorization for a known token,
+/// else 404.
+fn answer_http01(mut sock: std::net::TcpStream, tokens: &Mutex<HashMap<String, String>>) {
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 8192 {
+        match sock.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let path = text.split_whitespace().nth(1).unwrap_or("");
+    let answer = path
+        .strip_prefix("/.well-known/acme-challenge/")
+        .and_then(|token| tokens.lock().ok()?.get(token).cloned());
+    let reply = match answer {
+        Some(body) => format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+    };
+    let _ = sock.write_all(reply.as_bytes());
+}
+
+/// Runs the dns-01 hook: `sh -c COMMAND` with the record in the environment.
+fn run_hook(command: &str, action: &str, name: &str, value: &str) -> Result<(), String> {
+    let domain = name.trim_start_matches("*.");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("CERTSWEEP_ACME_ACTION", action)
+        .env("CERTSWEEP_ACME_DOMAIN", domain)
+        .env(
+            "CERTSWEEP_ACME_TXT_NAME",
+            format!("_acme-challenge.{domain}"),
+        )
+        .env("CERTSWEEP_ACME_TXT_VALUE", value)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("--dns01-hook could not be started: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "--dns01-hook failed ({status}) to {action} the TXT record for {domain}; fix the hook and run again"
+        ))
+    }
+}
+
+// ---- ordering --------------------------------------------------------------------------
+
+/// The names a CSR asks for, exactly (subjectAltName; else the CN), as ACME identifiers.
+pub fn csr_identifiers(csr_der: &[u8]) -> Result<Vec<Identifier>, String> {
+    use x509_parser::certification_request::X509CertificationRequest;
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    use x509_parser::prelude::FromDer;
+    let (_, csr) = X509CertificationRequest::from_der(csr_der)
+        .map_err(|_| "the CSR file is not a readable CSR".to_owned())?;
+    let mut ids = Vec::new();
+    for ext in csr.requested_extensions().into_iter().flatten() {
+        if let ParsedExtension::SubjectAlternativeName(san) = ext {
+            for name in &san.general_names {
+                match name {
+                    GeneralName::DNSName(d) => ids.push(Identifier::Dns((*d).to_owned())),
+                    GeneralName::IPAddress(b) => match b.len() {
+                        4 => ids.push(Identifier::Ip(
+                            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())
+                                .into(),
+                        )),
+                        16 => ids.push(Identifier::Ip(
+                            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())
+                                .into(),
+                        )),
+                        _ => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
+    }
+    if ids.is_empty() {
+        if let Some(cn) = csr
+            .certification_request_info
+            .subject
+            .iter_common_name()
+            .next()
+            .and_then(|c| c.as_str().ok())
+        {
+            ids.push(Identifier::Dns(cn.to_owned()));
+        }
+    }
+    if ids.is_empty() {
+        return Err("the CSR names no host (no subjectAltName, no CN)".into());
+    }
+    Ok(ids)
+}
+
+/// Orders a certificate for `ids`, answers the challenges, finalizes with `csr_der` and
+/// returns the order URL and the PEM chain.
+pub fn order(
+    rt: &tokio::runtime::Runtime,
+    account: &Account,
+    ids: &[Identifier],
+    csr_der: &[u8],
+    solver: &mut Solver,
+    wait: Duration,
+) -> Result<(String, String), String> {
+    let result = rt.block_on(async {
+        let mut order = account
+            .new_order(&NewOrder::new(ids))
+            .await
+            .map_err(|e| acme_error(&e))?;
+        let url = order.url().to_owned();
+        let kind = solver.kind();
+        let mut auths = order.authorizations();
+        while let Some(auth) = auths.next().await {
+            let mut auth = auth.map_err(|e| acme_error(&e))?;
+            match auth.status {
+                AuthorizationStatus::Valid => continue,
+                AuthorizationStatus::Pending => {}
+                other => {
+                    return Err(format!(
+                        "the CA's authorization for {} is {other:?}, not pending; run again for a new order",
+                        auth.identifier()
+                    ))
+                }
+            }
+            let name = auth.identifier().to_string();
+            let mut challenge = auth.challenge(kind.clone()).ok_or_else(|| {
+                format!("the CA offers no {kind:?} challenge for {name}; use another challenge option")
+            })?;
+            let key_auth = challenge.key_authorization();
+            solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
+            challenge.set_ready().await.map_err(|e| acme_error(&e))?;
+        }
+        // instant-acme waits `initial_delay` before each first poll: short, doubling (a CA's
+        // Retry-After wins), so a fast CA is not made to wait and a slow one is not hammered.
+        let policy = RetryPolicy::new()
+            .initial_delay(Duration::from_millis(10))
+            .backoff(2.0)
+            .timeout(wait);
+        let status = order
+            .poll_ready(&policy)
+            .await
+            .map_err(|e| acme_error(&e))?;
+        if status != OrderStatus::Ready {
+            return Err(format!(
+                "the CA did not validate the names (order {url} is {status:?}); check that the challenge is reachable"
+            ));
+        }
+        order
+            .finalize_csr(csr_der)
+            .await
+            .map_err(|e| acme_error(&e))?;
+        let pem = order
+            .poll_certificate(&policy)
+            .await
+            .map_err(|e| acme_error(&e))?;
+        Ok((url, pem))
+    });
+    solver.clean_up();
+    result
+}

@@ -1,0 +1,418 @@
+//! `rotate issue` (csr-generated → issued through ACME) and `rotate revoke` (verified →
+//! revoked through ACME, signed by the old certificate's own key).
+
+use std::collections::HashSet;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::acme::{self, Http, Outcome, Solver};
+use super::jws::SigningKey;
+use super::plan::{self, Applied, Event};
+use super::state::{self, AcmeOrder, AcmeRevocation, IssuedRecord, Item, Step};
+use super::{
+    actor, check_issued, describe, no_plan, pem_der, plan_dir, shown_path, stored_path,
+    trust_anchors, with_plan,
+};
+use crate::cli::{RotateArgs, RotateIssueArgs, RotateRevokeArgs};
+use crate::config::Context;
+use crate::error::{Error, ExitCode};
+use crate::{inventory, timefmt};
+
+pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    if a.item.is_none() && !a.all {
+        return Err(Error::Usage("which item? give ITEM or --all".into()));
+    }
+    let plan = state::load(&args.state)?.ok_or_else(|| no_plan(&args.state))?;
+    let items: Vec<Item> = match &a.item {
+        Some(id) => {
+            let item = &plan.items[plan.find(id)?];
+            match item.step {
+                Step::Planned => {
+                    return Err(Error::Refused(format!(
+                        "item {} has no CSR yet: run `certsweep rotate csr {} --state {}` first",
+                        item.id,
+                        item.id,
+                        args.state.display()
+                    )))
+                }
+                Step::CsrGenerated => vec![item.clone()],
+                step => {
+                    super::say(
+                        ctx,
+                        &[format!(
+                            "{}: unchanged (already {}; its certificate was issued)",
+                            item.id,
+                            step.as_str()
+                        )],
+                    )?;
+                    return Ok(ExitCode::Clean);
+                }
+            }
+        }
+        None => plan
+            .items
+            .iter()
+            .filter(|i| i.step == Step::CsrGenerated)
+            .cloned()
+            .collect(),
+    };
+    if items.is_empty() {
+        super::say(ctx, &["no item is waiting for the CA".to_owned()])?;
+        return Ok(ExitCode::Clean);
+    }
+    let directory = a.acme.acme_directory.as_str();
+    let anchors = trust_anchors(&a.roots)?;
+    let http = Http::new(&a.acme.acme_roots, Duration::from_secs(a.acme.timeout))?;
+    let eab = match (&a.eab_kid, &a.eab_hmac_file) {
+        (Some(kid), Some(file)) => Some(acme::eab_key(kid, file).map_err(Error::Refused)?),
+        _ => None,
+    };
+    let mut solver = if let Some(dir) = &a.http01_webroot {
+        Solver::Webroot {
+            dir: dir.clone(),
+            written: Vec::new(),
+        }
+    } else if let Some(addr) = &a.http01_listen {
+        Solver::listen(addr).map_err(Error::Refused)?
+    } else if let Some(command) = &a.dns01_hook {
+        Solver::Hook {
+            command: command.clone(),
+            presented: Vec::new(),
+        }
+    } else {
+        Solver::Manual
+    };
+    let rt = acme::runtime().map_err(Error::Refused)?;
+    let account_path = a
+        .acme
+        .acme_account
+        .clone()
+        .unwrap_or_else(|| acme::default_account_path(plan_dir(&args.state), directory));
+    let (account, created) =
+        acme::account(&rt, &http, &account_path, directory, eab.as_ref(), true)
+            .map_err(Error::Refused)?;
+    let mut lines = Vec::new();
+    if created {
+        lines.push(format!(
+            "new ACME account at {directory}, its key saved to {} (mode 0600; reused next time)",
+            account_path.display()
+        ));
+    }
+    let single = a.item.is_some();
+    let mut failed = false;
+    for item in &items {
+        let result = (|| {
+            let csr = item
+                .csr
+                .as_ref()
+                .ok_or_else(|| Error::Refused("no CSR yet: run `rotate csr` first".into()))?;
+            let csr_path = PathBuf::from(shown_path(&args.state, &csr.csr_path));
+            let text = std::fs::read_to_string(&csr_path)
+                .map_err(|e| Error::Refused(format!("the CSR {}: {e}", csr_path.display())))?;
+            let der = pem_der(&text).ok_or_else(|| {
+                Error::Refused(format!(
+                    "the CSR {}: no PEM block in it",
+                    csr_path.display()
+                ))
+            })?;
+            let ids = acme::csr_identifiers(&der)
+                .map_err(|e| Error::Refused(format!("{}: {e}", csr_path.display())))?;
+            let (order_url, pem) = acme::order(
+                &rt,
+                &account,
+                &ids,
+                &der,
+                &mut solver,
+                Duration::from_secs(a.wait),
+            )
+            .map_err(Error::Refused)?;
+            let issued = certs_in(pem.as_bytes())?;
+            let cert_path = free_name(&csr_path);
+            // The clock after the CA answered (unless --now pinned it): the certificate is
+            // valid from the moment it was signed.
+            let ctx = &ctx.at_this_step();
+            let at = timefmt::rfc3339(ctx.now);
+            with_plan(args, |plan| {
+                let exposed: HashSet<String> = plan.exposed_keys.iter().cloned().collect();
+                let item = plan.item_mut(&item.id)?;
+                let record = check_issued(item, &exposed, &issued, &[], &anchors, ctx.now, &cert_path)
+                    .map_err(|e| {
+                        Error::Refused(format!(
+                            "{e}; the CA's certificate (order {order_url}) was not accepted and the item is unchanged"
+                        ))
+                    })?;
+                crate::csr::output::write_new(&cert_path, pem.as_bytes(), 0o644).map_err(
+                    |(p, e)| Error::Refused(format!("cannot write {}: {e}", p.display())),
+                )?;
+                let event = Event::Imported(IssuedRecord {
+                    cert_path: stored_path(&args.state, &cert_path),
+                    acme: Some(AcmeOrder {
+                        directory: directory.to_owned(),
+                        order_url: order_url.clone(),
+                        account_path: stored_path(&args.state, &account_path),
+                        challenge: solver.name().to_owned(),
+                    }),
+                    ..record
+                });
+                let applied = plan::apply(item, event, &at, &actor()).map_err(|e| {
+                    let _ = std::fs::remove_file(&cert_path);
+                    Error::Refused(e)
+                })?;
+                let changed = matches!(applied, Applied::Changed { .. });
+                Ok((
+                    format!(
+                        "{} (certificate and chain in {}; order {order_url})",
+                        describe(&item.id, applied),
+                        cert_path.display()
+                    ),
+                    changed,
+                ))
+            })
+        })();
+        match result {
+            Ok(line) => lines.push(line),
+            Err(e) if single => {
+                super::say(ctx, &lines)?;
+                return Err(e);
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("certsweep: {}: {e}", item.id);
+            }
+        }
+    }
+    if failed {
+        lines.push("some items got no certificate; they stay csr-generated".to_owned());
+    }
+    super::say(ctx, &lines)?;
+    Ok(ExitCode::of(failed, false))
+}
+
+/// The certificates (facts and DER) in PEM text the CA sent.
+fn certs_in(pem: &[u8]) -> Result<Vec<(crate::cert::CertFacts, Vec<u8>)>, Error> {
+    let opts = inventory::ReadOptions {
+        keep_der: true,
+        ..Default::default()
+    };
+    let loaded = inventory::read_input_with(BufReader::new(pem), &opts)
+        .map_err(|e| Error::Refused(format!("the CA's certificate chain is unreadable: {e}")))?;
+    if let Some((_, reason)) = loaded.errors.first() {
+        return Err(Error::Refused(format!(
+            "the CA's certificate chain is unreadable: {reason}"
+        )));
+    }
+    Ok(loaded
+        .certs
+        .into_iter()
+        .map(|(_, f)| *f)
+        .zip(loaded.ders)
+        .collect())
+}
+
+/// `NAME.issued.pem` beside the CSR, or `NAME.issued-2.pem`, ...: never an existing file.
+fn free_name(csr_path: &Path) -> PathBuf {
+    let stem = csr_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "certificate".into());
+    let dir = csr_path.parent().unwrap_or(Path::new("."));
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("{stem}.issued.pem")
+        } else {
+            format!("{stem}.issued-{n}.pem")
+        };
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return path;
+        }
+        n += 1;
+    }
+}
+
+pub fn revoke(args: &RotateArgs, a: &RotateRevokeArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    if a.item.is_none() && !a.all {
+        return Err(Error::Usage("which item? give ITEM or --all".into()));
+    }
+    let forced_reason = if a.force {
+        match &a.reason {
+            Some(r) if !r.trim().is_empty() => Some(r.clone()),
+            _ => {
+                return Err(Error::Usage(
+                    "--force needs --reason TEXT (it is recorded)".into(),
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    let keys: Vec<(PathBuf, SigningKey)> = a
+        .old_key
+        .iter()
+        .map(|p| SigningKey::load(p).map(|k| (p.clone(), k)))
+        .collect::<Result<_, _>>()
+        .map_err(Error::Refused)?;
+    let plan = state::load(&args.state)?.ok_or_else(|| no_plan(&args.state))?;
+    let items: Vec<Item> = match &a.item {
+        Some(id) => vec![plan.items[plan.find(id)?].clone()],
+        None => plan
+            .items
+            .iter()
+            .filter(|i| i.step == Step::Verified)
+            .cloned()
+            .collect(),
+    };
+    if items.is_empty() {
+        super::say(
+            ctx,
+            &["no verified item is waiting for revocation".to_owned()],
+        )?;
+        return Ok(ExitCode::Clean);
+    }
+    let directory = a.acme.acme_directory.as_str();
+    let http = Http::new(&a.acme.acme_roots, Duration::from_secs(a.acme.timeout))?;
+    let account = if a.with_account {
+        let rt = acme::runtime().map_err(Error::Refused)?;
+        let path = a
+            .acme
+            .acme_account
+            .clone()
+            .unwrap_or_else(|| acme::default_account_path(plan_dir(&args.state), directory));
+        let (account, _) =
+            acme::account(&rt, &http, &path, directory, None, false).map_err(Error::Refused)?;
+        Some(account)
+    } else {
+        None
+    };
+    let single = a.item.is_some();
+    let mut failed = false;
+    let mut lines = Vec::new();
+    for item in &items {
+        let result = revoke_one(
+            args,
+            ctx,
+            item,
+            &keys,
+            account.as_ref(),
+            &http,
+            directory,
+            &forced_reason,
+        );
+        match result {
+            Ok(line) => lines.push(line),
+            Err(e) if single => {
+                super::say(ctx, &lines)?;
+                return Err(e);
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("certsweep: {}: {e}", item.id);
+            }
+        }
+    }
+    super::say(ctx, &lines)?;
+    Ok(ExitCode::of(failed, false))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn revoke_one(
+    args: &RotateArgs,
+    ctx: &Context,
+    item: &Item,
+    keys: &[(PathBuf, SigningKey)],
+    account: Option<&instant_acme::Account>,
+    http: &Http,
+    directory: &str,
+    forced_reason: &Option<String>,
+) -> Result<String, Error> {
+    let at = timefmt::rfc3339(ctx.now);
+    if let Some(done) = item.revocation.as_ref().and_then(|r| r.acme.as_ref()) {
+        return Ok(format!(
+            "{}: unchanged (already {}: {} answered {} at {})",
+            item.id,
+            item.step.as_str(),
+            done.directory,
+            done.outcome,
+            done.at
+        ));
+    }
+    // The walk's gate first, on a copy: nothing is sent to the CA if the plan refuses.
+    let key = match account {
+        Some(_) => None,
+        None => Some(
+            keys.iter()
+                .find(|(_, k)| k.spki_sha256() == item.old.spki_sha256)
+                .map(|(_, k)| k)
+                .ok_or_else(|| {
+                    let given: Vec<String> = keys
+                        .iter()
+                        .map(|(p, k)| format!("{} (spki sha256 {})", p.display(), k.spki_sha256()))
+                        .collect();
+                    Error::Refused(format!(
+                        "refused: {} is not the old certificate's key (its spki sha256 is {}); nothing was sent to the CA. Give the old certificate's private key with --old-key FILE, or --with-account",
+                        given.join(", "),
+                        item.old.spki_sha256
+                    ))
+                })?,
+        ),
+    };
+    let evidence = |outcome: Outcome| AcmeRevocation {
+        directory: directory.to_owned(),
+        signer: if key.is_some() {
+            "certificate-key".into()
+        } else {
+            "account".into()
+        },
+        signer_spki_sha256: key
+            .map(SigningKey::spki_sha256)
+            .unwrap_or_else(|| "account key".into()),
+        reason_code: 1,
+        reason: "keyCompromise".into(),
+        at: at.clone(),
+        outcome: outcome.as_str().into(),
+    };
+    let mut trial = item.clone();
+    plan::apply(
+        &mut trial,
+        Event::AcmeRevoked {
+            evidence: evidence(Outcome::Revoked),
+            forced_reason: forced_reason.clone(),
+        },
+        &at,
+        &actor(),
+    )
+    .map_err(|e| Error::Refused(format!("{e}; nothing was sent to the CA")))?;
+    let der = pem_der(&item.old.pem).ok_or_else(|| {
+        Error::State(format!(
+            "item {}: its stored certificate is unreadable",
+            item.id
+        ))
+    })?;
+    let outcome = match (key, account) {
+        (Some(key), _) => acme::revoke_with_key(http, directory, key, &der),
+        (None, Some(account)) => acme::revoke_with_account(account, &der),
+        (None, None) => Err("no key to sign with".into()),
+    }
+    .map_err(|e| Error::Refused(format!("{e}; the item is unchanged")))?;
+    with_plan(args, |plan| {
+        let item = plan.item_mut(&item.id)?;
+        let applied = plan::apply(
+            item,
+            Event::AcmeRevoked {
+                evidence: evidence(outcome),
+                forced_reason: forced_reason.clone(),
+            },
+            &at,
+            &actor(),
+        )
+        .map_err(Error::Refused)?;
+        let changed = matches!(applied, Applied::Changed { .. });
+        let note = match outcome {
+            Outcome::Revoked => "the CA revoked the old certificate for keyCompromise",
+            Outcome::AlreadyRevoked => "the CA had already revoked the old certificate",
+        };
+        Ok((format!("{} ({note})", describe(&item.id, applied)), changed))
+    })
+}

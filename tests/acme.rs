@@ -1,0 +1,1214 @@
+//! `rotate issue` and `rotate revoke` against a real ACME server: Let's Encrypt's pebble,
+//! started here on loopback ports with its own TLS certificate made at test time.
+//!
+//! Pebble signs with the real clock and does not backdate, so these tests pass `--now` = the
+//! real time 30 s after each command starts (a time by which it has finished): the
+//! certificates pebble issues during the command are valid then.
+//!
+//! Without the `pebble` binary the tests are skipped, unless `CERTSWEEP_REQUIRE_PEBBLE=1`
+//! (set by `.ci/run`), which makes a missing pebble a failure.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rcgen::{CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::harness::*;
+
+const NAME: &str = "shop.example.test";
+
+/// A running pebble (killed on drop).
+pub struct Pebble {
+    child: Child,
+    extra: Vec<Child>,
+    pub dir: tempfile::TempDir,
+    pub directory: String,
+    mgmt: String,
+    /// pebble-challtestsrv's management port, when challenges are really validated.
+    pub challtest: Option<u16>,
+    /// The CA of pebble's own TLS certificate (for --acme-roots).
+    pub tls_ca: PathBuf,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for c in self
+            .extra
+            .iter_mut()
+            .chain(std::iter::once(&mut self.child))
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "port {port} never answered"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+fn have(binary: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// How pebble should run.
+#[derive(Default)]
+pub struct Options {
+    /// `externalAccountBindingRequired` with these (kid, base64url key) pairs.
+    pub eab: Vec<(String, String)>,
+    /// Really validate challenges: pebble-challtestsrv answers DNS (every name → 127.0.0.1),
+    /// http-01 is fetched from this port.
+    pub validate_http_port: Option<u16>,
+}
+
+impl Pebble {
+    /// Starts pebble, or None (skip) if it is not installed and not required.
+    pub fn start(opts: Options) -> Option<Pebble> {
+        if !have("pebble") {
+            assert!(
+                std::env::var("CERTSWEEP_REQUIRE_PEBBLE").as_deref() != Ok("1"),
+                "pebble is not installed but CERTSWEEP_REQUIRE_PEBBLE=1: apt-get install pebble"
+            );
+            eprintln!("skipped: pebble is not installed (apt-get install pebble)");
+            return None;
+        }
+        let dir = temp();
+        // Pebble's own TLS certificate: a CA and a 127.0.0.1/localhost leaf.
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "certsweep test pebble TLS CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        leaf.subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        let tls_ca = write(dir.path(), "pebble-tls-ca.pem", ca_cert.pem());
+        let cert = write(dir.path(), "pebble-cert.pem", leaf_cert.pem());
+        let key = write(dir.path(), "pebble-key.pem", leaf_key.serialize_pem());
+        let (port, mgmt_port) = (free_port(), free_port());
+        let mut config = serde_json::json!({"pebble": {
+            "listenAddress": format!("127.0.0.1:{port}"),
+            "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+            "certificate": cert,
+            "privateKey": key,
+            "httpPort": opts.validate_http_port.unwrap_or(5002),
+            "tlsPort": 5001,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": !opts.eab.is_empty(),
+        }});
+        if !opts.eab.is_empty() {
+            config["pebble"]["externalAccountMACKeys"] = opts
+                .eab
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        let config_path = write(dir.path(), "pebble.json", config.to_string());
+        let mut extra = Vec::new();
+        let mut challtest = None;
+        let mut cmd = Command::new("pebble");
+        cmd.arg("-config")
+            .arg(&config_path)
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match opts.validate_http_port {
+            None => {
+                cmd.env("PEBBLE_VA_ALWAYS_VALID", "1");
+            }
+            Some(_) => {
+                let (dns, mgmt) = (free_port(), free_port());
+                let srv = Command::new("pebble-challtestsrv")
+                    .args(["-dns01", &format!("127.0.0.1:{dns}")])
+                    .args(["-management", &format!("127.0.0.1:{mgmt}")])
+                    .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+                    .args(["-defaultIPv6", ""])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start pebble-challtestsrv");
+                extra.push(srv);
+                wait_for_port(mgmt);
+                challtest = Some(mgmt);
+                cmd.args(["-dnsserver", &format!("127.0.0.1:{dns}")]);
+            }
+        }
+        let child = cmd.spawn().expect("start pebble");
+        let p = Pebble {
+            child,
+            extra,
+            dir,
+            directory: format!("https://127.0.0.1:{port}/dir"),
+            mgmt: format!("https://127.0.0.1:{mgmt_port}"),
+            challtest,
+            tls_ca,
+        };
+        wait_for_port(port);
+        wait_for_port(mgmt_port);
+        Some(p)
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        let ca = CertificateDer::from_pem_file(&self.tls_ca).unwrap();
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::Specific(Arc::new(vec![Certificate::from_der(
+                &ca,
+            )
+            .to_owned()])))
+            .unversioned_rustls_crypto_provider(crate::tls::provider())
+            .build();
+        ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+    }
+
+    /// GET on the management interface.
+    pub fn manage(&self, path: &str) -> (u16, String) {
+        let mut rsp = self
+            .agent()
+            .get(format!("{}{path}", self.mgmt))
+            .call()
+            .unwrap();
+        (
+            rsp.status().as_u16(),
+            rsp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    /// Pebble's issuing root (it makes a new one at each start), written to a file.
+    pub fn root_file(&self) -> PathBuf {
+        let path = self.dir.path().join("pebble-root.pem");
+        if !path.exists() {
+            let (code, pem) = self.manage("/roots/0");
+            assert_eq!(code, 200);
+            std::fs::write(&path, pem).unwrap();
+        }
+        path
+    }
+
+    /// `/cert-status-by-serial/SERIAL` as JSON.
+    pub fn status(&self, serial: &str) -> serde_json::Value {
+        let hex: String = serial
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+            .trim_start_matches('0')
+            .to_lowercase();
+        let (code, body) = self.manage(&format!("/cert-status-by-serial/{hex}"));
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The common ACME arguments.
+    pub fn acme_args(&self) -> Vec<String> {
+        vec![
+            "--acme-directory".into(),
+            self.directory.clone(),
+            "--acme-roots".into(),
+            self.tls_ca.display().to_string(),
+        ]
+    }
+}
+
+/// The real time: pebble signs with it (and does not backdate).
+pub fn real_now() -> String {
+    at(time::OffsetDateTime::now_utc())
+}
+
+fn at(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A plan in its own folder; commands run with `--now` = the real time.
+pub struct Plan {
+    pub dir: tempfile::TempDir,
+}
+
+impl Plan {
+    pub fn new() -> Plan {
+        Plan { dir: temp() }
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("plan.json")
+    }
+
+    pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Run {
+        Test::new()
+            .without_now()
+            .args(["rotate", "--state", self.state().to_str().unwrap()])
+            .args(args.iter().map(|s| s.as_ref().to_owned()))
+            .args([
+                "--now".to_owned(),
+                at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+            ])
+            .env("USER", "alice")
+            .run()
+    }
+
+    pub fn plan_text(&self) -> String {
+        std::fs::read_to_string(self.state()).unwrap()
+    }
+
+    pub fn item(&self) -> serde_json::Value {
+        let plan: serde_json::Value = serde_json::from_str(&self.plan_text()).unwrap();
+        plan["items"][0].clone()
+    }
+
+    pub fn id(&self) -> String {
+        self.item()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn file(&self, stored: &serde_json::Value) -> PathBuf {
+        self.dir
+            .path()
+            .join(stored.as_str().expect("a stored path"))
+    }
+
+    /// `init` with one certificate file for `NAME`, uploaded at `uploaded_at`.
+    pub fn init(&self, cert: &Path, uploaded_at: &str, cutoff: &str) {
+        let manifest = write(
+            self.dir.path(),
+            "manifest.json",
+            serde_json::json!([{"id": "shop", "file": cert, "uploaded_at": uploaded_at, "host": NAME}])
+                .to_string(),
+        );
+        self.run(&[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            cutoff,
+        ])
+        .code(0)
+        .stdout_has("1 new item(s)");
+    }
+}
+
+/// A certificate pebble issued for `NAME` with a key of `key_type`, and that key: made by a
+/// first walk (self-signed 2016 certificate → csr → issue), so the revocation tests have an
+/// old certificate that pebble knows.
+pub fn pebble_issued(p: &Pebble, key_type: &str) -> (PathBuf, PathBuf) {
+    let boot = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    params.distinguished_name.push(DnType::CommonName, NAME);
+    let old = write(
+        boot.dir.path(),
+        "self-signed.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    boot.init(&old, "2016-05-10", CUTOFF);
+    boot.run(&["csr", "--all", "--key-type", key_type]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), "--all".into()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        boot.dir.path().join("www").display().to_string(),
+    ]);
+    boot.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    let item = boot.item();
+    let cert = boot.file(&item["issued"]["cert_path"]);
+    let key = boot.file(&item["csr"]["key_path"]);
+    // Keep the files: the boot folder goes away with `boot`.
+    let keep = p.dir.path().join(format!("old-{key_type}"));
+    std::fs::create_dir_all(&keep).unwrap();
+    let (c, k) = (keep.join("old.pem"), keep.join("old.key"));
+    std::fs::copy(cert, &c).unwrap();
+    std::fs::copy(key, &k).unwrap();
+    (c, k)
+}
+
+/// A plan whose one item is the pebble-issued `old` certificate, exposed by a breach after
+/// it was issued.
+pub fn plan_around(old: &Path) -> Plan {
+    let plan = Plan::new();
+    std::thread::sleep(Duration::from_millis(1100));
+    let uploaded = real_now();
+    std::thread::sleep(Duration::from_millis(1100));
+    plan.init(old, &uploaded, &real_now());
+    plan
+}
+
+/// Serves `chain_pem` with `key_pem` on 127.0.0.1 (a port of its own).
+pub fn serve_tls(chain_pem: &[u8], key_pem: &[u8]) -> std::net::SocketAddr {
+    let chain = crate::tls::pem_certs(chain_pem);
+    let key = PrivateKeyDer::from_pem_slice(key_pem).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    crate::tls::serve(TcpListener::bind("127.0.0.1:0").unwrap(), Arc::new(config))
+}
+
+/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
+pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    let item = plan.item();
+    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
+    let addr = serve_tls(&chain, &key);
+    plan.run(&[
+        "uploaded",
+        &plan.id(),
+        "--endpoint",
+        &addr.to_string(),
+        "--sni",
+        NAME,
+        "--roots",
+        root.to_str().unwrap(),
+    ])
+    .code(0)
+    .stdout_has("uploaded -> verified");
+}
+
+fn revoke_args(p: &Pebble, plan: &Plan, key: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["revoke".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend(["--old-key".into(), key.display().to_string()]);
+    args
+}
+
+#[test]
+fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+
+    // Before verification: refused, nothing sent, the plan untouched.
+    plan.run(&["csr", "--all"]).code(0);
+    plan.run(&["next", "--acme-directory", &p.directory])
+        .code(1)
+        .stdout_has(&format!(
+            "certsweep rotate issue {} --acme-directory {} --http01-webroot DIR",
+            plan.id(),
+            p.directory
+        ));
+    let before = plan.plan_text();
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(2)
+        .stderr_has("only csr-generated")
+        .stderr_has("nothing was sent to the CA");
+    assert_eq!(plan.plan_text(), before);
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+
+    // issue: the order URL is in the history, the account file is 0600 beside the plan.
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued")
+        .stdout_has("new ACME account");
+    let item = plan.item();
+    assert!(item["issued"]["acme"]["order_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://127.0.0.1:"));
+    let history = item["history"].to_string();
+    assert!(
+        history.contains("by ACME order https://127.0.0.1:"),
+        "{history}"
+    );
+    let account = plan.file(&item["issued"]["acme"]["account_path"]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&account).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!plan.plan_text().contains("PRIVATE KEY"));
+    // A second issue for the same item changes nothing.
+    plan.run(&args).code(0).stdout_has("unchanged");
+
+    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
+    let addr = serve_tls(&chain, &key);
+    plan.run(&[
+        "uploaded",
+        &plan.id(),
+        "--endpoint",
+        &addr.to_string(),
+        "--sni",
+        NAME,
+        "--roots",
+        root.to_str().unwrap(),
+    ])
+    .code(0)
+    .stdout_has("uploaded -> verified");
+
+    // `next` now names the revocation through the CA the new certificate came from.
+    plan.run(&["next"]).code(1).stdout_has(&format!(
+        "certsweep rotate revoke {} --acme-directory {} --old-key OLD.key",
+        plan.id(),
+        p.directory
+    ));
+
+    // A key that is not the old certificate's: refused before anything is sent.
+    let wrong = write(
+        plan.dir.path(),
+        "wrong.key",
+        KeyPair::generate().unwrap().serialize_pem(),
+    );
+    let before = plan.plan_text();
+    plan.run(&revoke_args(&p, &plan, &wrong))
+        .code(2)
+        .stderr_has("is not the old certificate's key")
+        .stderr_has("nothing was sent to the CA");
+    assert_eq!(plan.plan_text(), before);
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked")
+        .stdout_has("keyCompromise");
+    let status = p.status(&serial);
+    assert_eq!(status["Status"], "Revoked", "{status}");
+    assert_eq!(status["Reason"], 1, "{status}");
+    let item = plan.item();
+    assert_eq!(item["step"], "revoked");
+    let evidence = &item["revocation"]["acme"];
+    assert_eq!(evidence["signer"], "certificate-key");
+    assert_eq!(evidence["reason_code"], 1);
+    assert_eq!(evidence["outcome"], "revoked");
+    assert_eq!(evidence["directory"], p.directory.as_str());
+    assert_eq!(evidence["signer_spki_sha256"], item["old"]["spki_sha256"]);
+
+    // Re-run: unchanged, exit 0.
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(0)
+        .stdout_has("unchanged");
+    // status and next know the step.
+    plan.run(&["status"])
+        .code(1)
+        .stdout_has("a CRL confirming the revocation the CA accepted");
+    plan.run(&["next"])
+        .code(1)
+        .stdout_has("the CA accepted the revocation");
+}
+
+/// The revocation signed by the old key, for each key type pebble accepts.
+fn revoke_with_old_key_of_type(key_type: &str) {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, key_type);
+    let plan = plan_around(&old);
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    walk_to_verified(&p, &plan);
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked");
+    let status = p.status(&serial);
+    assert_eq!(
+        (status["Status"].as_str(), status["Reason"].as_i64()),
+        (Some("Revoked"), Some(1)),
+        "{key_type}: {status}"
+    );
+}
+
+#[test]
+fn a_p384_old_key_signs_its_own_revocation() {
+    revoke_with_old_key_of_type("ecdsa-p384");
+}
+
+#[test]
+fn an_rsa_old_key_signs_its_own_revocation() {
+    revoke_with_old_key_of_type("rsa-2048");
+}
+
+#[test]
+fn revoked_already_at_the_ca_counts_as_success_and_with_account_revokes_too() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    // Two plans around the same old certificate: the second finds it already revoked.
+    let first = plan_around(&old);
+    walk_to_verified(&p, &first);
+    let second = plan_around(&old);
+    walk_to_verified(&p, &second);
+    first
+        .run(&revoke_args(&p, &first, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked");
+    second
+        .run(&revoke_args(&p, &second, &old_key))
+        .code(0)
+        .stdout_has("verified -> revoked")
+        .stdout_has("had already revoked");
+    assert_eq!(
+        second.item()["revocation"]["acme"]["outcome"],
+        "already-revoked"
+    );
+
+    // --with-account: the account that issued the NEW certificate revokes it (here: the
+    // new certificate of a third plan, to have something pebble lets that account revoke).
+    let third = plan_around(&old);
+    walk_to_verified(&p, &third);
+    let new_serial = third.item()["issued"]["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_cert = third.file(&third.item()["issued"]["cert_path"]);
+    let fourth = plan_around(&new_cert);
+    walk_to_verified(&p, &fourth);
+    let account = third.file(&third.item()["issued"]["acme"]["account_path"]);
+    let mut args: Vec<String> = vec!["revoke".into(), fourth.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--with-account".into(),
+        "--acme-account".into(),
+        account.display().to_string(),
+    ]);
+    fourth.run(&args).code(0).stdout_has("verified -> revoked");
+    assert_eq!(fourth.item()["revocation"]["acme"]["signer"], "account");
+    assert_eq!(p.status(&new_serial)["Status"], "Revoked");
+}
+
+#[test]
+fn a_certificate_this_ca_did_not_issue_is_a_clear_refusal() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    // The self-signed 2016 certificate: pebble never saw it.
+    let plan = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    let old_key = write(plan.dir.path(), "old.key", key.serialize_pem());
+    plan.init(&old, "2016-05-10", CUTOFF);
+    walk_to_verified(&p, &plan);
+    let before = plan.plan_text();
+    plan.run(&revoke_args(&p, &plan, &old_key))
+        .code(2)
+        .stderr_has("this CA did not issue the old certificate")
+        .stderr_has("the item is unchanged");
+    assert_eq!(plan.plan_text(), before);
+}
+
+#[test]
+fn eab_is_sent_when_the_ca_requires_it() {
+    let kid = "kid-1";
+    let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let Some(p) = Pebble::start(Options {
+        eab: vec![(kid.into(), hmac.into())],
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let plan = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    plan.init(&old, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    let before = plan.plan_text();
+    plan.run(&args)
+        .code(2)
+        .stderr_has("external account binding")
+        .stderr_has("--eab-kid");
+    assert_eq!(plan.plan_text(), before);
+    let hmac_file = write(plan.dir.path(), "eab.hmac", hmac);
+    args.extend([
+        "--eab-kid".into(),
+        kid.into(),
+        "--eab-hmac-file".into(),
+        hmac_file.display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+}
+
+#[test]
+fn real_http01_validation_through_the_standalone_listener() {
+    let port = free_port();
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let plan = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    plan.init(&old, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend(["--roots".into(), root.display().to_string()]);
+    // Nothing answers on the port: pebble really validates, so the order fails.
+    let mut wrong = args.clone();
+    wrong.extend([
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+        "--wait".into(),
+        "10".into(),
+    ]);
+    let before = plan.plan_text();
+    plan.run(&wrong)
+        .code(2)
+        .stderr_has("the ACME server refused");
+    assert_eq!(plan.plan_text(), before);
+    args.extend(["--http01-listen".into(), format!("127.0.0.1:{port}")]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    assert_eq!(
+        plan.item()["issued"]["acme"]["challenge"],
+        "http-01 (standalone listener)"
+    );
+}
+
+#[test]
+fn real_dns01_validation_through_a_hook() {
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(free_port()),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let mgmt = p.challtest.unwrap();
+    let plan = Plan::new();
+    let hook = write(
+        plan.dir.path(),
+        "hook.py",
+        format!(
+            r#"import json, os, urllib.request
+action = os.environ["CERTSWEEP_ACME_ACTION"]
+host = os.environ["CERTSWEEP_ACME_TXT_NAME"] + "."
+body = {{"host": host}}
+if action == "present":
+    body["value"] = os.environ["CERTSWEEP_ACME_TXT_VALUE"]
+path = "/set-txt" if action == "present" else "/clear-txt"
+with open(os.path.join(os.path.dirname(__file__), "hook.log"), "a") as log:
+    log.write(action + " " + host + "\n")
+urllib.request.urlopen("http://127.0.0.1:{mgmt}" + path, json.dumps(body).encode())
+"#
+        ),
+    );
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        plan.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    plan.init(&old, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--dns01-hook".into(),
+        format!("python3 {}", hook.display()),
+    ]);
+    plan.run(&args)
+        .code(0)
+        .stdout_has("csr-generated -> issued");
+    let log = std::fs::read_to_string(plan.dir.path().join("hook.log")).unwrap();
+    assert_eq!(
+        log,
+        format!("present _acme-challenge.{NAME}.\ncleanup _acme-challenge.{NAME}.\n")
+    );
+}
+
+/// `rotate walk --acme-directory ...` at a pseudo-terminal (util-linux `script`), reading the
+/// clock itself; `answers` are typed at its prompts.
+fn walk_at_terminal(plan: &Plan, extra: &[String], answers: &str) -> String {
+    use std::io::Write;
+    let command = format!(
+        "{} rotate walk --state {} {}",
+        env!("CARGO_BIN_EXE_certsweep"),
+        plan.state().display(),
+        extra.join(" ")
+    );
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (bsdutils) is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(answers.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+#[test]
+fn walk_offers_the_acme_steps() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    plan.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let mut extra = p.acme_args();
+    extra.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    let out = walk_at_terminal(&plan, &extra, "y\nq\n");
+    assert!(
+        out.contains("Get the certificate from the ACME CA at"),
+        "{out}"
+    );
+    assert!(out.contains("csr-generated -> issued"), "{out}");
+    assert_eq!(plan.item()["step"], "issued");
+
+    let item = plan.item();
+    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
+    let addr = serve_tls(&chain, &key);
+    plan.run(&[
+        "uploaded",
+        &plan.id(),
+        "--endpoint",
+        &addr.to_string(),
+        "--sni",
+        NAME,
+        "--roots",
+        root.to_str().unwrap(),
+    ])
+    .code(0);
+    let out = walk_at_terminal(&plan, &extra, &format!("{}\nq\n", old_key.display()));
+    assert!(out.contains("signed by its own key"), "{out}");
+    assert!(out.contains("verified -> revoked"), "{out}");
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    assert_eq!(p.status(&serial)["Reason"], 1);
+}
+
+/// A minimal ACME server on loopback (plain HTTP) for what pebble cannot be made to do on
+/// demand: refuse a good nonce. It answers the directory, nonces and revokeCert; the first
+/// revokeCert gets `badNonce` with a fresh nonce, the next is accepted. It keeps the bodies.
+fn fake_acme() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let posts: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let (b, seen) = (base.clone(), posts.clone());
+    std::thread::spawn(move || {
+        let mut nonce = 0;
+        for sock in listener.incoming().flatten() {
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            let mut sock = sock;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let (method, path) = {
+                    let mut w = line.split_whitespace();
+                    (
+                        w.next().unwrap_or("").to_owned(),
+                        w.next().unwrap_or("").to_owned(),
+                    )
+                };
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    reader.read_line(&mut h).unwrap();
+                    if h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                nonce += 1;
+                let (status, text) = match (method.as_str(), path.as_str()) {
+                    ("GET", "/dir") => (
+                        "200 OK",
+                        format!(r#"{{"newNonce": "{b}/nonce", "revokeCert": "{b}/revoke"}}"#),
+                    ),
+                    ("HEAD", "/nonce") => ("200 OK", String::new()),
+                    ("POST", "/revoke") => {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(String::from_utf8(body).unwrap());
+                        if seen.len() == 1 {
+                            (
+                                "400 Bad Request",
+                                r#"{"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce"}"#.to_owned(),
+                            )
+                        } else {
+                            ("200 OK", String::new())
+                        }
+                    }
+                    _ => ("404 Not Found", String::new()),
+                };
+                let len = if method == "HEAD" { 0 } else { text.len() };
+                let _ = write!(
+                    sock,
+                    "HTTP/1.1 {status}\r\nReplay-Nonce: n{nonce}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n{}",
+                    if method == "HEAD" { "" } else { &text }
+                );
+            }
+        }
+    });
+    (base, posts)
+}
+
+#[test]
+fn a_refused_nonce_is_retried_and_the_request_is_signed_by_the_old_key() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let (base, posts) = fake_acme();
+    let plan = Plan::new();
+    // The fixture shop certificate with its key in the same file.
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    let id = plan.id();
+    plan.run(&[
+        "revoke",
+        &id,
+        "--acme-directory",
+        &format!("{base}/dir"),
+        "--old-key",
+        shop.to_str().unwrap(),
+        "--force",
+        "--reason",
+        "the CA asked for it today",
+    ])
+    .code(0)
+    .stdout_has("planned -> revoked");
+    let posts = posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2, "one refused, one accepted");
+    let decode = |s: &serde_json::Value| URL_SAFE_NO_PAD.decode(s.as_str().unwrap()).unwrap();
+    let mut nonces = Vec::new();
+    for post in &posts {
+        let jws: serde_json::Value = serde_json::from_str(post).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&decode(&jws["protected"])).unwrap();
+        nonces.push(header["nonce"].as_str().unwrap().to_owned());
+        assert_eq!(header["url"], format!("{base}/revoke"));
+        assert_eq!(header["alg"], "ES256");
+        assert!(header.get("kid").is_none(), "{header}");
+        let payload: serde_json::Value = serde_json::from_slice(&decode(&jws["payload"])).unwrap();
+        assert_eq!(payload["reason"], 1);
+        let old_der =
+            crate::tls::pem_certs(plan.item()["old"]["pem"].as_str().unwrap().as_bytes()).remove(0);
+        assert_eq!(decode(&payload["certificate"]), old_der.as_ref());
+        // The signature verifies with the public key of the old certificate (raw r||s).
+        let (_, cert) = x509_parser::parse_x509_certificate(old_der.as_ref()).unwrap();
+        let point = cert.public_key().subject_public_key.data.to_vec();
+        let jwk = &header["jwk"];
+        assert_eq!(
+            [&[4u8][..], &decode(&jwk["x"]), &decode(&jwk["y"])].concat(),
+            point
+        );
+        let signed = format!(
+            "{}.{}",
+            jws["protected"].as_str().unwrap(),
+            jws["payload"].as_str().unwrap()
+        );
+        let sig = decode(&jws["signature"]);
+        assert_eq!(sig.len(), 64);
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+            &point,
+        )
+        .verify(signed.as_bytes(), &sig)
+        .unwrap();
+    }
+    // The retry used the nonce the refusal carried, not the first one again.
+    assert_ne!(nonces[0], nonces[1]);
+    let item = plan.item();
+    assert_eq!(
+        item["revocation"]["forced_reason"],
+        "the CA asked for it today"
+    );
+    assert_eq!(item["revocation"]["acme"]["outcome"], "revoked");
+    assert!(item["history"]
+        .to_string()
+        .contains("FORCED before verification: the CA asked for it today"));
+}
+
+#[test]
+fn the_account_file_is_not_read_through_a_symlink_or_when_others_can_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let plan = Plan::new();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    let closed = format!("https://127.0.0.1:{}/dir", free_port());
+    let issue = |account: &Path| {
+        plan.run(&[
+            "issue",
+            &plan.id(),
+            "--acme-directory",
+            &closed,
+            "--acme-account",
+            account.to_str().unwrap(),
+            "--http01-webroot",
+            plan.dir.path().join("www").to_str().unwrap(),
+        ])
+    };
+    let before = plan.plan_text();
+    let real = write(plan.dir.path(), "real-account.json", "{}");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = plan.dir.path().join("account.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    issue(&link).code(2).stderr_has("it is a symbolic link");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    issue(&real)
+        .code(2)
+        .stderr_has("others may read it (mode 644)")
+        .stderr_has("chmod 600");
+    // No account file: one would be made, but the server is not there: a sentence, no file.
+    let missing = plan.dir.path().join("new-account.json");
+    issue(&missing)
+        .code(2)
+        .stderr_has(&format!("cannot talk to the ACME server at {closed}"));
+    assert!(!missing.exists());
+    assert_eq!(plan.plan_text(), before);
+}
+
+#[test]
+fn an_old_key_file_that_cannot_sign_is_named_with_the_reason() {
+    let plan = Plan::new();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    let ed = write(
+        plan.dir.path(),
+        "ed.key",
+        KeyPair::generate_for(&rcgen::PKCS_ED25519)
+            .unwrap()
+            .serialize_pem(),
+    );
+    for (file, why) in [
+        (
+            root().join("fixtures/demo/uploads/api.pem"),
+            "there is no private key in it",
+        ),
+        (
+            root().join("README.md"),
+            "neither a PEM nor a DER private key",
+        ),
+        (ed, "CAs do not take Ed25519 here"),
+    ] {
+        let revoke = plan.run(&[
+            "revoke",
+            &plan.id(),
+            "--acme-directory",
+            "https://127.0.0.1:1/dir",
+            "--old-key",
+            file.to_str().unwrap(),
+        ]);
+        revoke
+            .code(2)
+            .stderr_has(&format!("--old-key {}: ", file.display()))
+            .stderr_has(why);
+    }
+}
+
+#[test]
+fn issue_all_goes_on_past_an_item_that_fails_and_says_so() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let plan = Plan::new();
+    let mut entries = Vec::new();
+    for host in ["a.example.test", "b.example.test"] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+        params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+        params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+        let file = write(
+            plan.dir.path(),
+            &format!("{host}.pem"),
+            params.self_signed(&key).unwrap().pem(),
+        );
+        entries.push(serde_json::json!({"id": host, "file": file, "uploaded_at": "2016-05-10", "host": host}));
+    }
+    let manifest = write(
+        plan.dir.path(),
+        "manifest.json",
+        serde_json::Value::from(entries).to_string(),
+    );
+    plan.run(&[
+        "init",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--cutoff",
+        CUTOFF,
+    ])
+    .code(0);
+    plan.run(&["csr", "--all"]).code(0);
+    let plan_json: serde_json::Value = serde_json::from_str(&plan.plan_text()).unwrap();
+    let items = plan_json["items"].as_array().unwrap().clone();
+    let gone = plan.file(&items[0]["csr"]["csr_path"]);
+    std::fs::remove_file(&gone).unwrap();
+    let mut args: Vec<String> = vec!["issue".into(), "--all".into()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        p.root_file().display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(2)
+        .stderr_has(&format!("the CSR {}", gone.display()))
+        .stdout_has(&format!(
+            "{}: csr-generated -> issued",
+            items[1]["id"].as_str().unwrap()
+        ))
+        .stdout_has("some items got no certificate; they stay csr-generated");
+    let after: serde_json::Value = serde_json::from_str(&plan.plan_text()).unwrap();
+    assert_eq!(after["items"][0]["step"], "csr-generated");
+    assert_eq!(after["items"][1]["step"], "issued");
+}
+
+#[test]
+fn a_certificate_the_ca_issued_on_the_old_key_is_refused_and_the_item_stays() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    plan.run(&["csr", "--all"]).code(0);
+    // The CSR on disk swapped for one on the OLD key (pebble does not block compromised keys).
+    let csr = plan.file(&plan.item()["csr"]["csr_path"]);
+    std::fs::remove_file(&csr).unwrap();
+    let made = Command::new("openssl")
+        .args(["req", "-new", "-key"])
+        .arg(&old_key)
+        .args(["-subj", &format!("/CN={NAME}")])
+        .args(["-addext", &format!("subjectAltName=DNS:{NAME}")])
+        .arg("-out")
+        .arg(&csr)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let before = plan.plan_text();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        p.root_file().display().to_string(),
+        "--http01-webroot".into(),
+        plan.dir.path().join("www").display().to_string(),
+    ]);
+    plan.run(&args)
+        .code(2)
+        .stderr_has("uses the OLD (exposed) key")
+        .stderr_has("was not accepted and the item is unchanged");
+    assert_eq!(plan.plan_text(), before);
+    let written: Vec<_> = std::fs::read_dir(csr.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".issued"))
+        .collect();
+    assert!(written.is_empty(), "no certificate file is kept");
+}
