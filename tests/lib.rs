@@ -16,6 +16,7 @@ mod inspect;
 mod output;
 mod policy;
 mod probe;
+mod probe_reach;
 mod rotate;
 mod schema;
 mod tls;

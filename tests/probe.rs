@@ -1032,6 +1032,7 @@ struct Target {
     port: u16,
     sni: Option<String>,
     input_line: Option<usize>,
+    starttls: Option<String>,
 }
 
 #[allow(dead_code)]

@@ -8,6 +8,7 @@
 
 pub mod danger;
 pub mod report;
+pub mod starttls;
 pub mod targets;
 
 use std::collections::HashSet;
@@ -209,16 +210,29 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     if args.concurrency == 0 {
         return Err(Error::Usage("--concurrency must be at least 1".into()));
     }
+    let starttls = args
+        .starttls
+        .as_deref()
+        .map(starttls::Starttls::parse)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--starttls: {e}")))?;
     let mut errors = Vec::new();
     let mut list = Vec::new();
     for t in &args.targets {
-        list.push(
-            targets::parse(t, args.sni.as_deref())
-                .map_err(|e| Error::Usage(format!("target {e}")))?,
-        );
+        let mut target = targets::parse(t, args.sni.as_deref())
+            .map_err(|e| Error::Usage(format!("target {e}")))?;
+        if let Some(mode) = starttls {
+            target.starttls = mode;
+        }
+        list.push(target);
     }
     for path in &args.targets_file {
-        list.extend(targets::read_file(path, args.sni.as_deref(), &mut errors));
+        list.extend(targets::read_file(
+            path,
+            args.sni.as_deref(),
+            starttls,
+            &mut errors,
+        ));
     }
     if list.is_empty() && errors.is_empty() {
         return Err(Error::Usage(
@@ -587,6 +601,13 @@ fn session(
     let (mut sock, peer) = connect(&addrs, shared.limits.connect, deadline, total)?;
     p.address = Some(peer);
     let _ = sock.set_nodelay(true);
+    if let Some(proto) = target.starttls {
+        let host = target
+            .sni
+            .clone()
+            .unwrap_or_else(|| target.host.to_string());
+        starttls::prelude(proto, &mut sock, &host, deadline, total)?;
+    }
 
     let server_name = match target.server_name() {
         Some(n) => n,

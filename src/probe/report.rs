@@ -266,12 +266,13 @@ fn write_ndjson(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()>
 }
 
 /// The CSV columns, in order: one row per target, the leaf's facts flattened.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "schema_version",
     "input_line",
     "host",
     "port",
     "sni",
+    "starttls",
     "address",
     "status",
     "error",
@@ -308,6 +309,7 @@ fn write_csv(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                 r.target.host.clone(),
                 r.target.port.to_string(),
                 opt(r.target.sni),
+                opt(r.target.starttls.map(|p| p.as_str())),
                 r.address.clone().unwrap_or_default(),
                 r.status.as_str().to_owned(),
                 opt(r.error),
