@@ -237,10 +237,6 @@ pub struct ProbeArgs {
     /// pop3, 21 ftp, 389 ldap, 5432 postgres, 3306 mysql, 5222 xmpp; other ports none]
     #[arg(long, value_name = "PROTO")]
     pub starttls: Option<String>,
-    /// Ask the OCSP responder named in each served leaf (and read a stapled response) whether
-    /// it is revoked; only the http:// URLs in the certificates are contacted
-    #[arg(long)]
-    pub check_revocation: bool,
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }

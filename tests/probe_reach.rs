@@ -66,7 +66,16 @@ struct Daemon {
 
 impl Daemon {
     /// Starts `cmd` and waits until `port` accepts connections.
-    fn start(name: &'static str, mut cmd: Command, port: u16, log: &Path) -> Daemon {
+    fn start(name: &'static str, cmd: Command, port: u16, log: &Path) -> Daemon {
+        Daemon::try_start(name, cmd, port, log).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start(
+        name: &'static str,
+        mut cmd: Command,
+        port: u16,
+        log: &Path,
+    ) -> Result<Daemon, String> {
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -77,18 +86,18 @@ impl Daemon {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             if let Some(status) = d.child.try_wait().unwrap() {
-                panic!(
+                return Err(format!(
                     "{name} exited ({status}): {}",
                     std::fs::read_to_string(log).unwrap_or_default()
-                );
+                ));
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return d;
+                return Ok(d);
             }
             thread::sleep(Duration::from_millis(50));
         }
         d.stop();
-        panic!("{name} did not listen on {port} within 20s");
+        Err(format!("{name} did not listen on {port} within 20s"))
     }
 
     fn stop(&mut self) {
@@ -591,4 +600,85 @@ fn a_silent_starttls_server_times_out_within_the_limit() {
         .code(2)
         .stderr_has("timed out after 1s in the smtp STARTTLS prelude (waiting for the greeting)");
     assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+/// `openssl s_server` on a free port with `extra` options, killed on drop.
+fn s_server(dir: &Path, extra: &[&str]) -> (Daemon, u16) {
+    let cert = copy_legacy(dir);
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_server", "-quiet", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&cert)
+            .arg("-cert_chain")
+            .arg(root().join("fixtures/ca/intermediate-ca.pem"))
+            .args(extra);
+        let log = dir.join(format!("s_server-{port}.log"));
+        // A lost port race shows as an early exit: try another port.
+        if let Ok(d) = Daemon::try_start("openssl s_server", cmd, port, &log) {
+            return (d, port);
+        }
+    }
+    panic!("openssl s_server did not start");
+}
+
+#[test]
+fn a_tls_1_0_only_server_is_captured_and_judged_as_legacy_tls() {
+    let dir = temp();
+    let legacy = ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"];
+    let (_s, port) = s_server(dir.path(), &legacy);
+    let target = format!("127.0.0.1:{port}");
+
+    // Judged against the inventory: the exposed key wins, the legacy version is recorded.
+    let mut args = vec![target.as_str(), "--format", "json"];
+    args.extend(inventory());
+    let r = probe(&args).code(1).json();
+    let t = &r["targets"][0];
+    assert_eq!(t["status"], "serving-exposed", "{t}");
+    assert_eq!(t["legacy_tls"], true);
+    assert_eq!(t["tls_version"], "TLSv1.0");
+    assert_eq!(t["verified"], true, "{t}");
+    assert!(t["cipher_suite"].as_str().unwrap().contains("_CBC_"), "{t}");
+    assert!(t["error"].is_null());
+    assert_eq!(t["chain"].as_array().unwrap().len(), 2);
+    let reasons = t["reasons"].as_array().unwrap();
+    assert!(reasons.iter().any(|r| r
+        .as_str()
+        .unwrap()
+        .starts_with("the server speaks only legacy TLS (TLSv1.0, TLS_")));
+
+    // Without an inventory the legacy protocol is the finding.
+    let r = probe(&[
+        target.as_str(),
+        "--sni",
+        "legacy.example.com",
+        "--roots",
+        "fixtures/ca/root-ca.pem",
+        "--format",
+        "json",
+    ])
+    .code(1)
+    .json();
+    assert_eq!(r["targets"][0]["status"], "legacy-tls");
+    assert_eq!(r["summary"]["legacy_tls"], 1);
+    assert_eq!(r["targets"][0]["verified"], true);
+}
+
+#[test]
+fn a_server_refusing_the_legacy_handshake_too_says_both() {
+    let dir = temp();
+    // TLS 1.3 only with a suite rustls does not offer first but supports: reachable, so use
+    // a TLS 1.2 server whose only suite is anonymous DH, which neither handshake offers.
+    let (_s, port) = s_server(
+        dir.path(),
+        &["-tls1_2", "-cipher", "ADH-AES128-SHA:@SECLEVEL=0"],
+    );
+    let target = format!("127.0.0.1:{port}");
+    probe(&[target.as_str()])
+        .code(2)
+        .stderr_has("; a legacy TLS 1.0-1.2 handshake failed too: the server refused the legacy TLS handshake too (alert handshake_failure)");
 }

@@ -51,7 +51,7 @@ impl Verdicts {
     }
 
     /// `None` when the chain verifies for the name, else why not.
-    fn verdict(
+    pub(crate) fn verdict(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],

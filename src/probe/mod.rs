@@ -7,6 +7,7 @@
 //! input order.
 
 pub mod danger;
+pub mod legacy;
 pub mod report;
 pub mod starttls;
 pub mod targets;
@@ -53,6 +54,9 @@ pub struct Probed {
     pub tls_version: Option<&'static str>,
     pub cipher_suite: Option<String>,
     pub client_certificate_requested: bool,
+    /// The chain was captured by the legacy handshake (`legacy`): rustls could not
+    /// negotiate with the server.
+    pub legacy_tls: bool,
     pub chain: Vec<Arc<CertFacts>>,
     /// `None` when no chain was received; `Some(None)` when it verifies.
     pub verify_error: Option<Option<String>>,
@@ -69,6 +73,7 @@ impl Probed {
             tls_version: None,
             cipher_suite: None,
             client_certificate_requested: false,
+            legacy_tls: false,
             chain: Vec::new(),
             verify_error: None,
             elapsed: Duration::ZERO,
@@ -92,6 +97,9 @@ pub enum ProbeStatus {
     /// Judged against an inventory: the served leaf is not in it and does not verify for
     /// the name.
     UnexpectedCertificate,
+    /// The server speaks only TLS 1.0/1.1 or suites rustls refuses: its chain was captured
+    /// by the legacy handshake.
+    LegacyTls,
     /// `--strict`: the served chain does not verify for the name.
     VerifyFailed,
     /// The probe did not complete (and the chain, if any, showed none of the above).
@@ -108,6 +116,7 @@ impl ProbeStatus {
             ProbeStatus::ServingExposed => "serving-exposed",
             ProbeStatus::Expired => "expired",
             ProbeStatus::UnexpectedCertificate => "unexpected-certificate",
+            ProbeStatus::LegacyTls => "legacy-tls",
             ProbeStatus::VerifyFailed => "verify-failed",
             ProbeStatus::Error => "error",
             ProbeStatus::ServingReplaced => "serving-replaced",
@@ -122,6 +131,7 @@ impl ProbeStatus {
             ProbeStatus::ServingExposed
                 | ProbeStatus::Expired
                 | ProbeStatus::UnexpectedCertificate
+                | ProbeStatus::LegacyTls
                 | ProbeStatus::VerifyFailed
         )
     }
@@ -133,11 +143,14 @@ impl ProbeStatus {
 /// 2. `expired`: the served leaf is expired at `now`;
 /// 3. `unexpected-certificate`: with an inventory, the leaf is not in it and the chain does
 ///    not verify for the name;
-/// 4. `verify-failed`: with `--strict`, the chain does not verify for the name;
-/// 5. `error`: the probe did not complete;
-/// 6. `serving-replaced` (with an inventory) or `ok`.
+/// 4. `legacy-tls`: only the legacy handshake reached the server (an exposed or expired
+///    certificate served over legacy TLS is still 1 or 2: the key is the news);
+/// 5. `verify-failed`: with `--strict`, the chain does not verify for the name;
+/// 6. `error`: the probe did not complete;
+/// 7. `serving-replaced` (with an inventory) or `ok`.
 ///
-/// Adds the reason for statuses 2 to 4 to the judgement.
+/// Adds the reason for statuses 2 to 5 to the judgement (and the legacy one whenever the
+/// server spoke only legacy TLS).
 fn status(
     p: &Probed,
     j: &mut Judgement,
@@ -145,6 +158,13 @@ fn status(
     strict: bool,
     now: time::OffsetDateTime,
 ) -> ProbeStatus {
+    if p.legacy_tls {
+        j.reasons.push(format!(
+            "the server speaks only legacy TLS ({}, {}): it refused TLS 1.2 and 1.3 with current cipher suites, which clients now require; enable TLS 1.2 or later there",
+            p.tls_version.unwrap_or("?"),
+            p.cipher_suite.as_deref().unwrap_or("?")
+        ));
+    }
     if j.key_exposed == Some(true) {
         return ProbeStatus::ServingExposed;
     }
@@ -164,6 +184,11 @@ fn status(
                 ));
                 return ProbeStatus::UnexpectedCertificate;
             }
+        }
+        if p.legacy_tls {
+            return ProbeStatus::LegacyTls;
+        }
+        if let Some(Some(why)) = &p.verify_error {
             if strict {
                 j.reasons.push(format!(
                     "--strict: the served chain does not verify for the name ({why})"
@@ -621,7 +646,8 @@ fn session(
     let mut conn = ClientConnection::new(config.clone(), server_name)
         .map_err(|e| format!("TLS setup: {e}"))?;
 
-    let outcome = handshake(&mut conn, &mut sock, deadline, total);
+    let mut refused = false;
+    let outcome = handshake(&mut conn, &mut sock, deadline, total, &mut refused);
     let captured = client.verifier.take();
     p.client_certificate_requested = client.client_cert.take_asked();
     if let Some(c) = captured {
@@ -642,6 +668,10 @@ fn session(
     p.cipher_suite = conn
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()));
+    if let (Err(e), true, true) = (&outcome, refused, p.chain.is_empty()) {
+        return legacy_session(target, shared, peer, deadline, p)
+            .map_err(|l| format!("{e}; a legacy TLS 1.0-1.2 handshake failed too: {l}"));
+    }
     if let Err(e) = outcome {
         return Err(if p.client_certificate_requested {
             format!("the server requires a client certificate: {e}")
@@ -661,6 +691,48 @@ fn session(
     conn.send_close_notify();
     let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = conn.write_tls(&mut sock);
+    Ok(())
+}
+
+/// A second connection for a server that refused every version and suite rustls offers:
+/// the prelude again if any, then the legacy capture, judged like any other chain.
+fn legacy_session(
+    target: &Target,
+    shared: &Shared,
+    peer: SocketAddr,
+    deadline: Instant,
+    p: &mut Probed,
+) -> Result<(), String> {
+    let total = shared.limits.total;
+    let (mut sock, _) = connect(&[peer], shared.limits.connect, deadline, total)?;
+    let _ = sock.set_nodelay(true);
+    if let Some(proto) = target.starttls {
+        let host = target
+            .sni
+            .clone()
+            .unwrap_or_else(|| target.host.to_string());
+        starttls::prelude(proto, &mut sock, &host, deadline, total)?;
+    }
+    let captured = legacy::capture(&mut sock, target.sni.as_deref(), deadline, total)?;
+    p.legacy_tls = true;
+    p.tls_version = Some(captured.version);
+    p.cipher_suite = Some(captured.cipher_suite);
+    let ders: Vec<CertificateDer<'static>> = captured
+        .chain
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    for (i, der) in ders.iter().enumerate() {
+        let f = shared
+            .facts(der)
+            .map_err(|e| format!("served certificate #{} could not be read: {e}", i + 1))?;
+        p.chain.push(f);
+    }
+    let name = match target.server_name() {
+        Some(n) => n,
+        None => ServerName::IpAddress(peer.ip().into()),
+    };
+    p.verify_error = Some(shared.verdicts.verdict(&ders[0], &ders[1..], &name, &[]));
     Ok(())
 }
 
@@ -740,11 +812,15 @@ fn connect(
 /// Drives the handshake with blocking I/O; each read and write waits at most until the
 /// deadline, and the deadline is checked between steps (a server dripping bytes cannot
 /// hold a worker longer).
+///
+/// `refused` is set when the server turned down every version and suite offered (an alert,
+/// or a close before any answer): the cue for the legacy capture.
 fn handshake(
     conn: &mut ClientConnection,
     sock: &mut TcpStream,
     deadline: Instant,
     total: Duration,
+    refused: &mut bool,
 ) -> Result<(), String> {
     let mut received = 0usize;
     while conn.is_handshaking() {
@@ -769,11 +845,12 @@ fn handshake(
         let _ = sock.set_read_timeout(Some(wait));
         match conn.read_tls(sock) {
             Ok(0) => {
+                *refused = received == 0;
                 return Err(if received == 0 {
                     "the server closed the connection without a TLS response".into()
                 } else {
                     format!("the server closed the connection during the TLS handshake (after {received} bytes)")
-                })
+                });
             }
             Ok(n) => received += n,
             Err(e)
@@ -784,10 +861,23 @@ fn handshake(
             {
                 return Err(format!("timed out after {} {step}", secs(total)));
             }
-            Err(e) if closed(&e) => return Err(closed_during(received, &e)),
+            Err(e) if closed(&e) => {
+                *refused = received == 0;
+                return Err(closed_during(received, &e));
+            }
             Err(e) => return Err(format!("TLS handshake: reading failed: {e}")),
         }
         if let Err(e) = conn.process_new_packets() {
+            use rustls::AlertDescription as A;
+            *refused = matches!(
+                e,
+                rustls::Error::AlertReceived(
+                    A::ProtocolVersion
+                        | A::HandshakeFailure
+                        | A::InsufficientSecurity
+                        | A::IllegalParameter
+                ) | rustls::Error::PeerIncompatible(_)
+            );
             // Tell the server why (best effort), then report.
             let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
             let _ = conn.write_tls(sock);

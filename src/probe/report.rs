@@ -23,6 +23,7 @@ pub struct Summary {
     pub serving_exposed: usize,
     pub expired: usize,
     pub unexpected_certificate: usize,
+    pub legacy_tls: usize,
     pub verify_failed: usize,
     pub serving_replaced: usize,
     pub ok: usize,
@@ -48,6 +49,7 @@ impl ProbeReport<'_> {
                 ProbeStatus::ServingExposed => s.serving_exposed += 1,
                 ProbeStatus::Expired => s.expired += 1,
                 ProbeStatus::UnexpectedCertificate => s.unexpected_certificate += 1,
+                ProbeStatus::LegacyTls => s.legacy_tls += 1,
                 ProbeStatus::VerifyFailed => s.verify_failed += 1,
                 ProbeStatus::ServingReplaced => s.serving_replaced += 1,
                 ProbeStatus::Ok => s.ok += 1,
@@ -157,6 +159,8 @@ pub struct TargetRecord<'a> {
     pub error: Option<&'a str>,
     pub tls_version: Option<&'static str>,
     pub cipher_suite: Option<&'a str>,
+    /// The chain came from the legacy handshake: rustls could not negotiate.
+    pub legacy_tls: bool,
     pub verified: bool,
     pub verify_error: Option<&'a str>,
     pub client_certificate_requested: bool,
@@ -180,6 +184,7 @@ impl<'a> TargetRecord<'a> {
             error: p.error.as_deref(),
             tls_version: p.tls_version,
             cipher_suite: p.cipher_suite.as_deref(),
+            legacy_tls: p.legacy_tls,
             verified: p.verified(),
             verify_error: match &p.verify_error {
                 Some(e) => e.as_deref(),
@@ -339,6 +344,7 @@ fn status_color(s: ProbeStatus) -> &'static str {
         ProbeStatus::ServingExposed
         | ProbeStatus::Expired
         | ProbeStatus::UnexpectedCertificate
+        | ProbeStatus::LegacyTls
         | ProbeStatus::VerifyFailed => "1;31",
         ProbeStatus::Error => "1;33",
         ProbeStatus::ServingReplaced | ProbeStatus::Ok => "32",
@@ -401,6 +407,7 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
         (s.serving_exposed, "serving-exposed"),
         (s.expired, "expired"),
         (s.unexpected_certificate, "unexpected-certificate"),
+        (s.legacy_tls, "legacy-tls"),
         (s.verify_failed, "verify-failed"),
         (s.serving_replaced, "serving-replaced"),
         (s.ok, "ok"),
@@ -430,6 +437,16 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
             style.paint(
                 "1;31",
                 &format!("Next: {} endpoint(s) still serve an exposed key: install certificates on NEW keys there, then revoke the old ones (reason keyCompromise).", s.serving_exposed)
+            )
+        )?;
+    }
+    if s.legacy_tls > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!("Next: {} endpoint(s) speak only legacy TLS (1.0/1.1 or old cipher suites): enable TLS 1.2 or later there.", s.legacy_tls)
             )
         )?;
     }
