@@ -237,6 +237,11 @@ pub struct ProbeArgs {
     /// pop3, 21 ftp, 389 ldap, 5432 postgres, 3306 mysql, 5222 xmpp; other ports none]
     #[arg(long, value_name = "PROTO")]
     pub starttls: Option<String>,
+    /// Ask whether each served leaf is revoked: its stapled OCSP response if the server sent
+    /// one, else the OCSP responder the certificate names (plain http:// only; no other URL
+    /// is contacted). A revoked certificate is a finding; an unanswered question, exit 2
+    #[arg(long)]
+    pub check_revocation: bool,
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }

@@ -992,6 +992,7 @@ struct Summary {
     failed: usize,
     serving_exposed: usize,
     expired: usize,
+    revoked: usize,
     unexpected_certificate: usize,
     legacy_tls: usize,
     verify_failed: usize,
@@ -1000,6 +1001,7 @@ struct Summary {
     verified: usize,
     not_verified: usize,
     errors: usize,
+    revocation_errors: usize,
     action_required: bool,
     complete: bool,
 }
@@ -1019,6 +1021,7 @@ struct TargetRec {
     verify_error: Option<String>,
     client_certificate_requested: bool,
     chain: Vec<ChainRec>,
+    revocation: Option<serde_json::Value>,
     leaf_status: Option<String>,
     leaf_source: Option<LeafSource>,
     key_exposed: Option<bool>,

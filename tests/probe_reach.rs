@@ -72,9 +72,22 @@ impl Daemon {
 
     fn try_start(
         name: &'static str,
-        mut cmd: Command,
+        cmd: Command,
         port: u16,
         log: &Path,
+    ) -> Result<Daemon, String> {
+        Daemon::start_when(name, cmd, log, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .map_err(|e| format!("{e} (port {port})"))
+    }
+
+    /// Starts `cmd` and waits until `ready` says so.
+    fn start_when(
+        name: &'static str,
+        mut cmd: Command,
+        log: &Path,
+        ready: impl Fn() -> bool,
     ) -> Result<Daemon, String> {
         let child = cmd
             .stdin(Stdio::null())
@@ -91,19 +104,20 @@ impl Daemon {
                     std::fs::read_to_string(log).unwrap_or_default()
                 ));
             }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if ready() {
                 return Ok(d);
             }
             thread::sleep(Duration::from_millis(50));
         }
         d.stop();
-        Err(format!("{name} did not listen on {port} within 20s"))
+        Err(format!("{name} did not get ready within 20s"))
     }
 
     fn stop(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
+            .stderr(Stdio::null())
             .status();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
@@ -681,4 +695,252 @@ fn a_server_refusing_the_legacy_handshake_too_says_both() {
     probe(&[target.as_str()])
         .code(2)
         .stderr_has("; a legacy TLS 1.0-1.2 handshake failed too: the server refused the legacy TLS handshake too (alert handshake_failure)");
+}
+
+/// The fixture Issuing CA as an rcgen issuer.
+fn issuing_ca() -> rcgen::Issuer<'static, rcgen::KeyPair> {
+    let key = rcgen::KeyPair::from_pem(
+        std::str::from_utf8(&fixture("ca/intermediate-ca.key.pem")).unwrap(),
+    )
+    .unwrap();
+    rcgen::Issuer::from_ca_cert_pem(
+        std::str::from_utf8(&fixture("ca/intermediate-ca.pem")).unwrap(),
+        key,
+    )
+    .unwrap()
+}
+
+/// Authority Information Access naming one OCSP responder (RFC 5280 §4.2.2.1).
+fn aia_ocsp(url: &str) -> rcgen::CustomExtension {
+    let der = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_sequence(|w| {
+                w.next()
+                    .write_oid(&yasna::models::ObjectIdentifier::from_slice(&[
+                        1, 3, 6, 1, 5, 5, 7, 48, 1,
+                    ]));
+                w.next()
+                    .write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(url));
+            })
+        })
+    });
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der)
+}
+
+fn fixed(y: i32, m: time::Month, d: u8) -> time::OffsetDateTime {
+    time::Date::from_calendar_date(y, m, d)
+        .unwrap()
+        .midnight()
+        .assume_utc()
+}
+
+/// Writes `name.pem` (certificate, then the Issuing CA) and `name.key` under `dir`: a
+/// certificate from the Issuing CA with a fixed serial and validity (2026-01-01 to 2099).
+fn issue(
+    dir: &Path,
+    name: &str,
+    serial: u64,
+    ocsp_url: Option<&str>,
+    ocsp_signing: bool,
+) -> (PathBuf, PathBuf) {
+    let mut params = rcgen::CertificateParams::new(vec![format!("{name}.example.com")]).unwrap();
+    params.serial_number = Some(rcgen::SerialNumber::from(serial));
+    params.not_before = fixed(2026, time::Month::January, 1);
+    params.not_after = fixed(2099, time::Month::January, 1);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{name}.example.com"));
+    if let Some(url) = ocsp_url {
+        params.custom_extensions.push(aia_ocsp(url));
+    }
+    if ocsp_signing {
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::OcspSigning];
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuing_ca()).unwrap();
+    let chain = [
+        cert.pem().as_bytes(),
+        &fixture("ca/intermediate-ca.pem")[..],
+    ]
+    .concat();
+    (
+        write(dir, &format!("{name}.pem"), chain),
+        write(dir, &format!("{name}.key"), key.serialize_pem()),
+    )
+}
+
+/// `openssl s_server` serving `cert` (with its chain) and `key`, plus `extra` options.
+fn s_server_with(dir: &Path, cert: &Path, key: &Path, extra: &[&str]) -> (Daemon, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_server", "-quiet", "-tls1_2", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .arg("-cert_chain")
+            .arg(root().join("fixtures/ca/intermediate-ca.pem"))
+            .args(extra);
+        let log = dir.join(format!("s_server-{port}.log"));
+        if let Ok(d) = Daemon::try_start("openssl s_server", cmd, port, &log) {
+            return (d, port);
+        }
+    }
+    panic!("openssl s_server did not start");
+}
+
+/// `openssl ocsp` answering for the Issuing CA from `index`, signing with `signer`/`key`.
+fn responder(dir: &Path, port: u16, index: &Path, signer: &Path, key: &Path) -> Daemon {
+    let mut cmd = Command::new("openssl");
+    // OpenSSL 3.0's responder takes a port only (it listens on every address); it is
+    // only ever asked on 127.0.0.1.
+    cmd.args(["ocsp", "-port"])
+        .arg(port.to_string())
+        .arg("-index")
+        .arg(index)
+        .arg("-CA")
+        .arg(root().join("fixtures/ca/intermediate-ca.pem"))
+        .arg("-rsigner")
+        .arg(signer)
+        .arg("-rkey")
+        .arg(key);
+    // A connection that sends no request wedges this one-at-a-time responder: wait for its
+    // log line instead of connecting.
+    let log = dir.join(format!("ocsp-{port}.log"));
+    let ready =
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting for OCSP client"));
+    Daemon::start_when("openssl ocsp", cmd, &log, ready).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An `openssl ca` index: serial 0x1001 valid, 0x1002 revoked on 2026-03-15 for key
+/// compromise.
+fn ocsp_index(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "index.txt",
+        "V\t990101000000Z\t\t1001\tunknown\t/CN=good.example.com\n\
+         R\t990101000000Z\t260315120000Z,keyCompromise\t1002\tunknown\t/CN=revoked.example.com\n",
+    )
+}
+
+fn check_revocation(targets: &[(&str, u16)], code: i32) -> serde_json::Value {
+    let dir = temp();
+    let lines: String = targets
+        .iter()
+        .map(|(name, port)| format!("127.0.0.1:{port} {name}.example.com\n"))
+        .collect();
+    let file = write(dir.path(), "targets.txt", lines);
+    probe(&[
+        "--targets",
+        file.to_str().unwrap(),
+        "--check-revocation",
+        "--roots",
+        "fixtures/ca/root-ca.pem",
+        "--format",
+        "json",
+    ])
+    .code(code)
+    .json()
+}
+
+#[test]
+fn ocsp_good_and_revoked_from_a_delegated_responder() {
+    let dir = temp();
+    let d = dir.path();
+    let ocsp_port = free_port();
+    let url = format!("http://127.0.0.1:{ocsp_port}");
+    let (good, good_key) = issue(d, "good", 0x1001, Some(&url), false);
+    let (revoked, revoked_key) = issue(d, "revoked", 0x1002, Some(&url), false);
+    let (none, none_key) = issue(d, "plain", 0x1003, None, false);
+    let (signer, signer_key) = issue(d, "responder", 0x2001, None, true);
+    let _ocsp = responder(d, ocsp_port, &ocsp_index(d), &signer, &signer_key);
+    let (_g, g) = s_server_with(d, &good, &good_key, &[]);
+    let (_r, r) = s_server_with(d, &revoked, &revoked_key, &[]);
+    let (_n, n) = s_server_with(d, &none, &none_key, &[]);
+
+    let report = check_revocation(&[("good", g), ("revoked", r), ("plain", n)], 1);
+    let t = &report["targets"];
+    assert_eq!(t[0]["status"], "ok", "{}", t[0]);
+    assert_eq!(t[0]["revocation"]["status"], "good");
+    assert_eq!(t[0]["revocation"]["source"], "responder");
+    assert_eq!(t[0]["revocation"]["responder"], url.as_str());
+    assert_eq!(t[1]["status"], "revoked", "{}", t[1]);
+    assert_eq!(t[1]["revocation"]["status"], "revoked");
+    assert_eq!(t[1]["revocation"]["reason"], "keyCompromise");
+    assert_eq!(t[1]["revocation"]["revoked_at"], "2026-03-15T12:00:00Z");
+    assert_eq!(t[2]["status"], "ok");
+    assert_eq!(t[2]["revocation"]["status"], "not-checked");
+    assert_eq!(report["summary"]["revoked"], 1);
+}
+
+#[test]
+fn ocsp_answer_signed_by_an_unrelated_key_is_not_trusted() {
+    let dir = temp();
+    let d = dir.path();
+    let ocsp_port = free_port();
+    let url = format!("http://127.0.0.1:{ocsp_port}");
+    let (good, good_key) = issue(d, "good", 0x1001, Some(&url), false);
+    // Another CA's certificate and key sign the answers: not the issuer, not delegated by it.
+    let _ocsp = responder(
+        d,
+        ocsp_port,
+        &ocsp_index(d),
+        &root().join("fixtures/ca/other-ca.pem"),
+        &root().join("fixtures/ca/other-ca.key.pem"),
+    );
+    let (_g, g) = s_server_with(d, &good, &good_key, &[]);
+    let report = check_revocation(&[("good", g)], 2);
+    let rev = &report["targets"][0]["revocation"];
+    assert_eq!(rev["status"], "error", "{rev}");
+    assert!(rev["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("the OCSP answer is not trustworthy: its responder certificate"));
+    assert_eq!(report["summary"]["revocation_errors"], 1);
+    assert_eq!(report["summary"]["complete"], false);
+}
+
+#[test]
+fn a_stapled_ocsp_response_is_read_without_asking_the_responder() {
+    let dir = temp();
+    let d = dir.path();
+    let ocsp_port = free_port();
+    let url = format!("http://127.0.0.1:{ocsp_port}");
+    let (revoked, revoked_key) = issue(d, "revoked", 0x1002, Some(&url), false);
+    let staple = d.join("staple.der");
+    {
+        // The issuing CA signs this answer itself.
+        let _ocsp = responder(
+            d,
+            ocsp_port,
+            &ocsp_index(d),
+            &root().join("fixtures/ca/intermediate-ca.pem"),
+            &root().join("fixtures/ca/intermediate-ca.key.pem"),
+        );
+        let out = Command::new("openssl")
+            .args(["ocsp", "-noverify", "-url", &url, "-issuer"])
+            .arg(root().join("fixtures/ca/intermediate-ca.pem"))
+            .arg("-cert")
+            .arg(&revoked)
+            .arg("-respout")
+            .arg(&staple)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The responder is gone: only the staple can tell.
+    let staple_arg = staple.to_str().unwrap();
+    let (_r, r) = s_server_with(d, &revoked, &revoked_key, &["-status_file", staple_arg]);
+    let report = check_revocation(&[("revoked", r)], 1);
+    let t = &report["targets"][0];
+    assert_eq!(t["status"], "revoked", "{t}");
+    assert_eq!(t["revocation"]["source"], "stapled");
+    assert!(t["revocation"]["responder"].is_null());
+    assert_eq!(t["revocation"]["reason"], "keyCompromise");
 }

@@ -8,6 +8,7 @@
 
 pub mod danger;
 pub mod legacy;
+pub mod ocsp;
 pub mod report;
 pub mod starttls;
 pub mod targets;
@@ -58,6 +59,8 @@ pub struct Probed {
     /// negotiate with the server.
     pub legacy_tls: bool,
     pub chain: Vec<Arc<CertFacts>>,
+    /// `--check-revocation`: what OCSP says about the served leaf.
+    pub revocation: Option<ocsp::Revocation>,
     /// `None` when no chain was received; `Some(None)` when it verifies.
     pub verify_error: Option<Option<String>>,
     pub elapsed: Duration,
@@ -75,6 +78,7 @@ impl Probed {
             client_certificate_requested: false,
             legacy_tls: false,
             chain: Vec::new(),
+            revocation: None,
             verify_error: None,
             elapsed: Duration::ZERO,
         }
@@ -94,6 +98,8 @@ pub enum ProbeStatus {
     ServingExposed,
     /// The served leaf is expired at `--now`.
     Expired,
+    /// `--check-revocation`: OCSP says the served leaf is revoked.
+    Revoked,
     /// Judged against an inventory: the served leaf is not in it and does not verify for
     /// the name.
     UnexpectedCertificate,
@@ -115,6 +121,7 @@ impl ProbeStatus {
         match self {
             ProbeStatus::ServingExposed => "serving-exposed",
             ProbeStatus::Expired => "expired",
+            ProbeStatus::Revoked => "revoked",
             ProbeStatus::UnexpectedCertificate => "unexpected-certificate",
             ProbeStatus::LegacyTls => "legacy-tls",
             ProbeStatus::VerifyFailed => "verify-failed",
@@ -130,6 +137,7 @@ impl ProbeStatus {
             self,
             ProbeStatus::ServingExposed
                 | ProbeStatus::Expired
+                | ProbeStatus::Revoked
                 | ProbeStatus::UnexpectedCertificate
                 | ProbeStatus::LegacyTls
                 | ProbeStatus::VerifyFailed
@@ -141,15 +149,16 @@ impl ProbeStatus {
 /// 1. `serving-exposed`: the served key is exposed (judged from the chain received, even when
 ///    the handshake then failed, e.g. the server required a client certificate);
 /// 2. `expired`: the served leaf is expired at `now`;
-/// 3. `unexpected-certificate`: with an inventory, the leaf is not in it and the chain does
+/// 3. `revoked`: with `--check-revocation`, OCSP says the served leaf is revoked;
+/// 4. `unexpected-certificate`: with an inventory, the leaf is not in it and the chain does
 ///    not verify for the name;
-/// 4. `legacy-tls`: only the legacy handshake reached the server (an exposed or expired
-///    certificate served over legacy TLS is still 1 or 2: the key is the news);
-/// 5. `verify-failed`: with `--strict`, the chain does not verify for the name;
-/// 6. `error`: the probe did not complete;
-/// 7. `serving-replaced` (with an inventory) or `ok`.
+/// 5. `legacy-tls`: only the legacy handshake reached the server (an exposed, expired or
+///    revoked certificate served over legacy TLS keeps that status: the key is the news);
+/// 6. `verify-failed`: with `--strict`, the chain does not verify for the name;
+/// 7. `error`: the probe did not complete;
+/// 8. `serving-replaced` (with an inventory) or `ok`.
 ///
-/// Adds the reason for statuses 2 to 5 to the judgement (and the legacy one whenever the
+/// Adds the reason for statuses 2 to 6 to the judgement (and the legacy one whenever the
 /// server spoke only legacy TLS).
 fn status(
     p: &Probed,
@@ -176,6 +185,19 @@ fn status(
                 crate::timefmt::rfc3339(now)
             ));
             return ProbeStatus::Expired;
+        }
+        if let Some(r) = p
+            .revocation
+            .as_ref()
+            .filter(|r| r.status == ocsp::RevocationStatus::Revoked)
+        {
+            j.reasons.push(format!(
+                "the served certificate is revoked{}{}, says OCSP ({}): clients that check refuse it; install its replacement",
+                r.revoked_at.as_deref().map(|t| format!(" since {t}")).unwrap_or_default(),
+                r.reason.map(|t| format!(" (reason {t})")).unwrap_or_default(),
+                r.responder.as_deref().unwrap_or("stapled by the server"),
+            ));
+            return ProbeStatus::Revoked;
         }
         if let Some(Some(why)) = &p.verify_error {
             if judged && j.matched.is_none() {
@@ -295,7 +317,9 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
             .build()
             .map_err(|e| format!("cannot build the certificate verifier: {e}"))
     };
-    let shared = Shared::new(provider, Verdicts::new(webpki, unix_time(ctx.now)), limits);
+    let mut shared = Shared::new(provider, Verdicts::new(webpki, unix_time(ctx.now)), limits);
+    shared.check_revocation = args.check_revocation;
+    shared.now = ctx.now;
 
     let progress = Progress::new(ctx, list.len(), ("probed ", " targets"), true);
     let probed = probe_all(&list, &shared, args.concurrency, &progress);
@@ -346,6 +370,17 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
 fn report_failures(report: &ProbeReport<'_>) {
     let stderr = io::stderr();
     let mut err = stderr.lock();
+    for (p, _, _) in &report.results {
+        let Some(r) = &p.revocation else { continue };
+        if r.status == ocsp::RevocationStatus::Error {
+            let target = crate::sanitize::escape(&p.target.to_string());
+            let why = crate::sanitize::escape(r.detail.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                err,
+                "certsweep: error: {target}: revocation not checked: {why}"
+            );
+        }
+    }
     for (p, status, _) in &report.results {
         let Some(e) = &p.error else { continue };
         let target = crate::sanitize::escape(&p.target.to_string());
@@ -441,6 +476,11 @@ struct Shared {
     provider: Arc<CryptoProvider>,
     verdicts: Arc<Verdicts>,
     limits: Limits,
+    /// `--check-revocation`, and `--now` for the freshness of OCSP answers.
+    check_revocation: bool,
+    now: time::OffsetDateTime,
+    /// Responder answers by leaf fingerprint: a fleet serving one certificate asks once.
+    revocations: Mutex<DigestMap<ocsp::Revocation>>,
     /// Served certificates already read, by fingerprint: a fleet serving one chain has it
     /// parsed once.
     facts: Mutex<DigestMap<Arc<CertFacts>>>,
@@ -452,8 +492,34 @@ impl Shared {
             provider,
             verdicts: Arc::new(verdicts),
             limits,
+            check_revocation: false,
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            revocations: Mutex::default(),
             facts: Mutex::default(),
         }
+    }
+
+    /// What OCSP says about the served leaf (`served[0]`): the staple if any, else the
+    /// responder, asked once per certificate per run.
+    fn revocation(&self, served: &[CertificateDer<'_>], stapled: &[u8]) -> ocsp::Revocation {
+        let fingerprint = Sha256::of(&served[0]);
+        let lock = || self.revocations.lock().unwrap_or_else(|p| p.into_inner());
+        if stapled.is_empty() {
+            if let Some(r) = lock().get(&fingerprint) {
+                return r.clone();
+            }
+        }
+        let r = ocsp::check(
+            &served[0],
+            served.get(1).map(|c| c.as_ref()),
+            stapled,
+            self.now,
+            self.limits.total,
+        );
+        if stapled.is_empty() {
+            lock().insert(fingerprint, r.clone());
+        }
+        r
     }
 
     /// The facts of one served certificate, parsed once per run.
@@ -587,11 +653,23 @@ fn probe_one(target: &Target, shared: &Shared, client: Result<&Client, &String>)
     let start = Instant::now();
     let mut p = Probed::new(target);
     let deadline = start + shared.limits.total;
-    let outcome = client
-        .map_err(String::clone)
-        .and_then(|c| session(target, shared, c, deadline, &mut p));
+    let (mut served, mut stapled) = (Vec::new(), Vec::new());
+    let outcome = client.map_err(String::clone).and_then(|c| {
+        session(
+            target,
+            shared,
+            c,
+            deadline,
+            &mut p,
+            &mut served,
+            &mut stapled,
+        )
+    });
     if let Err(e) = outcome {
         p.error = Some(e);
+    }
+    if shared.check_revocation && !served.is_empty() {
+        p.revocation = Some(shared.revocation(&served, &stapled));
     }
     p.elapsed = start.elapsed();
     p
@@ -611,12 +689,16 @@ fn secs(d: Duration) -> String {
     format!("{}s", d.as_secs_f64())
 }
 
+/// Probes one target; the served chain and any stapled OCSP response are handed back in
+/// `served` and `stapled` (for `--check-revocation`, after the connection is done).
 fn session(
     target: &Target,
     shared: &Shared,
     client: &Client,
     deadline: Instant,
     p: &mut Probed,
+    served: &mut Vec<CertificateDer<'static>>,
+    stapled: &mut Vec<u8>,
 ) -> Result<(), String> {
     let total = shared.limits.total;
     let addrs = match &target.host {
@@ -663,13 +745,15 @@ fn session(
                 }
             }
         }
+        *served = c.chain;
+        *stapled = c.ocsp;
     }
     p.tls_version = conn.protocol_version().map(version_name);
     p.cipher_suite = conn
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()));
     if let (Err(e), true, true) = (&outcome, refused, p.chain.is_empty()) {
-        return legacy_session(target, shared, peer, deadline, p)
+        return legacy_session(target, shared, peer, deadline, p, served)
             .map_err(|l| format!("{e}; a legacy TLS 1.0-1.2 handshake failed too: {l}"));
     }
     if let Err(e) = outcome {
@@ -702,6 +786,7 @@ fn legacy_session(
     peer: SocketAddr,
     deadline: Instant,
     p: &mut Probed,
+    served: &mut Vec<CertificateDer<'static>>,
 ) -> Result<(), String> {
     let total = shared.limits.total;
     let (mut sock, _) = connect(&[peer], shared.limits.connect, deadline, total)?;
@@ -733,6 +818,7 @@ fn legacy_session(
         None => ServerName::IpAddress(peer.ip().into()),
     };
     p.verify_error = Some(shared.verdicts.verdict(&ders[0], &ders[1..], &name, &[]));
+    *served = ders;
     Ok(())
 }
 
