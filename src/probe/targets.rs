@@ -542,4 +542,31 @@ mod tests {
         assert_eq!(errors.len(), before + 1);
         assert!(errors[before].reason.contains("line 3"));
     }
+
+    #[test]
+    fn starttls_from_the_port_the_flag_and_the_file() {
+        assert_eq!(t("mail.example.com:25").starttls, Some(Starttls::Smtp));
+        assert_eq!(t("mail.example.com:465").starttls, None);
+        assert_eq!(t("db.example.com:5432").starttls, Some(Starttls::Postgres));
+        let dir = tempfile::tempdir().unwrap();
+        let txt = dir.path().join("t.txt");
+        std::fs::write(
+            &txt,
+            "a.example.com:2525 starttls=smtp\nb.example.com:25\nc.example.com:25 starttls=none\nd.example.com:1 starttls=gopher\n",
+        )
+        .unwrap();
+        let mut errors = Vec::new();
+        let got = read_file(&txt, None, None, &mut errors);
+        let modes: Vec<_> = got.iter().map(|t| t.starttls).collect();
+        assert_eq!(modes, [Some(Starttls::Smtp), Some(Starttls::Smtp), None]);
+        assert!(errors[0]
+            .reason
+            .contains("line 4: unknown STARTTLS protocol 'gopher'"));
+        // --starttls applies to entries that name none; a file's own value wins.
+        let mut errors = Vec::new();
+        let got = read_file(&txt, None, Some(Some(Starttls::Imap)), &mut errors);
+        let modes: Vec<_> = got.iter().map(|t| t.starttls).collect();
+        assert_eq!(modes, [Some(Starttls::Smtp), Some(Starttls::Imap), None]);
+        assert_eq!(got[1].to_string(), "b.example.com:25 starttls=imap");
+    }
 }
