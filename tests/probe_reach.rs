@@ -854,13 +854,18 @@ fn ocsp_good_and_revoked_from_a_delegated_responder() {
     let (good, good_key) = issue(d, "good", 0x1001, Some(&url), false);
     let (revoked, revoked_key) = issue(d, "revoked", 0x1002, Some(&url), false);
     let (none, none_key) = issue(d, "plain", 0x1003, None, false);
+    let (stranger, stranger_key) = issue(d, "stranger", 0x1004, Some(&url), false);
     let (signer, signer_key) = issue(d, "responder", 0x2001, None, true);
     let _ocsp = responder(d, ocsp_port, &ocsp_index(d), &signer, &signer_key);
     let (_g, g) = s_server_with(d, &good, &good_key, &[]);
     let (_r, r) = s_server_with(d, &revoked, &revoked_key, &[]);
     let (_n, n) = s_server_with(d, &none, &none_key, &[]);
+    let (_s, st) = s_server_with(d, &stranger, &stranger_key, &[]);
 
-    let report = check_revocation(&[("good", g), ("revoked", r), ("plain", n)], 1);
+    let report = check_revocation(
+        &[("good", g), ("revoked", r), ("plain", n), ("stranger", st)],
+        1,
+    );
     let t = &report["targets"];
     assert_eq!(t[0]["status"], "ok", "{}", t[0]);
     assert_eq!(t[0]["revocation"]["status"], "good");
@@ -872,7 +877,11 @@ fn ocsp_good_and_revoked_from_a_delegated_responder() {
     assert_eq!(t[1]["revocation"]["revoked_at"], "2026-03-15T12:00:00Z");
     assert_eq!(t[2]["status"], "ok");
     assert_eq!(t[2]["revocation"]["status"], "not-checked");
+    // A serial the responder's index does not hold.
+    assert_eq!(t[3]["status"], "ok");
+    assert_eq!(t[3]["revocation"]["status"], "unknown");
     assert_eq!(report["summary"]["revoked"], 1);
+    assert_eq!(report["summary"]["revocation_errors"], 0);
 }
 
 #[test]
