@@ -263,6 +263,16 @@ pub struct ProbeArgs {
     /// for the name, even when the certificate is in the inventory
     #[arg(long)]
     pub strict: bool,
+    /// Speak this protocol's plaintext prelude before the handshake: smtp, imap, pop3, ftp,
+    /// ldap, postgres, mysql, xmpp, or none [default: by port: 25/587 smtp, 143 imap, 110
+    /// pop3, 21 ftp, 389 ldap, 5432 postgres, 3306 mysql, 5222 xmpp; other ports none]
+    #[arg(long, value_name = "PROTO")]
+    pub starttls: Option<String>,
+    /// Ask whether each served leaf is revoked: its stapled OCSP response if the server sent
+    /// one, else the OCSP responder the certificate names (plain http:// only; no other URL
+    /// is contacted). A revoked certificate is a finding; an unanswered question, exit 2
+    #[arg(long)]
+    pub check_revocation: bool,
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }

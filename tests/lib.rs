@@ -19,6 +19,7 @@ mod inspect;
 mod output;
 mod policy;
 mod probe;
+mod probe_reach;
 mod rotate;
 mod scale;
 mod schema;

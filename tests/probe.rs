@@ -992,13 +992,16 @@ struct Summary {
     failed: usize,
     serving_exposed: usize,
     expired: usize,
+    revoked: usize,
     unexpected_certificate: usize,
+    legacy_tls: usize,
     verify_failed: usize,
     serving_replaced: usize,
     ok: usize,
     verified: usize,
     not_verified: usize,
     errors: usize,
+    revocation_errors: usize,
     action_required: bool,
     complete: bool,
 }
@@ -1013,10 +1016,12 @@ struct TargetRec {
     error: Option<String>,
     tls_version: Option<String>,
     cipher_suite: Option<String>,
+    legacy_tls: bool,
     verified: bool,
     verify_error: Option<String>,
     client_certificate_requested: bool,
     chain: Vec<ChainRec>,
+    revocation: Option<serde_json::Value>,
     leaf_status: Option<String>,
     leaf_source: Option<LeafSource>,
     key_exposed: Option<bool>,
@@ -1032,6 +1037,7 @@ struct Target {
     port: u16,
     sni: Option<String>,
     input_line: Option<usize>,
+    starttls: Option<String>,
 }
 
 #[allow(dead_code)]

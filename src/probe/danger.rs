@@ -26,6 +26,8 @@ pub struct Captured {
     pub chain: Vec<CertificateDer<'static>>,
     /// `None`: the chain verifies for the name; else why not.
     pub verify_error: Option<String>,
+    /// The stapled OCSP response, when the server sent one.
+    pub ocsp: Vec<u8>,
 }
 
 /// The WebPKI verdicts reached so far in this run, by (chain, name, stapled OCSP): a fleet
@@ -51,7 +53,7 @@ impl Verdicts {
     }
 
     /// `None` when the chain verifies for the name, else why not.
-    fn verdict(
+    pub(crate) fn verdict(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -159,6 +161,7 @@ impl ServerCertVerifier for CapturingVerifier {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Captured {
             chain,
             verify_error,
+            ocsp: ocsp_response.to_vec(),
         });
         // The point of this module: go on so we learn what the server serves.
         Ok(ServerCertVerified::assertion())

@@ -7,7 +7,10 @@
 //! input order.
 
 pub mod danger;
+pub mod legacy;
+pub mod ocsp;
 pub mod report;
+pub mod starttls;
 pub mod targets;
 
 use std::collections::HashSet;
@@ -52,9 +55,14 @@ pub struct Probed {
     pub tls_version: Option<&'static str>,
     pub cipher_suite: Option<String>,
     pub client_certificate_requested: bool,
+    /// The chain was captured by the legacy handshake (`legacy`): rustls could not
+    /// negotiate with the server.
+    pub legacy_tls: bool,
     pub chain: Vec<Arc<CertFacts>>,
     /// The served chain's DER, leaf first; kept only for `served_chain` (`rotate verify`).
     pub chain_der: Vec<CertificateDer<'static>>,
+    /// `--check-revocation`: what OCSP says about the served leaf.
+    pub revocation: Option<ocsp::Revocation>,
     /// `None` when no chain was received; `Some(None)` when it verifies.
     pub verify_error: Option<Option<String>>,
     pub elapsed: Duration,
@@ -70,8 +78,10 @@ impl Probed {
             tls_version: None,
             cipher_suite: None,
             client_certificate_requested: false,
+            legacy_tls: false,
             chain: Vec::new(),
             chain_der: Vec::new(),
+            revocation: None,
             verify_error: None,
             elapsed: Duration::ZERO,
         }
@@ -91,9 +101,14 @@ pub enum ProbeStatus {
     ServingExposed,
     /// The served leaf is expired at `--now`.
     Expired,
+    /// `--check-revocation`: OCSP says the served leaf is revoked.
+    Revoked,
     /// Judged against an inventory: the served leaf is not in it and does not verify for
     /// the name.
     UnexpectedCertificate,
+    /// The server speaks only TLS 1.0/1.1 or suites rustls refuses: its chain was captured
+    /// by the legacy handshake.
+    LegacyTls,
     /// `--strict`: the served chain does not verify for the name.
     VerifyFailed,
     /// The probe did not complete (and the chain, if any, showed none of the above).
@@ -109,7 +124,9 @@ impl ProbeStatus {
         match self {
             ProbeStatus::ServingExposed => "serving-exposed",
             ProbeStatus::Expired => "expired",
+            ProbeStatus::Revoked => "revoked",
             ProbeStatus::UnexpectedCertificate => "unexpected-certificate",
+            ProbeStatus::LegacyTls => "legacy-tls",
             ProbeStatus::VerifyFailed => "verify-failed",
             ProbeStatus::Error => "error",
             ProbeStatus::ServingReplaced => "serving-replaced",
@@ -123,7 +140,9 @@ impl ProbeStatus {
             self,
             ProbeStatus::ServingExposed
                 | ProbeStatus::Expired
+                | ProbeStatus::Revoked
                 | ProbeStatus::UnexpectedCertificate
+                | ProbeStatus::LegacyTls
                 | ProbeStatus::VerifyFailed
         )
     }
@@ -133,13 +152,17 @@ impl ProbeStatus {
 /// 1. `serving-exposed`: the served key is exposed (judged from the chain received, even when
 ///    the handshake then failed, e.g. the server required a client certificate);
 /// 2. `expired`: the served leaf is expired at `now`;
-/// 3. `unexpected-certificate`: with an inventory, the leaf is not in it and the chain does
+/// 3. `revoked`: with `--check-revocation`, OCSP says the served leaf is revoked;
+/// 4. `unexpected-certificate`: with an inventory, the leaf is not in it and the chain does
 ///    not verify for the name;
-/// 4. `verify-failed`: with `--strict`, the chain does not verify for the name;
-/// 5. `error`: the probe did not complete;
-/// 6. `serving-replaced` (with an inventory) or `ok`.
+/// 5. `legacy-tls`: only the legacy handshake reached the server (an exposed, expired or
+///    revoked certificate served over legacy TLS keeps that status: the key is the news);
+/// 6. `verify-failed`: with `--strict`, the chain does not verify for the name;
+/// 7. `error`: the probe did not complete;
+/// 8. `serving-replaced` (with an inventory) or `ok`.
 ///
-/// Adds the reason for statuses 2 to 4 to the judgement.
+/// Adds the reason for statuses 2 to 6 to the judgement (and the legacy one whenever the
+/// server spoke only legacy TLS).
 fn status(
     p: &Probed,
     j: &mut Judgement,
@@ -147,6 +170,13 @@ fn status(
     strict: bool,
     now: time::OffsetDateTime,
 ) -> ProbeStatus {
+    if p.legacy_tls {
+        j.reasons.push(format!(
+            "the server speaks only legacy TLS ({}, {}): it refused TLS 1.2 and 1.3 with current cipher suites, which clients now require; enable TLS 1.2 or later there",
+            p.tls_version.unwrap_or("?"),
+            p.cipher_suite.as_deref().unwrap_or("?")
+        ));
+    }
     if j.key_exposed == Some(true) {
         return ProbeStatus::ServingExposed;
     }
@@ -159,6 +189,19 @@ fn status(
             ));
             return ProbeStatus::Expired;
         }
+        if let Some(r) = p
+            .revocation
+            .as_ref()
+            .filter(|r| r.status == ocsp::RevocationStatus::Revoked)
+        {
+            j.reasons.push(format!(
+                "the served certificate is revoked{}{}, says OCSP ({}): clients that check refuse it; install its replacement",
+                r.revoked_at.as_deref().map(|t| format!(" since {t}")).unwrap_or_default(),
+                r.reason.map(|t| format!(" (reason {t})")).unwrap_or_default(),
+                r.responder.as_deref().unwrap_or("stapled by the server"),
+            ));
+            return ProbeStatus::Revoked;
+        }
         if let Some(Some(why)) = &p.verify_error {
             if judged && j.matched.is_none() {
                 j.reasons.push(format!(
@@ -166,6 +209,11 @@ fn status(
                 ));
                 return ProbeStatus::UnexpectedCertificate;
             }
+        }
+        if p.legacy_tls {
+            return ProbeStatus::LegacyTls;
+        }
+        if let Some(Some(why)) = &p.verify_error {
             if strict {
                 j.reasons.push(format!(
                     "--strict: the served chain does not verify for the name ({why})"
@@ -212,16 +260,29 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
     if args.concurrency == 0 {
         return Err(Error::Usage("--concurrency must be at least 1".into()));
     }
+    let starttls = args
+        .starttls
+        .as_deref()
+        .map(starttls::Starttls::parse)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--starttls: {e}")))?;
     let mut errors = Vec::new();
     let mut list = Vec::new();
     for t in &args.targets {
-        list.push(
-            targets::parse(t, args.sni.as_deref())
-                .map_err(|e| Error::Usage(format!("target {e}")))?,
-        );
+        let mut target = targets::parse(t, args.sni.as_deref())
+            .map_err(|e| Error::Usage(format!("target {e}")))?;
+        if let Some(mode) = starttls {
+            target.starttls = mode;
+        }
+        list.push(target);
     }
     for path in &args.targets_file {
-        list.extend(targets::read_file(path, args.sni.as_deref(), &mut errors));
+        list.extend(targets::read_file(
+            path,
+            args.sni.as_deref(),
+            starttls,
+            &mut errors,
+        ));
     }
     if list.is_empty() && errors.is_empty() {
         return Err(Error::Usage(
@@ -259,7 +320,9 @@ pub fn run(args: &ProbeArgs, ctx: &Context) -> Result<ExitCode, Error> {
             .build()
             .map_err(|e| format!("cannot build the certificate verifier: {e}"))
     };
-    let shared = Shared::new(provider, Verdicts::new(webpki, unix_time(ctx.now)), limits);
+    let mut shared = Shared::new(provider, Verdicts::new(webpki, unix_time(ctx.now)), limits);
+    shared.check_revocation = args.check_revocation;
+    shared.now = ctx.now;
 
     let progress = Progress::new(ctx, list.len(), ("probed ", " targets"), true);
     let probed = probe_all(&list, &shared, args.concurrency, &progress);
@@ -311,6 +374,17 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
 fn report_failures(report: &ProbeReport<'_>) {
     let stderr = io::stderr();
     let mut err = stderr.lock();
+    for (p, _, _) in &report.results {
+        let Some(r) = &p.revocation else { continue };
+        if r.status == ocsp::RevocationStatus::Error {
+            let target = crate::sanitize::escape(&p.target.to_string());
+            let why = crate::sanitize::escape(r.detail.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                err,
+                "certsweep: error: {target}: revocation not checked: {why}"
+            );
+        }
+    }
     for (p, status, _) in &report.results {
         let Some(e) = &p.error else { continue };
         let target = crate::sanitize::escape(&p.target.to_string());
@@ -407,6 +481,11 @@ struct Shared {
     provider: Arc<CryptoProvider>,
     verdicts: Arc<Verdicts>,
     limits: Limits,
+    /// `--check-revocation`, and `--now` for the freshness of OCSP answers.
+    check_revocation: bool,
+    now: time::OffsetDateTime,
+    /// Responder answers by leaf fingerprint: a fleet serving one certificate asks once.
+    revocations: Mutex<DigestMap<ocsp::Revocation>>,
     /// Served certificates already read, by fingerprint: a fleet serving one chain has it
     /// parsed once.
     facts: Mutex<DigestMap<Arc<CertFacts>>>,
@@ -420,9 +499,35 @@ impl Shared {
             provider,
             verdicts: Arc::new(verdicts),
             limits,
+            check_revocation: false,
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            revocations: Mutex::default(),
             facts: Mutex::default(),
             keep_der: false,
         }
+    }
+
+    /// What OCSP says about the served leaf (`served[0]`): the staple if any, else the
+    /// responder, asked once per certificate per run.
+    fn revocation(&self, served: &[CertificateDer<'_>], stapled: &[u8]) -> ocsp::Revocation {
+        let fingerprint = Sha256::of(&served[0]);
+        let lock = || self.revocations.lock().unwrap_or_else(|p| p.into_inner());
+        if stapled.is_empty() {
+            if let Some(r) = lock().get(&fingerprint) {
+                return r.clone();
+            }
+        }
+        let r = ocsp::check(
+            &served[0],
+            served.get(1).map(|c| c.as_ref()),
+            stapled,
+            self.now,
+            self.limits.total,
+        );
+        if stapled.is_empty() {
+            lock().insert(fingerprint, r.clone());
+        }
+        r
     }
 
     /// The facts of one served certificate, parsed once per run.
@@ -556,11 +661,26 @@ fn probe_one(target: &Target, shared: &Shared, client: Result<&Client, &String>)
     let start = Instant::now();
     let mut p = Probed::new(target);
     let deadline = start + shared.limits.total;
-    let outcome = client
-        .map_err(String::clone)
-        .and_then(|c| session(target, shared, c, deadline, &mut p));
+    let (mut served, mut stapled) = (Vec::new(), Vec::new());
+    let outcome = client.map_err(String::clone).and_then(|c| {
+        session(
+            target,
+            shared,
+            c,
+            deadline,
+            &mut p,
+            &mut served,
+            &mut stapled,
+        )
+    });
     if let Err(e) = outcome {
         p.error = Some(e);
+    }
+    if shared.check_revocation && !served.is_empty() {
+        p.revocation = Some(shared.revocation(&served, &stapled));
+    }
+    if shared.keep_der {
+        p.chain_der = served;
     }
     p.elapsed = start.elapsed();
     p
@@ -580,12 +700,16 @@ fn secs(d: Duration) -> String {
     format!("{}s", d.as_secs_f64())
 }
 
+/// Probes one target; the served chain and any stapled OCSP response are handed back in
+/// `served` and `stapled` (for `--check-revocation`, after the connection is done).
 fn session(
     target: &Target,
     shared: &Shared,
     client: &Client,
     deadline: Instant,
     p: &mut Probed,
+    served: &mut Vec<CertificateDer<'static>>,
+    stapled: &mut Vec<u8>,
 ) -> Result<(), String> {
     let total = shared.limits.total;
     let addrs = match &target.host {
@@ -595,6 +719,13 @@ fn session(
     let (mut sock, peer) = connect(&addrs, shared.limits.connect, deadline, total)?;
     p.address = Some(peer);
     let _ = sock.set_nodelay(true);
+    if let Some(proto) = target.starttls {
+        let host = target
+            .sni
+            .clone()
+            .unwrap_or_else(|| target.host.to_string());
+        starttls::prelude(proto, &mut sock, &host, deadline, total)?;
+    }
 
     let server_name = match target.server_name() {
         Some(n) => n,
@@ -608,7 +739,8 @@ fn session(
     let mut conn = ClientConnection::new(config.clone(), server_name)
         .map_err(|e| format!("TLS setup: {e}"))?;
 
-    let outcome = handshake(&mut conn, &mut sock, deadline, total);
+    let mut refused = false;
+    let outcome = handshake(&mut conn, &mut sock, deadline, total, &mut refused);
     let captured = client.verifier.take();
     p.client_certificate_requested = client.client_cert.take_asked();
     if let Some(c) = captured {
@@ -624,14 +756,17 @@ fn session(
                 }
             }
         }
-        if shared.keep_der {
-            p.chain_der = c.chain;
-        }
+        *served = c.chain;
+        *stapled = c.ocsp;
     }
     p.tls_version = conn.protocol_version().map(version_name);
     p.cipher_suite = conn
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()));
+    if let (Err(e), true, true) = (&outcome, refused, p.chain.is_empty()) {
+        return legacy_session(target, shared, peer, deadline, p, served)
+            .map_err(|l| format!("{e}; a legacy TLS 1.0-1.2 handshake failed too: {l}"));
+    }
     if let Err(e) = outcome {
         return Err(if p.client_certificate_requested {
             format!("the server requires a client certificate: {e}")
@@ -651,6 +786,50 @@ fn session(
     conn.send_close_notify();
     let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = conn.write_tls(&mut sock);
+    Ok(())
+}
+
+/// A second connection for a server that refused every version and suite rustls offers:
+/// the prelude again if any, then the legacy capture, judged like any other chain.
+fn legacy_session(
+    target: &Target,
+    shared: &Shared,
+    peer: SocketAddr,
+    deadline: Instant,
+    p: &mut Probed,
+    served: &mut Vec<CertificateDer<'static>>,
+) -> Result<(), String> {
+    let total = shared.limits.total;
+    let (mut sock, _) = connect(&[peer], shared.limits.connect, deadline, total)?;
+    let _ = sock.set_nodelay(true);
+    if let Some(proto) = target.starttls {
+        let host = target
+            .sni
+            .clone()
+            .unwrap_or_else(|| target.host.to_string());
+        starttls::prelude(proto, &mut sock, &host, deadline, total)?;
+    }
+    let captured = legacy::capture(&mut sock, target.sni.as_deref(), deadline, total)?;
+    p.legacy_tls = true;
+    p.tls_version = Some(captured.version);
+    p.cipher_suite = Some(captured.cipher_suite);
+    let ders: Vec<CertificateDer<'static>> = captured
+        .chain
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    for (i, der) in ders.iter().enumerate() {
+        let f = shared
+            .facts(der)
+            .map_err(|e| format!("served certificate #{} could not be read: {e}", i + 1))?;
+        p.chain.push(f);
+    }
+    let name = match target.server_name() {
+        Some(n) => n,
+        None => ServerName::IpAddress(peer.ip().into()),
+    };
+    p.verify_error = Some(shared.verdicts.verdict(&ders[0], &ders[1..], &name, &[]));
+    *served = ders;
     Ok(())
 }
 
@@ -730,11 +909,15 @@ fn connect(
 /// Drives the handshake with blocking I/O; each read and write waits at most until the
 /// deadline, and the deadline is checked between steps (a server dripping bytes cannot
 /// hold a worker longer).
+///
+/// `refused` is set when the server turned down every version and suite offered (an alert,
+/// or a close before any answer): the cue for the legacy capture.
 fn handshake(
     conn: &mut ClientConnection,
     sock: &mut TcpStream,
     deadline: Instant,
     total: Duration,
+    refused: &mut bool,
 ) -> Result<(), String> {
     let mut received = 0usize;
     while conn.is_handshaking() {
@@ -759,11 +942,12 @@ fn handshake(
         let _ = sock.set_read_timeout(Some(wait));
         match conn.read_tls(sock) {
             Ok(0) => {
+                *refused = received == 0;
                 return Err(if received == 0 {
                     "the server closed the connection without a TLS response".into()
                 } else {
                     format!("the server closed the connection during the TLS handshake (after {received} bytes)")
-                })
+                });
             }
             Ok(n) => received += n,
             Err(e)
@@ -774,10 +958,23 @@ fn handshake(
             {
                 return Err(format!("timed out after {} {step}", secs(total)));
             }
-            Err(e) if closed(&e) => return Err(closed_during(received, &e)),
+            Err(e) if closed(&e) => {
+                *refused = received == 0;
+                return Err(closed_during(received, &e));
+            }
             Err(e) => return Err(format!("TLS handshake: reading failed: {e}")),
         }
         if let Err(e) = conn.process_new_packets() {
+            use rustls::AlertDescription as A;
+            *refused = matches!(
+                e,
+                rustls::Error::AlertReceived(
+                    A::ProtocolVersion
+                        | A::HandshakeFailure
+                        | A::InsufficientSecurity
+                        | A::IllegalParameter
+                ) | rustls::Error::PeerIncompatible(_)
+            );
             // Tell the server why (best effort), then report.
             let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
             let _ = conn.write_tls(sock);

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::ocsp::Revocation;
 use super::targets::TargetOut;
 use super::{Judgement, ProbeReport, ProbeStatus, Probed};
 use crate::cert::{CertFacts, KeyInfo, Sha256};
@@ -22,7 +23,9 @@ pub struct Summary {
     pub failed: usize,
     pub serving_exposed: usize,
     pub expired: usize,
+    pub revoked: usize,
     pub unexpected_certificate: usize,
+    pub legacy_tls: usize,
     pub verify_failed: usize,
     pub serving_replaced: usize,
     pub ok: usize,
@@ -31,6 +34,8 @@ pub struct Summary {
     pub not_verified: usize,
     /// Unreadable inputs (targets file lines, inventory files).
     pub errors: usize,
+    /// `--check-revocation` asked and got no usable answer (exit 2).
+    pub revocation_errors: usize,
     pub action_required: bool,
     /// False when a target or an input failed (exit code 2).
     pub complete: bool,
@@ -47,11 +52,19 @@ impl ProbeReport<'_> {
             match status {
                 ProbeStatus::ServingExposed => s.serving_exposed += 1,
                 ProbeStatus::Expired => s.expired += 1,
+                ProbeStatus::Revoked => s.revoked += 1,
                 ProbeStatus::UnexpectedCertificate => s.unexpected_certificate += 1,
+                ProbeStatus::LegacyTls => s.legacy_tls += 1,
                 ProbeStatus::VerifyFailed => s.verify_failed += 1,
                 ProbeStatus::ServingReplaced => s.serving_replaced += 1,
                 ProbeStatus::Ok => s.ok += 1,
                 ProbeStatus::Error => s.failed += 1,
+            }
+            if p.revocation
+                .as_ref()
+                .is_some_and(|r| r.status == super::ocsp::RevocationStatus::Error)
+            {
+                s.revocation_errors += 1;
             }
             if *status != ProbeStatus::Error {
                 if p.verified() {
@@ -63,7 +76,7 @@ impl ProbeReport<'_> {
         }
         s.probed = s.targets - s.failed;
         s.action_required = self.results.iter().any(|(_, st, _)| st.needs_action());
-        s.complete = s.failed == 0 && s.errors == 0;
+        s.complete = s.failed == 0 && s.errors == 0 && s.revocation_errors == 0;
         s
     }
 
@@ -157,10 +170,15 @@ pub struct TargetRecord<'a> {
     pub error: Option<&'a str>,
     pub tls_version: Option<&'static str>,
     pub cipher_suite: Option<&'a str>,
+    /// The chain came from the legacy handshake: rustls could not negotiate.
+    pub legacy_tls: bool,
     pub verified: bool,
     pub verify_error: Option<&'a str>,
     pub client_certificate_requested: bool,
     pub chain: Vec<ChainCert<'a>>,
+    /// `--check-revocation` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<&'a Revocation>,
     /// The inventory verdict of the served leaf, when it is in the inventory.
     pub leaf_status: Option<Status>,
     pub leaf_source: Option<LeafSource<'a>>,
@@ -180,6 +198,7 @@ impl<'a> TargetRecord<'a> {
             error: p.error.as_deref(),
             tls_version: p.tls_version,
             cipher_suite: p.cipher_suite.as_deref(),
+            legacy_tls: p.legacy_tls,
             verified: p.verified(),
             verify_error: match &p.verify_error {
                 Some(e) => e.as_deref(),
@@ -188,6 +207,7 @@ impl<'a> TargetRecord<'a> {
             },
             client_certificate_requested: p.client_certificate_requested,
             chain: p.chain.iter().map(|f| ChainCert::new(f, r.now)).collect(),
+            revocation: p.revocation.as_ref(),
             leaf_status: j.leaf_status,
             leaf_source: j.matched.and_then(|i| {
                 let c = &r.inventory?.inventory.certs[i];
@@ -266,12 +286,13 @@ fn write_ndjson(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()>
 }
 
 /// The CSV columns, in order: one row per target, the leaf's facts flattened.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "schema_version",
     "input_line",
     "host",
     "port",
     "sni",
+    "starttls",
     "address",
     "status",
     "error",
@@ -287,6 +308,9 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "leaf_spki_sha256",
     "leaf_status",
     "key_exposed",
+    "revocation",
+    "revoked_at",
+    "revocation_reason",
     "reasons",
     "elapsed_ms",
 ];
@@ -308,6 +332,7 @@ fn write_csv(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                 r.target.host.clone(),
                 r.target.port.to_string(),
                 opt(r.target.sni),
+                opt(r.target.starttls.map(|p| p.as_str())),
                 r.address.clone().unwrap_or_default(),
                 r.status.as_str().to_owned(),
                 opt(r.error),
@@ -324,6 +349,9 @@ fn write_csv(report: &ProbeReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                 leaf.map(|l| l.spki_sha256.to_string()).unwrap_or_default(),
                 opt(r.leaf_status.map(Status::as_str)),
                 r.key_exposed.map(|b| b.to_string()).unwrap_or_default(),
+                opt(r.revocation.map(|v| v.status.as_str())),
+                opt(r.revocation.and_then(|v| v.revoked_at.as_deref())),
+                opt(r.revocation.and_then(|v| v.reason)),
                 r.reasons.join("; "),
                 r.elapsed_ms.to_string(),
             ],
@@ -336,7 +364,9 @@ fn status_color(s: ProbeStatus) -> &'static str {
     match s {
         ProbeStatus::ServingExposed
         | ProbeStatus::Expired
+        | ProbeStatus::Revoked
         | ProbeStatus::UnexpectedCertificate
+        | ProbeStatus::LegacyTls
         | ProbeStatus::VerifyFailed => "1;31",
         ProbeStatus::Error => "1;33",
         ProbeStatus::ServingReplaced | ProbeStatus::Ok => "32",
@@ -386,6 +416,24 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
         if let (Some(e), false) = (r.verify_error, r.chain.is_empty()) {
             writeln!(out, "    does not verify: {}", escape(e))?;
         }
+        if let Some(v) = r.revocation {
+            let mut line = format!("    revocation (OCSP): {}", v.status.as_str());
+            if let Some(t) = &v.revoked_at {
+                line.push_str(&format!(" since {t}"));
+            }
+            if let Some(why) = v.reason {
+                line.push_str(&format!(" ({why})"));
+            }
+            match (v.source, &v.responder) {
+                (_, Some(url)) => line.push_str(&format!(", from {url}")),
+                (Some(src), None) => line.push_str(&format!(", {src}")),
+                _ => {}
+            }
+            if let Some(d) = &v.detail {
+                line.push_str(&format!(": {d}"));
+            }
+            writeln!(out, "{}", escape(&line))?;
+        }
         if r.status.needs_action() || r.leaf_status.is_some() {
             for reason in r.reasons {
                 writeln!(out, "    {}", escape(reason))?;
@@ -398,7 +446,9 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
     for (n, what) in [
         (s.serving_exposed, "serving-exposed"),
         (s.expired, "expired"),
+        (s.revoked, "revoked"),
         (s.unexpected_certificate, "unexpected-certificate"),
+        (s.legacy_tls, "legacy-tls"),
         (s.verify_failed, "verify-failed"),
         (s.serving_replaced, "serving-replaced"),
         (s.ok, "ok"),
@@ -431,6 +481,26 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
             )
         )?;
     }
+    if s.legacy_tls > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!("Next: {} endpoint(s) speak only legacy TLS (1.0/1.1 or old cipher suites): enable TLS 1.2 or later there.", s.legacy_tls)
+            )
+        )?;
+    }
+    if s.revoked > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;31",
+                &format!("Next: {} endpoint(s) serve a revoked certificate (see the reasons above): install its replacement there.", s.revoked)
+            )
+        )?;
+    }
     let others = s.expired + s.unexpected_certificate + s.verify_failed;
     if others > 0 {
         writeln!(
@@ -439,6 +509,16 @@ fn write_table(report: &ProbeReport<'_>, style: &Style, out: &mut dyn Write) -> 
             style.paint(
                 "1;31",
                 &format!("Next: {others} endpoint(s) serve a certificate that is expired, unexpected or does not verify (see the reasons above): install a valid certificate on a NEW key there.")
+            )
+        )?;
+    }
+    if s.revocation_errors > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.paint(
+                "1;33",
+                &format!("INCOMPLETE: the revocation of {} served certificate(s) could not be checked (see above).", s.revocation_errors)
             )
         )?;
     }

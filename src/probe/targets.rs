@@ -7,6 +7,7 @@ use std::path::Path;
 use rustls::pki_types::ServerName;
 use serde::Serialize;
 
+use super::starttls::Starttls;
 use crate::inventory::{describe_io, InputError};
 
 /// The port probed when a target gives none.
@@ -37,6 +38,8 @@ pub struct Target {
     pub sni: Option<String>,
     /// Line (text, CSV) or entry number (JSON) in the `--targets` file; `None` for argv.
     pub input_line: Option<usize>,
+    /// The plaintext prelude before the handshake: from the file, `--starttls`, else by port.
+    pub starttls: Option<Starttls>,
 }
 
 impl Target {
@@ -62,9 +65,13 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.address())?;
         match (&self.sni, &self.host) {
-            (Some(sni), Host::Dns(h)) if sni == h => Ok(()),
-            (Some(sni), _) => write!(f, " (SNI {sni})"),
-            (None, _) => Ok(()),
+            (Some(sni), Host::Dns(h)) if sni == h => {}
+            (Some(sni), _) => write!(f, " (SNI {sni})")?,
+            (None, _) => {}
+        }
+        match self.starttls {
+            Some(p) => write!(f, " starttls={p}"),
+            None => Ok(()),
         }
     }
 }
@@ -76,6 +83,7 @@ pub struct TargetOut<'a> {
     pub port: u16,
     pub sni: Option<&'a str>,
     pub input_line: Option<usize>,
+    pub starttls: Option<Starttls>,
 }
 
 impl<'a> From<&'a Target> for TargetOut<'a> {
@@ -85,6 +93,7 @@ impl<'a> From<&'a Target> for TargetOut<'a> {
             port: t.port,
             sni: t.sni.as_deref(),
             input_line: t.input_line,
+            starttls: t.starttls,
         }
     }
 }
@@ -147,6 +156,7 @@ pub fn parse(text: &str, sni: Option<&str>) -> Result<Target, String> {
         port,
         sni,
         input_line: None,
+        starttls: Starttls::by_port(port),
     })
 }
 
@@ -206,7 +216,12 @@ fn check_sni(s: &str) -> Result<String, String> {
 /// Reads a `--targets` file: JSON (`.json`, or starting with `[`/`{`), CSV (`.csv`, or a
 /// header line naming a `host` column), else one `HOST[:PORT] [SNI]` per line with `#`
 /// comments. A bad entry becomes an error naming the file and line; the others are kept.
-pub fn read_file(path: &Path, sni: Option<&str>, errors: &mut Vec<InputError>) -> Vec<Target> {
+pub fn read_file(
+    path: &Path,
+    sni: Option<&str>,
+    starttls: Option<Option<Starttls>>,
+    errors: &mut Vec<InputError>,
+) -> Vec<Target> {
     let shown = path.display().to_string();
     let text = match std::fs::read(path) {
         Ok(b) => match String::from_utf8(b) {
@@ -231,9 +246,12 @@ pub fn read_file(path: &Path, sni: Option<&str>, errors: &mut Vec<InputError>) -
         .map(str::to_ascii_lowercase);
     let first = text.trim_start().chars().next();
     let mut out = Vec::new();
-    let mut push = |line: usize, r: Result<Target, String>| match r {
-        Ok(mut t) => {
+    let mut push = |line: usize, r: Result<(Target, bool), String>| match r {
+        Ok((mut t, own_starttls)) => {
             t.input_line = Some(line);
+            if let (Some(mode), false) = (starttls, own_starttls) {
+                t.starttls = mode;
+            }
             out.push(t);
         }
         Err(e) => errors.push(input_error(&shown, format!("--targets: line {line}: {e}"))),
@@ -242,7 +260,7 @@ pub fn read_file(path: &Path, sni: Option<&str>, errors: &mut Vec<InputError>) -
         match json_entries(text) {
             Ok(entries) => {
                 for (i, e) in entries.into_iter().enumerate() {
-                    push(i + 1, e.and_then(|(t, s)| parse(&t, s.as_deref().or(sni))));
+                    push(i + 1, e.and_then(|e| e.target(sni)));
                 }
             }
             Err(e) => errors.push(input_error(&shown, format!("--targets: {e}"))),
@@ -251,7 +269,7 @@ pub fn read_file(path: &Path, sni: Option<&str>, errors: &mut Vec<InputError>) -
         match csv_entries(text) {
             Ok(entries) => {
                 for (line, e) in entries {
-                    push(line, e.and_then(|(t, s)| parse(&t, s.as_deref().or(sni))));
+                    push(line, e.and_then(|e| e.target(sni)));
                 }
             }
             Err(e) => errors.push(input_error(&shown, format!("--targets: {e}"))),
@@ -259,12 +277,23 @@ pub fn read_file(path: &Path, sni: Option<&str>, errors: &mut Vec<InputError>) -
     } else {
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("");
-            let mut words = line.split_whitespace();
+            let (opts, words): (Vec<&str>, Vec<&str>) = line
+                .split_whitespace()
+                .partition(|w| w.starts_with("starttls="));
+            let own_starttls = opts.first().map(|o| o["starttls=".len()..].to_owned());
+            let mut words = words.into_iter();
             let Some(target) = words.next() else { continue };
             let own_sni = words.next();
             let r = match words.next() {
-                Some(extra) => Err(format!("unexpected '{extra}' (HOST[:PORT] [SNI])")),
-                None => parse(target, own_sni.or(sni)),
+                Some(extra) => Err(format!(
+                    "unexpected '{extra}' (HOST[:PORT] [SNI] [starttls=PROTO])"
+                )),
+                None => Entry {
+                    target: target.to_owned(),
+                    sni: own_sni.map(str::to_owned),
+                    starttls: own_starttls,
+                }
+                .target(sni),
             };
             push(n + 1, r);
         }
@@ -280,8 +309,28 @@ fn input_error(path: &str, reason: String) -> InputError {
     }
 }
 
-/// A target as written in a structured file: `HOST[:PORT]` text and an optional SNI.
-type Entry = Result<(String, Option<String>), String>;
+/// An entry, or why it cannot be read.
+type EntryResult = Result<Entry, String>;
+
+/// A target as written in a file: `HOST[:PORT]` text, an optional SNI and STARTTLS protocol.
+struct Entry {
+    target: String,
+    sni: Option<String>,
+    starttls: Option<String>,
+}
+
+impl Entry {
+    /// The target, and whether it names its own STARTTLS protocol. Its own SNI wins over
+    /// `--sni`, and its own STARTTLS protocol over `--starttls` (applied by the caller).
+    fn target(self, sni: Option<&str>) -> Result<(Target, bool), String> {
+        let mut t = parse(&self.target, self.sni.as_deref().or(sni))?;
+        let own = self.starttls.as_deref().filter(|p| !p.trim().is_empty());
+        if let Some(p) = own {
+            t.starttls = Starttls::parse(p)?;
+        }
+        Ok((t, own.is_some()))
+    }
+}
 
 fn looks_like_csv_header(text: &str) -> bool {
     text.lines()
@@ -304,7 +353,7 @@ fn join(host: &str, port: Option<&str>) -> String {
     }
 }
 
-fn csv_entries(text: &str) -> Result<Vec<(usize, Entry)>, String> {
+fn csv_entries(text: &str) -> Result<Vec<(usize, EntryResult)>, String> {
     let mut rd = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .flexible(true)
@@ -316,14 +365,18 @@ fn csv_entries(text: &str) -> Result<Vec<(usize, Entry)>, String> {
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let host = col("host").ok_or("CSV header has no 'host' column")?;
-    let (port, sni) = (col("port"), col("sni"));
+    let (port, sni, starttls) = (col("port"), col("sni"), col("starttls"));
     let mut out = Vec::new();
     for rec in rd.records() {
         let rec = rec.map_err(|e| format!("CSV: {e}"))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
         let cell = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|s| !s.is_empty());
         let entry = match cell(Some(host)) {
-            Some(h) => Ok((join(h, cell(port)), cell(sni).map(str::to_owned))),
+            Some(h) => Ok(Entry {
+                target: join(h, cell(port)),
+                sni: cell(sni).map(str::to_owned),
+                starttls: cell(starttls).map(str::to_owned),
+            }),
             None => Err("empty host".to_owned()),
         };
         out.push((line, entry));
@@ -331,7 +384,7 @@ fn csv_entries(text: &str) -> Result<Vec<(usize, Entry)>, String> {
     Ok(out)
 }
 
-fn json_entries(text: &str) -> Result<Vec<Entry>, String> {
+fn json_entries(text: &str) -> Result<Vec<EntryResult>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("JSON: {e}"))?;
     let items = match &value {
         serde_json::Value::Array(a) => a,
@@ -344,10 +397,14 @@ fn json_entries(text: &str) -> Result<Vec<Entry>, String> {
     Ok(items.iter().map(json_entry).collect())
 }
 
-fn json_entry(v: &serde_json::Value) -> Entry {
+fn json_entry(v: &serde_json::Value) -> EntryResult {
     use serde_json::Value;
     match v {
-        Value::String(s) => Ok((s.clone(), None)),
+        Value::String(s) => Ok(Entry {
+            target: s.clone(),
+            sni: None,
+            starttls: None,
+        }),
         Value::Object(o) => {
             let host = match o.get("host") {
                 Some(Value::String(h)) if !h.trim().is_empty() => h.clone(),
@@ -364,9 +421,21 @@ fn json_entry(v: &serde_json::Value) -> Entry {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(_) => return Err("\"sni\" must be a string".into()),
             };
-            Ok((join(&host, port.as_deref()), sni))
+            let starttls = match o.get("starttls") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err("\"starttls\" must be a string".into()),
+            };
+            Ok(Entry {
+                target: join(&host, port.as_deref()),
+                sni,
+                starttls,
+            })
         }
-        _ => Err("entry must be an object {host, port, sni} or a \"HOST[:PORT]\" string".into()),
+        _ => Err(
+            "entry must be an object {host, port, sni, starttls} or a \"HOST[:PORT]\" string"
+                .into(),
+        ),
     }
 }
 
@@ -442,7 +511,7 @@ mod tests {
         )
         .unwrap();
         let mut errors = Vec::new();
-        let got = read_file(&txt, None, &mut errors);
+        let got = read_file(&txt, None, None, &mut errors);
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].input_line, Some(4));
         assert_eq!(got[1].sni.as_deref(), Some("api.example.com"));
@@ -457,7 +526,7 @@ mod tests {
             "host,port,sni\n127.0.0.1,8443,shop.example.com\n::1,9,\n",
         )
         .unwrap();
-        let got = read_file(&csv, None, &mut errors);
+        let got = read_file(&csv, None, None, &mut errors);
         assert_eq!(got[0].to_string(), "127.0.0.1:8443 (SNI shop.example.com)");
         assert_eq!(
             (got[1].address(), got[1].input_line),
@@ -467,10 +536,37 @@ mod tests {
         let json = dir.path().join("t.json");
         std::fs::write(&json, r#"{"targets": [{"host": "a.example.com", "port": 8443}, "b.example.com:1", {"port": 1}]}"#).unwrap();
         let before = errors.len();
-        let got = read_file(&json, None, &mut errors);
+        let got = read_file(&json, None, None, &mut errors);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].address(), "a.example.com:8443");
         assert_eq!(errors.len(), before + 1);
         assert!(errors[before].reason.contains("line 3"));
+    }
+
+    #[test]
+    fn starttls_from_the_port_the_flag_and_the_file() {
+        assert_eq!(t("mail.example.com:25").starttls, Some(Starttls::Smtp));
+        assert_eq!(t("mail.example.com:465").starttls, None);
+        assert_eq!(t("db.example.com:5432").starttls, Some(Starttls::Postgres));
+        let dir = tempfile::tempdir().unwrap();
+        let txt = dir.path().join("t.txt");
+        std::fs::write(
+            &txt,
+            "a.example.com:2525 starttls=smtp\nb.example.com:25\nc.example.com:25 starttls=none\nd.example.com:1 starttls=gopher\n",
+        )
+        .unwrap();
+        let mut errors = Vec::new();
+        let got = read_file(&txt, None, None, &mut errors);
+        let modes: Vec<_> = got.iter().map(|t| t.starttls).collect();
+        assert_eq!(modes, [Some(Starttls::Smtp), Some(Starttls::Smtp), None]);
+        assert!(errors[0]
+            .reason
+            .contains("line 4: unknown STARTTLS protocol 'gopher'"));
+        // --starttls applies to entries that name none; a file's own value wins.
+        let mut errors = Vec::new();
+        let got = read_file(&txt, None, Some(Some(Starttls::Imap)), &mut errors);
+        let modes: Vec<_> = got.iter().map(|t| t.starttls).collect();
+        assert_eq!(modes, [Some(Starttls::Smtp), Some(Starttls::Imap), None]);
+        assert_eq!(got[1].to_string(), "b.example.com:25 starttls=imap");
     }
 }
