@@ -73,6 +73,8 @@ pub fn prepare(
         config::p12_password(args.p12_password_file.as_ref(), args.p12_password.as_ref())?;
     let key_passphrase = config::key_passphrase(args.key_passphrase_file.as_ref())?;
 
+    // `--online` needs each certificate's DER (and its issuer's) to ask OCSP.
+    let keep_der = keep_der || args.online;
     let mut inv = inventory::load(&Sources {
         paths: &args.paths,
         manifests: &args.manifest,
@@ -83,7 +85,7 @@ pub fn prepare(
         key_passphrase: key_passphrase.as_ref(),
         confined_paths: args.confined_paths,
     });
-    let roots = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
+    let (roots, roots_der) = load_roots(&args.roots, p12_password.as_ref(), &mut inv);
     let exposed_list = read_exposed_lists(&args.exposed_keys, &mut inv);
     let mut crl_errors = Vec::new();
     let revocations = {
@@ -97,6 +99,16 @@ pub fn prepare(
         crl::load(&args.crl, &issuers, &mut crl_errors)
     };
     inv.errors.extend(crl_errors);
+    let mut revocations = revocations;
+    if args.online {
+        check_online(
+            &mut inv,
+            &roots_der,
+            &mut revocations,
+            ctx,
+            args.online_timeout,
+        );
+    }
 
     let policy = Policy {
         now: ctx.now,
@@ -119,12 +131,13 @@ fn load_roots(
     paths: &[PathBuf],
     p12_password: Option<&Zeroizing<Vec<u8>>>,
     inv: &mut Inventory,
-) -> Vec<CertFacts> {
+) -> (Vec<CertFacts>, Vec<Vec<u8>>) {
     let opts = ReadOptions {
         p12_password,
+        keep_der: true,
         ..ReadOptions::default()
     };
-    let mut roots = Vec::new();
+    let (mut roots, mut ders) = (Vec::new(), Vec::new());
     for path in paths {
         let shown = path.display().to_string();
         match inventory::limits::open_regular(path)
@@ -132,6 +145,7 @@ fn load_roots(
         {
             Ok(loaded) => {
                 roots.extend(loaded.certs.into_iter().map(|(_, f)| *f));
+                ders.extend(loaded.ders);
                 for (index, reason) in loaded.errors {
                     inv.error(shown.clone(), index, format!("--roots: {reason}"));
                 }
@@ -139,7 +153,82 @@ fn load_roots(
             Err(e) => inv.error(shown, None, format!("--roots: {}", describe_io(&e))),
         }
     }
-    roots
+    (roots, ders)
+}
+
+/// `--online`: asks the OCSP responder of every certificate still valid at `now` whose
+/// issuing CA is known (in the inventory or `--roots`); a revoked answer joins the CRL
+/// revocations (status `revoked`), an unanswered question is an error record (the audit is
+/// incomplete), a certificate with no http:// OCSP URL or no known issuer is left as it is.
+fn check_online(
+    inv: &mut Inventory,
+    roots_der: &[Vec<u8>],
+    revocations: &mut crl::Revocations,
+    ctx: &Context,
+    timeout_secs: u64,
+) {
+    use rayon::prelude::*;
+
+    use crate::probe::ocsp::{self, RevocationStatus};
+    let timeout = std::time::Duration::from_secs(timeout_secs.max(1));
+    // Issuers by subject name digest: CA certificates of the inventory, then the roots.
+    let mut issuers: std::collections::HashMap<Sha256, &[u8]> = std::collections::HashMap::new();
+    for c in &inv.certs {
+        if let (true, Some(der)) = (c.facts.is_ca, c.der.as_deref()) {
+            issuers.entry(c.facts.subject_id).or_insert(der);
+        }
+    }
+    for der in roots_der {
+        if let Ok(f) = crate::cert::parse_der(der) {
+            issuers.entry(f.subject_id).or_insert(der.as_slice());
+        }
+    }
+    let answers: Vec<(usize, ocsp::Revocation)> = inv
+        .certs
+        .par_iter()
+        .enumerate()
+        .filter(|(_, c)| c.facts.not_after >= ctx.now)
+        .filter_map(|(i, c)| {
+            let der = c.der.as_deref()?;
+            let issuer = issuers.get(&c.facts.issuer_id)?;
+            Some((i, ocsp::check(der, Some(issuer), &[], ctx.now, timeout)))
+        })
+        .collect();
+    for (i, answer) in answers {
+        let c = &inv.certs[i];
+        match answer.status {
+            RevocationStatus::Revoked => revocations.add(
+                c.facts.issuer_id,
+                c.facts.serial.clone(),
+                crl::Revocation {
+                    crl_path: format!(
+                        "OCSP {}",
+                        answer.responder.as_deref().unwrap_or("responder")
+                    ),
+                    crl_issuer: c.facts.issuer.clone(),
+                    reason: answer.reason,
+                    revoked_at: answer
+                        .revoked_at
+                        .as_deref()
+                        .and_then(|t| timefmt::parse(t).ok()),
+                    crl_number: None,
+                },
+            ),
+            RevocationStatus::Error => {
+                let (path, index) = (c.upload.path.clone(), Some(c.index));
+                inv.error(
+                    path,
+                    index,
+                    format!(
+                        "--online: the OCSP question about {} could not be answered: {}",
+                        c.facts.subject,
+                        answer.detail.as_deref().unwrap_or("no answer")
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Reads `--exposed-keys` files: one SHA-256 hex digest per line, `#` comments allowed.

@@ -136,6 +136,13 @@ pub struct InventoryArgs {
     /// out with `..`); without it they are read with a warning
     #[arg(long)]
     pub confined_paths: bool,
+    /// Ask each certificate's OCSP responder (its AIA URL, http:// only) whether it is
+    /// revoked; the issuing CA must be in the inventory or --roots
+    #[arg(long)]
+    pub online: bool,
+    /// Seconds each OCSP request may take (--online)
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub online_timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -405,9 +412,17 @@ pub enum RotateCommand {
         /// A CRL from the old issuer that must list the old serial
         #[arg(long, value_name = "FILE")]
         crl: Vec<PathBuf>,
-        /// The old issuer's certificate, to check the CRL's signature (repeatable)
+        /// The old issuer's certificate, to check the CRL's or OCSP answer's signature
+        /// (repeatable)
         #[arg(long, value_name = "FILE")]
         issuer: Vec<PathBuf>,
+        /// Confirm with the old certificate's OCSP responder (its AIA URL) instead of a CRL;
+        /// needs --issuer
+        #[arg(long, conflicts_with = "crl", requires = "issuer")]
+        ocsp: bool,
+        /// Seconds the OCSP request may take
+        #[arg(long, default_value_t = 10, value_name = "SECS", requires = "ocsp")]
+        ocsp_timeout: u64,
         /// Record the revocation although the new certificate is not verified as served
         #[arg(long, requires = "reason")]
         force: bool,

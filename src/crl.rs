@@ -45,6 +45,14 @@ impl Revocations {
         self.find(facts.issuer_id, &facts.serial)
     }
 
+    /// Records a revocation learnt elsewhere (an OCSP answer, `--online`).
+    pub fn add(&mut self, issuer_id: Sha256, serial: String, revocation: Revocation) {
+        self.entries
+            .entry(issuer_id)
+            .or_default()
+            .insert(serial, revocation);
+    }
+
     /// The revocation of `serial` (lowercase hex) by the issuer whose name digest is given.
     pub fn find(&self, issuer_id: Sha256, serial: &str) -> Option<&Revocation> {
         self.entries.get(&issuer_id)?.get(serial)

@@ -953,3 +953,176 @@ fn a_stapled_ocsp_response_is_read_without_asking_the_responder() {
     assert!(t["revocation"]["responder"].is_null());
     assert_eq!(t["revocation"]["reason"], "keyCompromise");
 }
+
+#[test]
+fn scan_online_asks_ocsp_and_a_revoked_answer_is_the_revoked_status() {
+    let dir = temp();
+    let d = dir.path();
+    let ocsp_port = free_port();
+    let url = format!("http://127.0.0.1:{ocsp_port}");
+    let (good, _) = issue(d, "good", 0x1001, Some(&url), false);
+    let (revoked, _) = issue(d, "revoked", 0x1002, Some(&url), false);
+    let (plain, _) = issue(d, "plain", 0x1003, None, false);
+    let (signer, signer_key) = issue(d, "responder", 0x2001, None, true);
+    let _ocsp = responder(d, ocsp_port, &ocsp_index(d), &signer, &signer_key);
+    let scan = |extra: &[&str]| {
+        Test::new()
+            .arg("scan")
+            .args([&good, &revoked, &plain])
+            .args([
+                "--uploaded-at",
+                "2026-02-01",
+                "--cutoff",
+                "2026-06-01",
+                "--roots",
+                "fixtures/ca/intermediate-ca.pem",
+                "--format",
+                "json",
+            ])
+            .args(extra.iter().copied())
+            .run()
+    };
+    // Offline: all three are exposed.
+    let offline = scan(&[]).code(1).json();
+    let leaves = |r: &serde_json::Value| -> Vec<serde_json::Value> {
+        r["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["role"] == "leaf")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(leaves(&offline).len(), 3);
+    assert!(leaves(&offline).iter().all(|c| c["status"] == "exposed"));
+    // Online: the responder says 1002 is revoked (keyCompromise); the others stay exposed.
+    let online = scan(&["--online"]).code(1).json();
+    let status = |cn: &str| {
+        online["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["subject"] == format!("CN={cn}.example.com"))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(status("good")["status"], "exposed");
+    assert_eq!(
+        status("plain")["status"],
+        "exposed",
+        "no OCSP URL: left as it is"
+    );
+    let r = status("revoked");
+    assert_eq!(r["status"], "revoked", "{r}");
+    let reasons = r["reasons"].to_string();
+    assert!(reasons.contains("says the OCSP responder"), "{reasons}");
+    assert!(reasons.contains("keyCompromise"), "{reasons}");
+    assert_eq!(online["summary"]["complete"], true);
+}
+
+#[test]
+fn scan_online_with_an_unanswered_question_is_incomplete() {
+    let dir = temp();
+    let d = dir.path();
+    // Nothing listens on this port: the question cannot be answered.
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let (good, _) = issue(d, "good", 0x1001, Some(&url), false);
+    let run = Test::new()
+        .arg("scan")
+        .arg(&good)
+        .args([
+            "--uploaded-at",
+            "2026-02-01",
+            "--cutoff",
+            "2026-06-01",
+            "--roots",
+            "fixtures/ca/intermediate-ca.pem",
+            "--online",
+            "--online-timeout",
+            "2",
+            "--format",
+            "json",
+        ])
+        .run()
+        .code(2);
+    let r = run.json();
+    assert_eq!(
+        r["certificates"][0]["status"], "exposed",
+        "never looks clean"
+    );
+    assert!(r["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("--online: the OCSP question"));
+}
+
+#[test]
+fn rotate_revoked_confirms_with_ocsp_and_a_good_answer_is_refused() {
+    let dir = temp();
+    let d = dir.path();
+    let ocsp_port = free_port();
+    let url = format!("http://127.0.0.1:{ocsp_port}");
+    let (good, _) = issue(d, "good", 0x1001, Some(&url), false);
+    let (revoked, _) = issue(d, "revoked", 0x1002, Some(&url), false);
+    let (signer, signer_key) = issue(d, "responder", 0x2001, None, true);
+    let _ocsp = responder(d, ocsp_port, &ocsp_index(d), &signer, &signer_key);
+    let state = d.join("plan.json");
+    let rotate = |args: &[&str]| {
+        Test::new()
+            .args(["rotate", "--state"])
+            .arg(&state)
+            .args(args.iter().copied())
+            .run()
+    };
+    Test::new()
+        .args(["rotate", "--state"])
+        .arg(&state)
+        .arg("init")
+        .args([&good, &revoked])
+        .args(["--uploaded-at", "2026-02-01", "--cutoff", "2026-06-01"])
+        .run()
+        .code(0);
+    let plan = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap()
+    };
+    let item = |host: &str| {
+        plan()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["old"]["dns_names"][0] == host)
+            .unwrap()
+            .clone()
+    };
+    let ocsp = [
+        "--ocsp",
+        "--issuer",
+        "fixtures/ca/intermediate-ca.pem",
+        "--force",
+        "--reason",
+        "the endpoint is decommissioned",
+    ];
+    // The responder says 1001 is good: refused, and the plan is untouched.
+    let before = std::fs::read(&state).unwrap();
+    let good_id = item("good.example.com")["id"].as_str().unwrap().to_owned();
+    rotate(&[&["revoked", good_id.as_str()][..], &ocsp[..]].concat())
+        .code(2)
+        .stderr_has("says serial 1001 is good");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        before,
+        "a refusal changes nothing"
+    );
+    // 1002 is revoked (keyCompromise): confirmed, with the responder as evidence.
+    let id = item("revoked.example.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rotate(&[&["revoked", id.as_str()][..], &ocsp[..]].concat()).code(0);
+    let it = item("revoked.example.com");
+    assert_eq!(it["step"], "done", "{it}");
+    let evidence = &it["revocation"]["crl"];
+    assert_eq!(evidence["ocsp_responder"], url.as_str(), "{it}");
+    assert_eq!(evidence["reason"], "keyCompromise");
+    assert_eq!(evidence["revoked_at"], "2026-03-15T12:00:00Z");
+}

@@ -480,10 +480,14 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
         }
         Status::Revoked => {
             if let Some(r) = v.revocation {
+                // `--online` answers are recorded as "OCSP <responder>".
+                let source = match r.crl_path.strip_prefix("OCSP ") {
+                    Some(responder) => format!("revoked, says the OCSP responder {responder} for"),
+                    None => format!("listed in the CRL {} signed by", r.crl_path),
+                };
                 out.push(format!(
-                    "serial {} is listed in the CRL {} signed by {}{}{}",
+                    "serial {} is {source} {}{}{}",
                     f.serial,
-                    r.crl_path,
                     r.crl_issuer,
                     r.reason
                         .map(|x| format!(", reason {x}"))

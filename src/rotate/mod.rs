@@ -116,9 +116,18 @@ fn run_command(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
             item,
             crl,
             issuer,
+            ocsp,
+            ocsp_timeout,
             force,
             reason,
-        } => revoked(args, ctx, item, crl, issuer, *force, reason.as_deref()),
+        } => {
+            let confirm = match (ocsp, crl.is_empty()) {
+                (true, _) => Confirm::Ocsp(Duration::from_secs((*ocsp_timeout).max(1))),
+                (false, false) => Confirm::Crl(crl),
+                (false, true) => Confirm::Nothing,
+            };
+            revoked(args, ctx, item, confirm, issuer, *force, reason.as_deref())
+        }
         RotateCommand::Walk { roots, acme } => walk::run(args, ctx, roots, acme),
         RotateCommand::Issue(a) => issue::issue(args, a, ctx),
         RotateCommand::Revoke(a) => issue::revoke(args, a, ctx),
@@ -869,11 +878,22 @@ fn uploaded(
     }
 }
 
+/// How `rotate revoked` confirms the old certificate is revoked.
+enum Confirm<'a> {
+    /// Only the user's word (the CA said so).
+    Nothing,
+    /// A CRL signed by the old issuer lists the old serial.
+    Crl(&'a [PathBuf]),
+    /// The old certificate's OCSP responder answers `revoked` (the same check as `probe
+    /// --check-revocation` and `scan --online`).
+    Ocsp(Duration),
+}
+
 fn revoked(
     args: &RotateArgs,
     ctx: &Context,
     id: &str,
-    crls: &[PathBuf],
+    confirm: Confirm<'_>,
     issuers: &[PathBuf],
     force: bool,
     reason: Option<&str>,
@@ -892,18 +912,64 @@ fn revoked(
     };
     let issuer_certs = read_certs(issuers, "--issuer")?;
     step_item(args, ctx, id, |item, _| {
-        let crl = if crls.is_empty() {
-            None
-        } else {
-            let mut evidence = confirm_crl(item, crls, &issuer_certs)?;
-            evidence.path = stored_path(&args.state, Path::new(&evidence.path));
-            Some(evidence)
+        let crl = match confirm {
+            Confirm::Nothing => None,
+            Confirm::Crl(crls) => {
+                let mut evidence = confirm_crl(item, crls, &issuer_certs)?;
+                evidence.path = stored_path(&args.state, Path::new(&evidence.path));
+                Some(evidence)
+            }
+            Confirm::Ocsp(timeout) => Some(confirm_ocsp(item, &issuer_certs, ctx, timeout)?),
         };
         Ok(Event::Revoked {
             crl,
             forced_reason: forced_reason.clone(),
         })
     })
+}
+
+/// The old certificate's OCSP responder, asked with the old issuer's certificate, must answer
+/// `revoked` in a response signed by that issuer (or its delegated responder).
+fn confirm_ocsp(
+    item: &Item,
+    issuers: &[(crate::cert::CertFacts, Vec<u8>)],
+    ctx: &Context,
+    timeout: Duration,
+) -> Result<CrlEvidence, Error> {
+    use crate::probe::ocsp::{self, RevocationStatus};
+    let old = pem_der(&item.old.pem).ok_or_else(|| {
+        Error::State(format!(
+            "item {}: the old certificate in the plan cannot be read",
+            item.id
+        ))
+    })?;
+    let issuer_id = Sha256::parse_hex(&item.old.issuer_name_sha256).unwrap_or(Sha256([0; 32]));
+    let Some((_, issuer)) = issuers.iter().find(|(f, _)| f.subject_id == issuer_id) else {
+        return Err(Error::Refused(format!(
+            "refused: none of the --issuer certificates is the old certificate's issuer {}",
+            item.old.issuer
+        )));
+    };
+    let answer = ocsp::check(&old, Some(issuer), &[], ctx.now, timeout);
+    let responder = answer.responder.clone().unwrap_or_default();
+    match answer.status {
+        RevocationStatus::Revoked => Ok(CrlEvidence {
+            path: responder.clone(),
+            crl_number: None,
+            reason: answer.reason.map(str::to_owned),
+            revoked_at: answer.revoked_at,
+            ocsp_responder: Some(responder),
+        }),
+        RevocationStatus::Good => Err(Error::Refused(format!(
+            "refused: the OCSP responder {responder} says serial {} is good, not revoked; ask the CA, then retry",
+            item.old.serial
+        ))),
+        status => Err(Error::Refused(format!(
+            "refused: OCSP could not confirm the revocation ({}: {}); retry, or confirm with --crl",
+            status.as_str(),
+            answer.detail.as_deref().unwrap_or("no answer")
+        ))),
+    }
 }
 
 /// A CRL signed by the old issuer must list the old serial.
@@ -936,6 +1002,7 @@ fn confirm_crl(
             crl_number: r.crl_number.clone(),
             reason: r.reason.map(str::to_owned),
             revoked_at: r.revoked_at.map(timefmt::rfc3339),
+            ocsp_responder: None,
         }),
         None => Err(Error::Refused(format!(
             "refused: the CRL from {} does not list the old serial {}; not revoked yet (ask the CA, then retry)",

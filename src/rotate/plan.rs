@@ -343,6 +343,7 @@ mod tests {
             crl_number: None,
             reason: None,
             revoked_at: None,
+            ocsp_responder: None,
         })
     }
 

@@ -186,10 +186,14 @@ pub struct AcmeRevocation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrlEvidence {
+    /// The CRL file (relative to the plan), or the OCSP responder's URL.
     pub path: String,
     pub crl_number: Option<String>,
     pub reason: Option<String>,
     pub revoked_at: Option<String>,
+    /// Set when an OCSP answer, not a CRL, confirmed it (`rotate revoked --ocsp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_responder: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -213,7 +213,7 @@ pub fn run(
                     args,
                     &ctx.at_this_step(),
                     &id,
-                    &[crl],
+                    super::Confirm::Crl(std::slice::from_ref(&crl)),
                     &[issuer],
                     false,
                     None,
