@@ -47,7 +47,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(code) => code as i32,
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "certsweep: error: {e}");
+            // Messages quote file names and certificate text: escaped like every diagnostic.
+            let _ = writeln!(
+                io::stderr(),
+                "certsweep: error: {}",
+                sanitize::escape(&e.to_string())
+            );
             e.exit_code() as i32
         }
     }

@@ -802,3 +802,54 @@ fn output_is_honoured_or_refused_by_every_command() {
         .code(2)
         .stderr_has("--output is not for `rotate walk`");
 }
+
+#[test]
+fn manifest_and_targets_from_stdin() {
+    let manifest = r#"{"uploads": [
+        {"id": "shop", "file": "fixtures/demo/uploads/shop.pem", "uploaded_at": "2016-05-10T09:30:00Z", "host": "shop.example.com"}
+    ]}"#;
+    let r = Test::new()
+        .args([
+            "scan",
+            "--manifest",
+            "-",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "json",
+        ])
+        .stdin(manifest)
+        .run()
+        .code(1)
+        .json();
+    let shop = leaf(&r, "shop");
+    assert_eq!(shop["status"], "exposed");
+    assert_eq!(shop["source"]["uploaded_at"], "2016-05-10T09:30:00Z");
+    // Nothing listens on port 1: the one target from stdin is probed (and fails, exit 2).
+    let r = Test::new()
+        .args([
+            "probe",
+            "--targets",
+            "-",
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ])
+        .stdin("127.0.0.1:1 closed.example.com\n")
+        .run()
+        .code(2)
+        .json();
+    assert_eq!(r["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(r["targets"][0]["target"]["input_line"], 1);
+}
+
+#[test]
+fn errors_at_the_top_are_escaped() {
+    let run = Test::new()
+        .args(["man", "--dir", "nope\u{1b}[31m\u{202e}"])
+        .run()
+        .code(2);
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{202e}'));
+    assert!(run.stderr.contains("\\u{1b}"), "{}", run.stderr);
+}

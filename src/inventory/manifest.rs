@@ -42,7 +42,8 @@ pub fn read(path: &Path, inv: &mut Inventory) -> Vec<Entry> {
 /// `..`) is named in a warning, or with `confined` refused as an error.
 pub fn read_confined(path: &Path, inv: &mut Inventory, confined: bool) -> Vec<Entry> {
     let shown = path.display().to_string();
-    let text = match super::limits::read_side_file(path) {
+    // `-` reads the manifest from stdin; its `file` paths are then relative to the current folder.
+    let text = match crate::input::read_all(path, super::limits::MAX_SIDE_FILE) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {

@@ -223,7 +223,8 @@ pub fn read_file(
     errors: &mut Vec<InputError>,
 ) -> Vec<Target> {
     let shown = path.display().to_string();
-    let text = match std::fs::read(path) {
+    // `-` reads the list from stdin.
+    let text = match crate::input::read_all(path, crate::inventory::limits::MAX_SIDE_FILE) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
             Err(_) => {

@@ -76,7 +76,7 @@ pub fn print_status(
     ctx: &Context,
 ) -> Result<(), Error> {
     let mut out = ctx.sink()?;
-    write_status(plan, state, rows, ctx.format, &mut out)?;
+    write_status(plan, state, rows, ctx.format, &ctx.style, &mut out)?;
     out.finish()?;
     Ok(())
 }
@@ -86,6 +86,7 @@ fn write_status(
     state: &Path,
     rows: &[StatusRow],
     format: Format,
+    style: &crate::report::table::Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     use super::report as r;
@@ -111,24 +112,29 @@ fn write_status(
         serde_json::to_writer_pretty(&mut *out, &report)?;
         return writeln!(out);
     }
-    writeln!(
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                escape(&r.id),
+                r.step.as_str().to_owned(),
+                escape(r.host.as_deref().unwrap_or("-")),
+                r.days_in_step
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                r.blocked_by.clone(),
+            ]
+        })
+        .collect();
+    crate::report::table::write_rows(
         out,
-        "{:<28} {:<14} {:<26} {:>5}  WAITING FOR",
-        "ITEM", "STEP", "HOST", "DAYS"
+        style,
+        ["ITEM", "STEP", "HOST", "DAYS", "WAITING FOR"],
+        &cells,
+        &[1, 3],
+        |_| "",
+        |_| Vec::new(),
     )?;
-    for r in rows {
-        writeln!(
-            out,
-            "{:<28} {:<14} {:<26} {:>5}  {}",
-            escape(&r.id),
-            r.step.as_str(),
-            escape(r.host.as_deref().unwrap_or("-")),
-            r.days_in_step
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into()),
-            r.blocked_by
-        )?;
-    }
     writeln!(out, "\n{done} of {} item(s) done.", rows.len())
 }
 
