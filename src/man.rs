@@ -18,6 +18,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "Passphrase that encrypts new private keys (csr --encrypt-key, rotate csr --encrypt-key), instead of --passphrase-file; also read for encrypted keys in scanned inputs.",
     ),
     (
+        "ZENDESK_EMAIL, ZENDESK_API_TOKEN",
+        "API token authentication for apps --zendesk and credentials --zendesk (Basic email/token:TOKEN), instead of --auth-file.",
+    ),
+    (
+        "ZENDESK_OAUTH_TOKEN",
+        "OAuth bearer token for apps --zendesk and credentials --zendesk, instead of --auth-file.",
+    ),
+    (
         "NO_COLOR",
         "When set and not empty, tables are not coloured (--color auto).",
     ),
