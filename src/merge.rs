@@ -153,9 +153,12 @@ impl Merged {
     }
 }
 
+/// A summary: its policy, and its counts.
+type PolicyAndCounts = (Value, Map<String, Value>);
+
 /// Every summary in a text: one JSON document (a report with `summary`, a `--summary-only`
 /// object, or a summary line), or NDJSON whose `summary` lines are taken.
-fn summaries_in(text: &str) -> Result<Vec<(Value, Map<String, Value>)>, String> {
+fn summaries_in(text: &str) -> Result<Vec<PolicyAndCounts>, String> {
     if let Ok(doc) = serde_json::from_str::<Value>(text) {
         return Ok(summary_of(doc).into_iter().collect());
     }
@@ -179,7 +182,7 @@ fn summaries_in(text: &str) -> Result<Vec<(Value, Map<String, Value>)>, String> 
 }
 
 /// (policy, counts) of a summary line or a JSON report.
-fn summary_of(doc: Value) -> Option<(Value, Map<String, Value>)> {
+fn summary_of(doc: Value) -> Option<PolicyAndCounts> {
     let Value::Object(mut obj) = doc else {
         return None;
     };

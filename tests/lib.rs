@@ -21,5 +21,6 @@ mod probe;
 mod rotate;
 mod schema;
 mod schema_more;
+mod stream;
 mod tls;
 mod verdicts;
