@@ -173,6 +173,11 @@ Needs --format ndjson."
     /// `certsweep merge` adds such summaries up
     #[arg(long)]
     pub summary_only: bool,
+    /// With --stream and --cutoff: stop after the first pass and write the exposed-key set
+    /// (one SHA-256 per line): the build side of a distributed join, given to the map step
+    /// with --exposed-keys
+    #[arg(long, requires = "stream")]
+    pub exposed_keys_only: bool,
 }
 
 #[derive(Debug, Args)]

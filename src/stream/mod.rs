@@ -115,6 +115,13 @@ struct StreamSummary<'a> {
 
 pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let inv_args = &args.inventory;
+    if args.exposed_keys_only && (inv_args.cutoff.is_none() || !inv_args.exposed_keys.is_empty()) {
+        return Err(Error::Usage(
+            "--exposed-keys-only makes the exposed-key set from the inputs: it needs --cutoff \
+             and cannot take --exposed-keys"
+                .into(),
+        ));
+    }
     let json_summary = args.summary_only && ctx.format == Format::Json;
     if ctx.format != Format::Ndjson && !json_summary {
         return Err(Error::Usage(format!(
@@ -358,6 +365,14 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 format!("cannot write exposed keys: {}", describe_io(&e)),
             );
         }
+    }
+
+    if args.exposed_keys_only {
+        crate::report::messages::report_errors(&setup.errors);
+        let mut out = ctx.sink()?;
+        set.write(&mut out)?;
+        out.finish()?;
+        return Ok(ExitCode::of(!setup.errors.is_empty(), false));
     }
 
     let judge = Judge {
