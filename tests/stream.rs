@@ -278,6 +278,22 @@ fn exposed_keys_given_is_the_join_and_no_first_pass_is_made() {
     };
     assert!(!keys(&list).is_empty());
     assert_eq!(keys(&list), keys(&mem_list));
+    // The build side of a distributed join: the first pass only, the set on stdout.
+    let only = Test::new()
+        .args([
+            "scan",
+            "--stream",
+            "--manifest",
+            &p(d, "certs.json"),
+            "--cutoff",
+            CUTOFF,
+        ])
+        .args(["--exposed-keys-only"])
+        .args(NDJSON)
+        .run();
+    assert_eq!(only.code, 0, "{}", only.stderr);
+    let only: Vec<String> = only.stdout.lines().map(str::to_owned).collect();
+    assert_eq!(only, keys(&mem_list));
     // Only the lines uploaded after the cutoff, joined with the list: still key-reused.
     let late: Vec<&String> = c
         .lines
