@@ -31,7 +31,7 @@ single_code=$?
 start=$(date +%s.%N)
 spark-submit --master "local[2]" contrib/spark/certsweep_spark.py --certsweep "$BIN" \
     --input "$WORK/corpus.ndjson" --partitions "$PARTS" --cutoff 2016-11-01 \
-    --now 2019-01-01T00:00:00Z --out "$WORK/merged.ndjson" 2> "$WORK/spark.log"
+    --now 2019-01-01T00:00:00Z --out "$WORK/merged.ndjson" > "$WORK/spark.log" 2>&1
 spark_code=$?
 set -e
 end=$(date +%s.%N)
