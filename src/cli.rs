@@ -78,6 +78,8 @@ pub enum Command {
 ZENDESK_EMAIL and ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN, in the environment)"
     )]
     Credentials(CredentialsArgs),
+    /// Add up scan summaries (counts add, complete is AND, action_required is OR): the reduce step of a distributed scan
+    Merge(MergeArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -158,6 +160,39 @@ pub struct ScanArgs {
     /// Write the SHA-256 of every exposed public key to FILE (one per line)
     #[arg(long, value_name = "FILE")]
     pub export_exposed_keys: Option<PathBuf>,
+    /// Constant memory in the number of certificates: judge each upload (file, manifest entry,
+    /// or NDJSON line) on its own and write NDJSON records as they are judged
+    #[arg(
+        long,
+        long_help = "Constant memory in the number of certificates: each upload unit (a file, a \
+manifest entry, or one line of NDJSON on stdin or in a .ndjson/.jsonl file: {\"id\", \"der_b64\"|\"pem\", \
+\"uploaded_at\", \"host\", \"account\"}) is loaded, judged and written as an NDJSON record, then \
+forgotten. With --cutoff, a first pass keeps the SHA-256 of every exposed key (32 bytes each; \
+stdin is copied to a temporary file for it), unless --exposed-keys gives that set (the \
+broadcast side of a join). Reduced against the in-memory scan: the same certificate uploaded \
+twice is two records (no cross-upload dedup); shares_key_with and private_key_found_in list \
+only the same upload and the exposed-key set; a CA certificate whose key is only in another \
+upload stays chain; errors are written where they occur; --crl and --roots are refused. \
+Needs --format ndjson."
+    )]
+    pub stream: bool,
+    /// Write only the summary (an NDJSON summary line, or with --format json one object);
+    /// `certsweep merge` adds such summaries up
+    #[arg(long)]
+    pub summary_only: bool,
+    /// With --stream and --cutoff: stop after the first pass and write the exposed-key set
+    /// (one SHA-256 per line): the build side of a distributed join, given to the map step
+    /// with --exposed-keys
+    #[arg(long, requires = "stream")]
+    pub exposed_keys_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Summaries to add up: NDJSON scan output (its `summary` lines), `--summary-only` output,
+    /// or JSON reports; `-` reads stdin
+    #[arg(value_name = "SUMMARY", required = true)]
+    pub summaries: Vec<PathBuf>,
 }
 
 /// Key types for new keys; RSA via aws-lc-rs.

@@ -16,12 +16,14 @@ pub mod input;
 pub mod inspect;
 pub mod inventory;
 pub mod man;
+pub mod merge;
 pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod rotate;
 pub mod sanitize;
 pub mod scan;
+pub mod stream;
 pub mod timefmt;
 pub mod vendor;
 
@@ -67,6 +69,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Rotate(_) => "rotate",
         Command::Apps(_) => "apps",
         Command::Credentials(_) => "credentials",
+        Command::Merge(_) => "merge",
         Command::Completions { .. } => "completions",
         Command::Man { .. } => "man",
     }
@@ -105,6 +108,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Rotate(args) => rotate::run(args, &ctx),
         Command::Apps(args) => apps::run(args, &ctx),
         Command::Credentials(args) => credentials::run(args, &ctx),
+        Command::Merge(args) => merge::run(args, &ctx),
         Command::Completions { shell } => {
             let mut out = ctx.sink()?;
             clap_complete::generate(*shell, &mut Cli::command(), "certsweep", &mut out);

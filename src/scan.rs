@@ -14,6 +14,14 @@ use crate::report::{self, ScanReport};
 use crate::timefmt;
 
 pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    if args.stream {
+        return crate::stream::run(args, ctx);
+    }
+    if args.summary_only && !matches!(ctx.format, report::Format::Ndjson | report::Format::Json) {
+        return Err(Error::Usage(
+            "--summary-only writes one summary: give --format ndjson or --format json".into(),
+        ));
+    }
     let inv_args = &args.inventory;
     if inv_args.paths.is_empty() && inv_args.manifest.is_empty() {
         return Err(Error::Usage(
@@ -51,7 +59,16 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
     };
     crate::report::messages::report_errors(&inv.errors);
     crate::report::messages::report_warnings(&inv.warnings);
-    if ctx.wants_report() {
+    if args.summary_only {
+        let mut out = ctx.sink()?;
+        let policy = report::model::PolicyOut::from(&policy);
+        if ctx.format == report::Format::Json {
+            report::write_summary_json(policy, report.summary(), &mut out)?;
+        } else {
+            report::write_ndjson_tail(&[], policy, report.summary(), &mut out)?;
+        }
+        out.finish()?;
+    } else if ctx.wants_report() {
         let mut out = ctx.sink()?;
         report::write_scan(&report, ctx.format, &ctx.style, &mut out)?;
         out.finish()?;

@@ -24,5 +24,6 @@ mod rotate;
 mod scale;
 mod schema;
 mod schema_more;
+mod stream;
 mod tls;
 mod verdicts;

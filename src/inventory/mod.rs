@@ -7,7 +7,7 @@ pub mod manifest;
 pub mod pem;
 pub mod pkcs12;
 pub mod pkcs7;
-mod walk;
+pub mod walk;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};

@@ -95,6 +95,30 @@ pub fn write_ndjson_tail(
     out.write_all(b"\n")
 }
 
+/// `--summary-only` with `--format json` (and `merge --format json`): one object with the
+/// policy and the summary.
+pub fn write_summary_json(
+    policy: impl Serialize,
+    summary: impl Serialize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct SummaryObject<P, S> {
+        schema_version: u32,
+        tool: &'static Tool,
+        policy: P,
+        summary: S,
+    }
+    let doc = SummaryObject {
+        schema_version: SCHEMA_VERSION,
+        tool: &TOOL,
+        policy,
+        summary,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
 /// The formats each command speaks; anything else is refused before the command runs.
 pub fn formats_of(command: &crate::cli::Command) -> &'static [Format] {
     use crate::cli::{Command, RotateCommand};
