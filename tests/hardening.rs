@@ -850,3 +850,23 @@ fn unknown_leftovers_are_moved_aside_never_deleted_and_the_run_says_so() {
     assert_eq!(item["step"], "csr-generated");
     assert_eq!(key_spki(&key), item["csr"]["new_spki_sha256"]);
 }
+
+#[test]
+fn an_empty_der_bundle_is_not_called_pem() {
+    let dir = temp();
+    let p7b = dir.path().join("empty.p7b");
+    let ok = Command::new("openssl")
+        .args(["crl2pkcs7", "-nocrl", "-outform", "DER", "-out"])
+        .arg(&p7b)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl crl2pkcs7");
+    let path = p7b.display().to_string();
+    let run = bounded(&scan_json(&[&path], &[]), Input::Nothing, SECS);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.errors_for(&path),
+        ["no certificate or key found: the DER PKCS#7 bundle or PKCS#12 file holds none"]
+    );
+}
