@@ -671,3 +671,202 @@ fn key_files_are_0600_whatever_the_umask() {
         assert_eq!(mode, 0o600, "umask {umask}: key mode {mode:o}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Crash recovery: `rotate csr` killed at any instant needs no manual step.
+// ---------------------------------------------------------------------------------------
+
+/// The demo plan (8 items), made once, copied into a fresh folder per kill.
+fn demo_plan(dir: &Path) -> String {
+    let state = dir.join("plan.json").display().to_string();
+    Test::new()
+        .args(["rotate", "--state", &state, "init", "--manifest"])
+        .args(["fixtures/demo/manifest.json", "--cutoff", CUTOFF])
+        .args(["--crl", "fixtures/demo/revocations.crl"])
+        .run()
+        .code(1);
+    state
+}
+
+#[cfg(unix)]
+#[test]
+fn rotate_csr_survives_a_hundred_kill_9s_and_the_walk_goes_on() {
+    let pristine_dir = temp();
+    let pristine = std::fs::read(demo_plan(pristine_dir.path())).unwrap();
+    let spawn = |state: &str| {
+        Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .current_dir(root())
+            .env_clear()
+            .args(["--now", NOW, "rotate", "--state", state, "csr", "--all"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // How long an uninterrupted run takes: kills land anywhere in it.
+    let timing = temp();
+    let state = timing.path().join("plan.json");
+    std::fs::write(&state, &pristine).unwrap();
+    let start = Instant::now();
+    assert!(spawn(state.to_str().unwrap()).wait().unwrap().success());
+    let span = start.elapsed().as_micros() as u64;
+
+    let (mut killed_mid_run, mut adopted, mut moved_aside) = (0, 0, 0);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut tries = 0;
+    while killed_mid_run < 100 {
+        tries += 1;
+        assert!(
+            tries < 400,
+            "only {killed_mid_run} kills landed mid-run in {tries} tries"
+        );
+        let i = killed_mid_run;
+        let dir = temp();
+        let state = dir.path().join("plan.json");
+        std::fs::write(&state, &pristine).unwrap();
+        let state = state.display().to_string();
+        let mut child = spawn(&state);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_micros(seed % span.max(1)));
+        if child.try_wait().unwrap().is_some() {
+            continue; // it had finished: not a kill
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        killed_mid_run += 1;
+        let keys_before = count_keys(dir.path());
+
+        // The next run finishes the step with no manual clean-up.
+        let run = rotate(&state, &["csr", "--all"]);
+        assert!(
+            run.code == 0,
+            "kill {i}: the next run failed:\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+        adopted += run.stdout.matches("adopted").count();
+        moved_aside += run.stdout.matches("aside to").count();
+        let plan: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        for item in plan["items"].as_array().unwrap() {
+            assert_eq!(item["step"], "csr-generated", "kill {i}: {item}");
+            assert!(item.get("csr_intent").is_none(), "kill {i}: intent cleared");
+            // The key on disk is the one recorded: its public key is the CSR's.
+            let key = dir.path().join(item["csr"]["key_path"].as_str().unwrap());
+            let csr = dir.path().join(item["csr"]["csr_path"].as_str().unwrap());
+            if i % 25 == 0 {
+                let want = item["csr"]["new_spki_sha256"].clone();
+                assert_eq!(key_spki(&key), want, "kill {i}: key");
+                assert_eq!(csr_spki(&csr), want, "kill {i}: CSR");
+            } else {
+                assert!(key.is_file() && csr.is_file(), "kill {i}");
+            }
+        }
+        // Nothing was deleted: every key written before the kill is still there.
+        assert!(count_keys(dir.path()) >= keys_before, "kill {i}");
+        // And the walk goes on: the next step is the CA's, not another CSR.
+        let next = rotate(&state, &["next"]);
+        assert!(
+            !next.stdout.contains("rotate csr"),
+            "kill {i}: {}",
+            next.stdout
+        );
+    }
+    eprintln!(
+        "kill -9: {killed_mid_run} kills mid-run in {tries} tries, {adopted} item(s) adopted, \
+         {moved_aside} file(s) moved aside"
+    );
+    assert!(
+        adopted + moved_aside > 0,
+        "some kills landed between files and plan"
+    );
+}
+
+/// Private-key files under `dir` (moved-aside ones included).
+fn count_keys(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir.join("rotation-csrs")) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".key"))
+        .count()
+}
+
+fn sha256_hex(bytes: &[u8]) -> serde_json::Value {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes)).into()
+}
+
+/// The SPKI SHA-256 of a PKCS#8 PEM key file, computed by rcgen.
+fn key_spki(path: &Path) -> serde_json::Value {
+    let pem = std::fs::read_to_string(path).unwrap();
+    use rcgen::PublicKeyData;
+    sha256_hex(
+        &rcgen::KeyPair::from_pem(&pem)
+            .unwrap()
+            .subject_public_key_info(),
+    )
+}
+
+/// The SPKI SHA-256 of a CSR file, parsed by x509-parser.
+fn csr_spki(path: &Path) -> serde_json::Value {
+    use x509_parser::prelude::FromDer;
+    let pem = std::fs::read(path).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let (_, csr) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(&pem.contents)
+            .unwrap();
+    sha256_hex(csr.certification_request_info.subject_pki.raw)
+}
+
+#[cfg(unix)]
+#[test]
+fn unknown_leftovers_are_moved_aside_never_deleted_and_the_run_says_so() {
+    let (dir, state) = one_item_plan();
+    let id = plan_item(&state)["id"].as_str().unwrap().to_owned();
+    // Files at the item's key and CSR paths that no recorded intent explains (e.g. left by
+    // a version without intents, or by hand).
+    let out = dir.path().join("rotation-csrs");
+    std::fs::create_dir(&out).unwrap();
+    let key = out.join("shop.example.com.key.pem");
+    std::fs::write(&key, "not our key\n").unwrap();
+    let run = rotate(&state, &["csr", &id]).code(0);
+    let aside = out.join("shop.example.com.key.pem.interrupted-1");
+    assert!(
+        run.stdout.contains(&format!(
+            "{id}: moved {} aside to {} (left by an interrupted run, it does not hold the new \
+             key recorded for this item; kept, not deleted)",
+            key.display(),
+            aside.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&aside).unwrap(), "not our key\n");
+    let item = plan_item(&state);
+    assert_eq!(item["step"], "csr-generated");
+    assert_eq!(key_spki(&key), item["csr"]["new_spki_sha256"]);
+}
+
+#[test]
+fn an_empty_der_bundle_is_not_called_pem() {
+    let dir = temp();
+    let p7b = dir.path().join("empty.p7b");
+    let ok = Command::new("openssl")
+        .args(["crl2pkcs7", "-nocrl", "-outform", "DER", "-out"])
+        .arg(&p7b)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl crl2pkcs7");
+    let path = p7b.display().to_string();
+    let run = bounded(&scan_json(&[&path], &[]), Input::Nothing, SECS);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.errors_for(&path),
+        ["no certificate or key found: the DER PKCS#7 bundle or PKCS#12 file holds none"]
+    );
+}

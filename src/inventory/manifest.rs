@@ -41,18 +41,26 @@ pub fn read(path: &Path, inv: &mut Inventory) -> Vec<Entry> {
 /// As [`read`]; a `file` outside the manifest's folder (absolute, or climbing out with
 /// `..`) is named in a warning, or with `confined` refused as an error.
 pub fn read_confined(path: &Path, inv: &mut Inventory, confined: bool) -> Vec<Entry> {
-    let shown = path.display().to_string();
-    // `-` reads the manifest from stdin; its `file` paths are then relative to the current folder.
-    let text = match crate::input::read_all(path, super::limits::MAX_SIDE_FILE) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(_) => {
-                inv.error(shown, None, "manifest is not UTF-8 text".into());
-                return Vec::new();
-            }
-        },
+    // `-` reads the manifest from stdin; its `file` paths are then relative to the current
+    // folder.
+    match crate::input::read_all(path, super::limits::MAX_SIDE_FILE) {
+        Ok(bytes) => parse(path, bytes, inv, confined),
         Err(e) => {
+            let shown = path.display().to_string();
             inv.error(shown, None, format!("manifest: {}", describe_io(&e)));
+            Vec::new()
+        }
+    }
+}
+
+/// The manifest `path` whose bytes were read: its entries, problems into `inv` (the fuzz
+/// target's entry point; `path` decides JSON or CSV by extension and the entries' folder).
+pub fn parse(path: &Path, bytes: Vec<u8>, inv: &mut Inventory, confined: bool) -> Vec<Entry> {
+    let shown = path.display().to_string();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => {
+            inv.error(shown, None, "manifest is not UTF-8 text".into());
             return Vec::new();
         }
     };

@@ -541,7 +541,7 @@ fn read_capped(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<L
         let mut bytes = Vec::new();
         reader.by_ref().take(MAX_DER + 1).read_to_end(&mut bytes)?;
         match read_der(&bytes, &mut loaded, opts) {
-            DerKind::Read => return Ok(finish(loaded, 1, opts.key_only_ok)),
+            DerKind::Read => return Ok(finish(loaded, None, opts.key_only_ok)),
             // A bundle that was recognised but failed has said why; no second error.
             DerKind::ContainerFailed => return Ok(loaded),
             DerKind::Neither => {}
@@ -559,7 +559,7 @@ fn read_capped(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<L
     } else {
         read_pem(reader, &mut loaded, opts)?
     };
-    Ok(finish(loaded, blocks_seen, opts.key_only_ok))
+    Ok(finish(loaded, Some(blocks_seen), opts.key_only_ok))
 }
 
 /// Settles what an input that was read amounts to. Private keys, CSRs and public keys are
@@ -567,7 +567,8 @@ fn read_capped(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<L
 /// when the input also holds a certificate (presumably its own, judged anyway), else an error
 /// (it may be the key of a certificate elsewhere). Anything else without a certificate is
 /// named by type, and an input with nothing we understand is an error.
-fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
+/// `blocks_seen` is the number of PEM blocks, `None` for a DER input.
+fn finish(mut loaded: Loaded, blocks_seen: Option<usize>, key_only_ok: bool) -> Loaded {
     let unreadable = std::mem::take(&mut loaded.unreadable_keys);
     let has_unreadable = !unreadable.is_empty();
     if loaded.certs.is_empty() {
@@ -612,10 +613,10 @@ fn finish(mut loaded: Loaded, blocks_seen: usize, key_only_ok: bool) -> Loaded {
             return loaded;
         }
     }
-    let reason = if blocks_seen == 0 {
-        "no certificate found: not PEM (no -----BEGIN line), nor DER (tried: certificate, PKCS#7, PKCS#12, private key)".into()
-    } else {
-        format!("no certificate found in {blocks_seen} PEM block(s)")
+    let reason = match blocks_seen {
+        None => "no certificate or key found: the DER PKCS#7 bundle or PKCS#12 file holds none".into(),
+        Some(0) => "no certificate found: not PEM (no -----BEGIN line), nor DER (tried: certificate, PKCS#7, PKCS#12, private key)".into(),
+        Some(n) => format!("no certificate found in {n} PEM block(s)"),
     };
     loaded.errors.push((None, reason));
     loaded

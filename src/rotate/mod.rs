@@ -8,6 +8,7 @@ mod issue;
 mod jws;
 mod next;
 pub mod plan;
+mod recover;
 pub mod report;
 pub mod state;
 mod walk;
@@ -331,6 +332,7 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
             verification: None,
             revocation: None,
             history: Vec::new(),
+            csr_intent: None,
         });
         added += 1;
     }
@@ -453,6 +455,42 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
         )
         .into_iter()
         .partition(|p| p.refused.is_none());
+        // Files an interrupted run left at an item's paths: adopted if they are the intent
+        // it recorded, else moved aside (never overwritten, never deleted).
+        let mut lines = Vec::new();
+        let mut changed = false;
+        let mut fresh = Vec::with_capacity(plans.len());
+        for p in plans {
+            let Some(id) = p.target.old.manifest_id.clone() else {
+                fresh.push(p);
+                continue;
+            };
+            let item = plan.item_mut(&id)?;
+            let had_intent = item.csr_intent.is_some();
+            match recover::recover(
+                item,
+                &p.key_path,
+                &p.csr_path,
+                |path| stored_path(&args.state, path),
+                passphrase.as_ref(),
+                &at,
+                &actor(),
+            )? {
+                recover::Recovered::Adopted(line) => {
+                    lines.push(line);
+                    changed = true;
+                }
+                recover::Recovered::Fresh(notes) => {
+                    changed |= had_intent || !notes.is_empty();
+                    lines.extend(notes);
+                    fresh.push(p);
+                }
+            }
+        }
+        let plans = fresh;
+        if plans.is_empty() && refused.is_empty() {
+            return Ok((lines, changed));
+        }
         let mut errors: Vec<InputError> = refused
             .into_iter()
             .map(|p| InputError {
@@ -492,9 +530,25 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
                 m.plan.name
             )));
         }
+        let record = |m: &csr::Made| CsrRecord {
+            csr_path: stored_path(&args.state, &m.plan.csr_path),
+            key_path: stored_path(&args.state, &m.plan.key_path),
+            key_type: a.key_type.name().to_owned(),
+            new_spki_sha256: m.new_spki.to_string(),
+            subject: m.plan.subject.clone(),
+            sans: m.plan.sans.iter().map(ToString::to_string).collect(),
+        };
+        // The intent goes to disk before any key file: a kill from here on leaves files the
+        // next run recognises.
+        for m in &made {
+            if let Some(id) = &m.plan.target.old.manifest_id {
+                recover::record_intent(plan.item_mut(id)?, record(m));
+            }
+        }
+        if !made.is_empty() {
+            state::save(&args.state, plan)?;
+        }
         let written = csr::output::write_all(&out_dir, &made, &mut errors);
-        let mut lines = Vec::new();
-        let mut changed = false;
         for (m, ok) in made.iter().zip(written) {
             let Some(id) = &m.plan.target.old.manifest_id else {
                 continue;
@@ -503,14 +557,8 @@ fn csr_step(args: &RotateArgs, a: &RotateCsrArgs, ctx: &Context) -> Result<ExitC
                 continue;
             }
             let item = plan.item_mut(id)?;
-            let event = Event::CsrGenerated(CsrRecord {
-                csr_path: stored_path(&args.state, &m.plan.csr_path),
-                key_path: stored_path(&args.state, &m.plan.key_path),
-                key_type: a.key_type.name().to_owned(),
-                new_spki_sha256: m.new_spki.to_string(),
-                subject: m.plan.subject.clone(),
-                sans: m.plan.sans.iter().map(ToString::to_string).collect(),
-            });
+            item.csr_intent = None;
+            let event = Event::CsrGenerated(record(m));
             plan::apply(item, event, &at, &actor()).map_err(Error::Refused)?;
             changed = true;
             lines.push(format!(

@@ -279,6 +279,7 @@ mod tests {
             verification: None,
             revocation: None,
             history: vec![],
+            csr_intent: None,
         };
         // Walk it forward with real events so its evidence is consistent.
         let steps = [csr(), imported("a"), uploaded(), verified()];

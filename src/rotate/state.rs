@@ -77,6 +77,11 @@ pub struct Item {
     pub verification: Option<VerificationRecord>,
     pub revocation: Option<RevocationRecord>,
     pub history: Vec<HistoryEntry>,
+    /// `rotate csr` records the key and CSR it is about to write here, before writing them,
+    /// and clears it once they are recorded in `csr`: a run killed in between leaves files
+    /// the next run can recognise (see `recover.rs`). Absent from the file when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csr_intent: Option<CsrRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
