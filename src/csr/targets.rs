@@ -273,9 +273,9 @@ fn from_report(
     scratch: &mut Inventory,
 ) -> Result<(), Error> {
     let shown = report.display().to_string();
-    let text = std::fs::read_to_string(report)
+    let bytes = crate::input::read_all(report, crate::inventory::limits::MAX_SIDE_FILE)
         .map_err(|e| Error::Usage(format!("--from-report {shown}: {}", describe_io(&e))))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         Error::Usage(format!(
             "--from-report {shown}: not JSON: {e} (use scan --format json)"
         ))
