@@ -313,7 +313,9 @@ fn earlier(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> bool {
 /// Jobs run in parallel at a time.
 const JOB_BATCH: usize = 4096;
 
-fn merge(inv: &mut Inventory, results: Vec<(Arc<Upload>, Loaded)>) {
+/// Adds what each upload yielded to the inventory (its certificates, keys, CSRs and public
+/// keys, errors and warnings), in order; used by the in-memory loader and by stream mode.
+pub fn merge(inv: &mut Inventory, results: Vec<(Arc<Upload>, Loaded)>) {
     for (upload, loaded) in results {
         let mut ders = loaded.ders.into_iter();
         for (index, facts) in loaded.certs {

@@ -30,10 +30,7 @@ use crate::cli::ScanArgs;
 use crate::config::{self, parse_flag, Context};
 use crate::crl::Revocations;
 use crate::error::{Error, ExitCode};
-use crate::inventory::{
-    self, describe_io, CertEntry, InputError, Inventory, KeyEntry, Loaded, PublicEntry,
-    ReadOptions, Upload,
-};
+use crate::inventory::{self, describe_io, InputError, Inventory, Loaded, ReadOptions, Upload};
 use crate::report::model::{ErrorRecord, PolicyOut, Summary};
 use crate::report::{Format, ScanReport};
 use crate::timefmt;
@@ -578,42 +575,8 @@ fn load(unit: Unit, opts: &ReadOptions<'_>) -> Inventory {
             }
         },
     };
-    let upload = Arc::new(upload);
-    for (index, facts) in loaded.certs {
-        inv.certs.push(CertEntry {
-            upload: upload.clone(),
-            index,
-            facts,
-            der: None,
-            also: Vec::new(),
-        });
-    }
-    for (index, spki) in loaded.keys {
-        inv.keys.push(KeyEntry {
-            upload: upload.clone(),
-            index,
-            spki,
-        });
-    }
-    for (index, kind, spki, subject) in loaded.public {
-        inv.public_keys.push(PublicEntry {
-            upload: upload.clone(),
-            index,
-            kind,
-            spki,
-            subject,
-        });
-    }
-    for (index, reason) in loaded.errors {
-        inv.error(upload.path.clone(), index, reason);
-    }
-    for (index, reason) in loaded.warnings {
-        inv.warnings.push(InputError {
-            path: upload.path.clone(),
-            index,
-            reason,
-        });
-    }
+    // The same absorption as the in-memory loader (certificates, keys, CSRs, notes).
+    inventory::merge(&mut inv, vec![(Arc::new(upload), loaded)]);
     inv
 }
 
