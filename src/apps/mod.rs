@@ -175,15 +175,9 @@ pub struct AppsSummary {
     pub complete: bool,
 }
 
-#[derive(Serialize)]
-pub struct AppsPolicy {
-    pub now: String,
-    pub cutoff: String,
-}
-
 /// The audit's result; renderers turn it into table, JSON, NDJSON or CSV.
 pub struct AppsReport {
-    pub policy: AppsPolicy,
+    pub policy: crate::report::CutoffPolicy,
     pub apps: Vec<AppRecord>,
     pub errors: Vec<InputError>,
 }
@@ -240,10 +234,7 @@ pub fn audit(files: &[PathBuf], cutoff: OffsetDateTime, now: OffsetDateTime) -> 
 /// once) and checks that the pages are the whole list (see [`pages::gaps`]).
 pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) -> AppsReport {
     let mut report = AppsReport {
-        policy: AppsPolicy {
-            now: timefmt::rfc3339(now),
-            cutoff: timefmt::rfc3339(cutoff),
-        },
+        policy: crate::report::CutoffPolicy::new(now, cutoff),
         apps: Vec::new(),
         errors: Vec::new(),
     };

@@ -4,7 +4,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{AppRecord, AppStatus, AppsPolicy, AppsReport, AppsSummary};
+use super::{AppRecord, AppStatus, AppsReport, AppsSummary};
+use crate::report::CutoffPolicy;
 use crate::report::{ErrorRecord, Format, Tool, SCHEMA_VERSION, TOOL};
 use crate::sanitize::escape;
 
@@ -12,7 +13,7 @@ use crate::sanitize::escape;
 struct JsonReport<'a> {
     schema_version: u32,
     tool: &'a Tool,
-    policy: &'a AppsPolicy,
+    policy: &'a CutoffPolicy,
     summary: AppsSummary,
     apps: &'a [AppRecord],
     errors: Vec<ErrorRecord<'a>>,

@@ -211,14 +211,8 @@ pub struct CredentialsSummary {
     pub complete: bool,
 }
 
-#[derive(Serialize)]
-pub struct CredentialsPolicy {
-    pub now: String,
-    pub cutoff: String,
-}
-
 pub struct CredentialsReport {
-    pub policy: CredentialsPolicy,
+    pub policy: crate::report::CutoffPolicy,
     pub tokens: Vec<TokenRecord>,
     pub errors: Vec<InputError>,
 }
@@ -310,10 +304,7 @@ pub fn run(args: &CredentialsArgs, ctx: &Context) -> Result<ExitCode, Error> {
         .ok_or_else(|| Error::Usage("credentials needs --zendesk SUBDOMAIN|URL".into()))?;
     let client = crate::vendor::connect(account, &args.api)?;
     let mut report = CredentialsReport {
-        policy: CredentialsPolicy {
-            now: timefmt::rfc3339(ctx.now),
-            cutoff: timefmt::rfc3339(cutoff),
-        },
+        policy: crate::report::CutoffPolicy::new(ctx.now, cutoff),
         tokens: Vec::new(),
         errors: Vec::new(),
     };

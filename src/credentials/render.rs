@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{CredentialsPolicy, CredentialsReport, CredentialsSummary, TokenRecord, TokenStatus};
+use super::{CredentialsReport, CredentialsSummary, TokenRecord, TokenStatus};
 use crate::report::{ErrorRecord, Format, Tool, SCHEMA_VERSION, TOOL};
 use crate::sanitize::escape;
 
@@ -12,7 +12,7 @@ use crate::sanitize::escape;
 struct JsonReport<'a> {
     schema_version: u32,
     tool: &'a Tool,
-    policy: &'a CredentialsPolicy,
+    policy: &'a crate::report::CutoffPolicy,
     summary: CredentialsSummary,
     credentials: &'a [TokenRecord],
     errors: Vec<ErrorRecord<'a>>,

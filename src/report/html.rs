@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use time::OffsetDateTime;
 
-use super::model::ScanReport;
+use super::model::{CertRecord, ScanReport};
 use crate::classify::{Role, Status};
 use crate::timefmt;
 
@@ -72,6 +72,8 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
 
     let mut order: Vec<usize> = (0..inv.certs.len()).collect();
     order.sort_by_key(|&i| (verdicts[i].status, inv.certs[i].facts.not_after));
+    // Each record (reasons formatted) is built once, for the timeline and the table.
+    let records: Vec<CertRecord<'_>> = report.records().collect();
 
     let mut from = policy.now.unix_timestamp();
     let mut to = from;
@@ -129,7 +131,7 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
         "<table class=\"counts\" id=\"summary\"><tr><th>status</th><th>certificates</th></tr>",
     );
     for s in Status::ALL {
-        let n = verdicts.iter().filter(|v| v.status == s).count();
+        let n = summary.count(s);
         if n == 0 {
             continue;
         }
@@ -152,14 +154,21 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
                 .iter()
                 .take_while(|&&i| verdicts[i].status == status)
                 .count();
-        write_group(&mut page, report, &axis, status, &order[start..end]);
+        write_group(
+            &mut page,
+            report,
+            &records,
+            &axis,
+            status,
+            &order[start..end],
+        );
         start = end;
     }
 
     // Every certificate, findings first.
     page.push_str("<h2>Certificates</h2>\n<div class=\"scroll\"><table class=\"certs\" id=\"certificates\"><thead><tr><th>status</th><th>action</th><th>role</th><th>subject</th><th>names</th><th>not after</th><th>days left</th><th>uploaded</th><th>source</th><th>reasons</th></tr></thead><tbody>\n");
     for &i in &order {
-        let r = report.record(i);
+        let r = &records[i];
         let names: Vec<&str> = r
             .dns_names
             .iter()
@@ -215,6 +224,7 @@ fn role(r: Role) -> &'static str {
 fn write_group(
     page: &mut String,
     report: &ScanReport<'_>,
+    records: &[CertRecord<'_>],
     axis: &Axis,
     status: Status,
     certs: &[usize],
@@ -269,7 +279,7 @@ fn write_group(
         let y = top + row as f64 * (bar + gap);
         let x1 = axis.x(f.not_before);
         let x2 = axis.x(f.not_after).max(x1 + 1.0);
-        let r = report.record(i);
+        let r = &records[i];
         let tip = format!(
             "{}\nserial {}\n{} → {}\nuploaded {}\n{}: {}",
             r.subject,

@@ -59,6 +59,22 @@ pub const TOOL: Tool = Tool {
     version: env!("CARGO_PKG_VERSION"),
 };
 
+/// The policy of the vendor audits (`apps`, `credentials`): the reference time and the cutoff.
+#[derive(Serialize)]
+pub struct CutoffPolicy {
+    pub now: String,
+    pub cutoff: String,
+}
+
+impl CutoffPolicy {
+    pub fn new(now: time::OffsetDateTime, cutoff: time::OffsetDateTime) -> Self {
+        CutoffPolicy {
+            now: crate::timefmt::rfc3339(now),
+            cutoff: crate::timefmt::rfc3339(cutoff),
+        }
+    }
+}
+
 /// The last line of every NDJSON report: the policy, then the summary's fields.
 #[derive(Serialize)]
 struct SummaryLine<P, S> {

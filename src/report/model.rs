@@ -48,6 +48,35 @@ pub struct Summary {
     pub complete: bool,
 }
 
+impl Summary {
+    /// How many certificates have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        match status {
+            Status::Exposed => self.exposed,
+            Status::KeyReused => self.key_reused,
+            Status::UnknownUpload => self.unknown_upload,
+            Status::Expiring => self.expiring,
+            Status::Revoked => self.revoked,
+            Status::Expired => self.expired,
+            Status::NotAffected => self.not_affected,
+            Status::Valid => self.valid,
+        }
+    }
+
+    fn count_mut(&mut self, status: Status) -> &mut usize {
+        match status {
+            Status::Exposed => &mut self.exposed,
+            Status::KeyReused => &mut self.key_reused,
+            Status::UnknownUpload => &mut self.unknown_upload,
+            Status::Expiring => &mut self.expiring,
+            Status::Revoked => &mut self.revoked,
+            Status::Expired => &mut self.expired,
+            Status::NotAffected => &mut self.not_affected,
+            Status::Valid => &mut self.valid,
+        }
+    }
+}
+
 impl ScanReport<'_> {
     pub fn summary(&self) -> Summary {
         let mut s = Summary {
@@ -62,16 +91,7 @@ impl ScanReport<'_> {
             ..Summary::default()
         };
         for v in &self.classified.verdicts {
-            *match v.status {
-                Status::Exposed => &mut s.exposed,
-                Status::KeyReused => &mut s.key_reused,
-                Status::UnknownUpload => &mut s.unknown_upload,
-                Status::Expiring => &mut s.expiring,
-                Status::Revoked => &mut s.revoked,
-                Status::Expired => &mut s.expired,
-                Status::NotAffected => &mut s.not_affected,
-                Status::Valid => &mut s.valid,
-            } += 1;
+            *s.count_mut(v.status) += 1;
             if v.action != crate::classify::Action::None {
                 s.needing_action += 1;
             }

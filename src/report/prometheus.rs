@@ -156,16 +156,10 @@ pub fn write_scan(report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()
     }
     m.family("certsweep_certificates", "Certificates per scan status.")?;
     for status in Status::ALL {
-        let n = report
-            .classified
-            .verdicts
-            .iter()
-            .filter(|v| v.status == status)
-            .count();
         m.sample(
             "certsweep_certificates",
             &[("status", status.as_str())],
-            n as f64,
+            summary.count(status) as f64,
         )?;
     }
     m.single(

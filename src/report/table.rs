@@ -267,16 +267,7 @@ fn write_footer(report: &ScanReport<'_>, style: &Style, out: &mut dyn Write) -> 
     let counts: Vec<String> = Status::ALL
         .iter()
         .filter_map(|st| {
-            let n = match st {
-                Status::Exposed => s.exposed,
-                Status::KeyReused => s.key_reused,
-                Status::UnknownUpload => s.unknown_upload,
-                Status::Expiring => s.expiring,
-                Status::Revoked => s.revoked,
-                Status::Expired => s.expired,
-                Status::NotAffected => s.not_affected,
-                Status::Valid => s.valid,
-            };
+            let n = s.count(*st);
             (n > 0).then(|| format!("{n} {}", st.as_str()))
         })
         .collect();
