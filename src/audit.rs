@@ -205,7 +205,7 @@ fn check_online(
                         "OCSP {}",
                         answer.responder.as_deref().unwrap_or("responder")
                     ),
-                    crl_issuer: c.facts.issuer.clone(),
+                    crl_issuer: c.facts.issuer.to_string(),
                     reason: answer.reason,
                     revoked_at: answer
                         .revoked_at

@@ -176,6 +176,55 @@ fn uploaded_before(c: &CertEntry, cutoff: OffsetDateTime, unknown_counts: bool) 
             && c.uploads().any(|u| u.uploaded_at.is_none()))
 }
 
+/// Values grouped by public key, each group stored once: one array of values and, per key,
+/// where its group lies in it; no allocation per key (a 100,000-key inventory would
+/// otherwise make 100,000 small vectors). Within a group, values keep the order they were
+/// given in.
+struct Groups<T> {
+    /// Start and length in `values` (u32: an inventory of 4 billion entries does not fit in
+    /// memory anyway).
+    ranges: DigestMap<(u32, u32)>,
+    values: Vec<T>,
+}
+
+impl<T: Copy> Groups<T> {
+    fn new(pairs: Vec<(Sha256, T)>) -> Self {
+        let mut ranges: DigestMap<(u32, u32)> =
+            DigestMap::with_capacity_and_hasher(pairs.len(), DigestBuild::default());
+        for (key, _) in &pairs {
+            ranges.entry(*key).or_default().1 += 1;
+        }
+        // Each group's start; the second number counts the values placed so far.
+        let mut start = 0;
+        for range in ranges.values_mut() {
+            let len = range.1;
+            *range = (start, 0);
+            start += len;
+        }
+        let mut values = match pairs.first() {
+            Some(&(_, first)) => vec![first; pairs.len()],
+            None => Vec::new(),
+        };
+        for (key, value) in pairs {
+            // Every key was counted above.
+            let range = ranges.get_mut(&key).expect("counted");
+            values[(range.0 + range.1) as usize] = value;
+            range.1 += 1;
+        }
+        Groups { ranges, values }
+    }
+
+    fn get(&self, key: &Sha256) -> &[T] {
+        self.ranges.get(key).map_or(&[][..], |&(start, len)| {
+            &self.values[start as usize..(start + len) as usize]
+        })
+    }
+
+    fn contains(&self, key: &Sha256) -> bool {
+        self.ranges.contains_key(key)
+    }
+}
+
 pub fn classify<'r>(
     inv: &Inventory,
     revocations: &'r Revocations,
@@ -185,13 +234,16 @@ pub fn classify<'r>(
     // Private keys by public key: the same upload (`private_key_in_upload`) or anywhere.
     let upload_keys: HashSet<(Sha256, u32), DigestBuild> =
         inv.keys.iter().map(|k| (k.spki, k.upload.id)).collect();
-    let mut private: DigestMap<Vec<usize>> = DigestMap::default();
-    for (i, k) in inv.keys.iter().enumerate() {
-        private.entry(k.spki).or_default().push(i);
-    }
+    let private = Groups::new(
+        inv.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.spki, i))
+            .collect(),
+    );
     // A leaf candidate is a certificate whose key was found, or a non-CA certificate; a CA
     // certificate is `chain` only when each of its uploads holds such a leaf.
-    let candidate = |c: &CertEntry| !c.facts.is_ca || private.contains_key(&c.facts.spki);
+    let candidate = |c: &CertEntry| !c.facts.is_ca || private.contains(&c.facts.spki);
     let upload_count = inv
         .certs
         .iter()
@@ -224,50 +276,48 @@ pub fn classify<'r>(
 
     // Who exposed each key: leaf certificates and keys uploaded before the cutoff (and, when
     // unknown uploads count as exposed, those too), plus the imported list.
-    let mut exposers: DigestMap<Vec<KeyRef>> = DigestMap::default();
+    let mut exposers: Vec<(Sha256, KeyRef)> = Vec::new();
     if let Some(cutoff) = policy.cutoff {
         let unknown_counts = policy.unknown_upload == UnknownUpload::Exposed;
         for (i, c) in inv.certs.iter().enumerate() {
             if roles[i].0 == Role::Leaf && uploaded_before(c, cutoff, unknown_counts) {
-                exposers
-                    .entry(c.facts.spki)
-                    .or_default()
-                    .push(KeyRef::Cert(i));
+                exposers.push((c.facts.spki, KeyRef::Cert(i)));
             }
         }
         for (i, k) in inv.keys.iter().enumerate() {
             if before_cutoff(k.upload.uploaded_at, cutoff).unwrap_or(unknown_counts) {
-                exposers.entry(k.spki).or_default().push(KeyRef::Key(i));
+                exposers.push((k.spki, KeyRef::Key(i)));
             }
         }
     }
-    for (spki, &line) in &exposed_list.keys {
-        exposers
-            .entry(*spki)
-            .or_default()
-            .push(KeyRef::Listed(line));
-    }
+    let mut listed: Vec<(Sha256, usize)> =
+        exposed_list.keys.iter().map(|(k, &l)| (*k, l)).collect();
+    listed.sort_unstable();
+    exposers.extend(listed.into_iter().map(|(k, l)| (k, KeyRef::Listed(l))));
+    let exposers = Groups::new(exposers);
 
-    let mut holders: DigestMap<Vec<KeyRef>> = DigestMap::with_capacity_and_hasher(
-        inv.certs.len() + inv.keys.len(),
-        DigestBuild::default(),
+    let mut holders: Vec<(Sha256, KeyRef)> =
+        Vec::with_capacity(inv.certs.len() + inv.keys.len() + inv.public_keys.len());
+    holders.extend(
+        inv.certs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.facts.spki, KeyRef::Cert(i))),
     );
-    for (i, c) in inv.certs.iter().enumerate() {
-        holders
-            .entry(c.facts.spki)
-            .or_default()
-            .push(KeyRef::Cert(i));
-    }
     // Keys uploaded with the certificate that holds them, per (key, upload): they are not
     // "other holders", and counting them here keeps each record's total O(1).
     let mut own_keys: HashMap<(Sha256, u32), usize, DigestBuild> = HashMap::default();
     for (i, k) in inv.keys.iter().enumerate() {
-        holders.entry(k.spki).or_default().push(KeyRef::Key(i));
+        holders.push((k.spki, KeyRef::Key(i)));
         *own_keys.entry((k.spki, k.upload.id)).or_default() += 1;
     }
-    for (i, p) in inv.public_keys.iter().enumerate() {
-        holders.entry(p.spki).or_default().push(KeyRef::Public(i));
-    }
+    holders.extend(
+        inv.public_keys
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.spki, KeyRef::Public(i))),
+    );
+    let holders = Groups::new(holders);
 
     let verdicts = inv
         .certs
@@ -284,10 +334,8 @@ pub fn classify<'r>(
                 }
                 KeyRef::Public(_) | KeyRef::Listed(_) => true,
             };
-            let exposed_by = exposers
-                .get(&c.facts.spki)
-                .and_then(|v| v.iter().find(others).copied());
-            let key_exposed = exposers.contains_key(&c.facts.spki);
+            let exposed_by = exposers.get(&c.facts.spki).iter().find(others).copied();
+            let key_exposed = exposers.contains(&c.facts.spki);
             // An exposed key always wins: such a certificate is never `chain`.
             let role = if exposed_by.is_some() {
                 Role::Leaf
@@ -297,7 +345,7 @@ pub fn classify<'r>(
             // A key group is stored once, in `holders`; each record takes only the first few
             // others and the count. Never collect the whole group per certificate: with 20 keys
             // over 100,000 certificates that is 5,000 entries per record (quadratic).
-            let group = holders.get(&c.facts.spki).map_or(&[][..], Vec::as_slice);
+            let group = holders.get(&c.facts.spki);
             let shares_key_with: Vec<KeyRef> = group
                 .iter()
                 .filter(others)
@@ -310,7 +358,7 @@ pub fn classify<'r>(
                 .map(|u| own_keys.get(&(c.facts.spki, u.id)).copied().unwrap_or(0))
                 .sum();
             let shares_key_total = group.len().saturating_sub(1 + own);
-            let keys = private.get(&c.facts.spki).map(Vec::as_slice).unwrap_or(&[]);
+            let keys = private.get(&c.facts.spki);
             let revocation = revocations.lookup(&c.facts);
             let status = status_of(c, role, exposed_by.is_some(), revocation.is_some(), policy);
             let action = if status == Status::Expired
@@ -347,15 +395,15 @@ pub fn classify<'r>(
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            let by = exposers.get(&p.spki)?.first()?;
+            let by = exposers.get(&p.spki).first()?;
             Some(KeyFinding {
                 public: i,
                 exposed_by: *by,
             })
         })
         .collect();
-    let mut exposed_keys: Vec<Sha256> = exposers.into_keys().collect();
-    exposed_keys.sort();
+    let mut exposed_keys: Vec<Sha256> = exposers.ranges.into_keys().collect();
+    exposed_keys.sort_unstable();
     Classified {
         verdicts,
         exposed_keys,

@@ -143,7 +143,8 @@ fn csr_record(csr: &X509CertificationRequest<'_>, path: &str, index: usize) -> I
         spki_sha256: spki,
         spki_pin_sha256: spki.pin(),
         key: cert::key_info(&info.subject_pki),
-        signature_algorithm: cert::signature_algorithm_name(&csr.signature_algorithm.algorithm),
+        signature_algorithm: cert::signature_algorithm_name(&csr.signature_algorithm.algorithm)
+            .into_owned(),
         signature_valid: csr.verify_signature().is_ok(),
         dns_names: Vec::new(),
         ip_addresses: Vec::new(),
@@ -222,7 +223,8 @@ fn crl_record(
             _ => "current",
         },
         crl_number: crl.crl_number().map(|n| n.to_str_radix(16)),
-        signature_algorithm: cert::signature_algorithm_name(&crl.signature_algorithm.algorithm),
+        signature_algorithm: cert::signature_algorithm_name(&crl.signature_algorithm.algorithm)
+            .into_owned(),
         revoked_count: revoked.len(),
         revoked,
         extensions: crl
