@@ -738,8 +738,33 @@ pub fn csr_identifiers(csr_der: &[u8]) -> Result<Vec<Identifier>, String> {
     Ok(ids)
 }
 
-/// Orders a certificate for `ids`, answers the challenges, finalizes with `csr_der` and
-/// returns the order URL and the PEM chain.
+/// What `order` was told about an order an interrupted run recorded.
+pub struct Resume<'a> {
+    pub order_url: &'a str,
+}
+
+/// Where the certificate came from.
+pub struct Issued {
+    pub order_url: String,
+    pub pem: String,
+    /// What happened to a recorded order (resumed, or why a new one was made).
+    pub notes: Vec<String>,
+}
+
+/// Why `order` failed, and whether the order it worked on may still give a certificate
+/// (then its record is kept so that the next run resumes it).
+pub struct OrderFailed {
+    pub reason: String,
+    /// The order (if one was made or resumed) and whether it is still usable.
+    pub order: Option<(String, bool)>,
+}
+
+/// Orders a certificate for `ids` (or resumes the order in `resume`), answers the
+/// challenges, finalizes with `csr_der` and returns the order URL and the PEM chain.
+/// `record(url, finalize_sent)` is called with the order URL before anything is answered
+/// and again just before finalize is sent: the caller writes it to the plan, so a run
+/// killed after the CA issued resumes this order instead of making a second certificate.
+#[allow(clippy::too_many_arguments)]
 pub fn order(
     rt: &tokio::runtime::Runtime,
     account: &Account,
@@ -747,54 +772,103 @@ pub fn order(
     csr_der: &[u8],
     solver: &mut Solver,
     wait: Duration,
-) -> Result<(String, String), String> {
+    resume: Option<Resume<'_>>,
+    record: &mut dyn FnMut(&str, bool) -> Result<(), String>,
+) -> Result<Issued, OrderFailed> {
+    let mut current: Option<String> = None;
+    let mut notes = Vec::new();
     let result = rt.block_on(async {
-        let mut order = account
-            .new_order(&NewOrder::new(ids))
-            .await
-            .map_err(|e| acme_error(&e))?;
-        let url = order.url().to_owned();
-        let kind = solver.kind();
-        let mut auths = order.authorizations();
-        while let Some(auth) = auths.next().await {
-            let mut auth = auth.map_err(|e| acme_error(&e))?;
-            match auth.status {
-                AuthorizationStatus::Valid => continue,
-                AuthorizationStatus::Pending => {}
-                other => {
-                    return Err(format!(
-                        "the CA's authorization for {} is {other:?}, not pending; run again for a new order",
-                        auth.identifier()
-                    ))
-                }
-            }
-            let name = auth.identifier().to_string();
-            let mut challenge = auth.challenge(kind.clone()).ok_or_else(|| {
-                format!("the CA offers no {kind:?} challenge for {name}; use another challenge option")
-            })?;
-            let key_auth = challenge.key_authorization();
-            solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
-            challenge.set_ready().await.map_err(|e| acme_error(&e))?;
-        }
         // instant-acme waits `initial_delay` before each first poll: short, doubling (a CA's
         // Retry-After wins), so a fast CA is not made to wait and a slow one is not hammered.
         let policy = RetryPolicy::new()
             .initial_delay(Duration::from_millis(10))
             .backoff(2.0)
             .timeout(wait);
-        let status = order
-            .poll_ready(&policy)
-            .await
-            .map_err(|e| acme_error(&e))?;
-        if status != OrderStatus::Ready {
-            return Err(format!(
-                "the CA did not validate the names (order {url} is {status:?}); check that the challenge is reachable"
-            ));
+        let mut order = None;
+        if let Some(r) = resume {
+            match account.order(r.order_url.to_owned()).await {
+                Ok(mut o) => {
+                    let status = o.state().status;
+                    if status == OrderStatus::Invalid {
+                        notes.push(format!(
+                            "the order {} recorded by an interrupted run is invalid at the CA (expired or failed); a new order was made",
+                            r.order_url
+                        ));
+                    } else {
+                        notes.push(format!(
+                            "resumed the order {} recorded by an interrupted run (the CA has it as {}); no new order was made",
+                            r.order_url,
+                            status_name(status)
+                        ));
+                        order = Some(o);
+                    }
+                }
+                Err(instant_acme::Error::Api(p)) => notes.push(format!(
+                    "the order {} recorded by an interrupted run is gone at the CA ({}); a new order was made",
+                    r.order_url,
+                    p.detail.as_deref().unwrap_or("no detail given")
+                )),
+                Err(e) => {
+                    current = Some(r.order_url.to_owned());
+                    return Err(acme_error(&e));
+                }
+            }
         }
-        order
-            .finalize_csr(csr_der)
-            .await
-            .map_err(|e| acme_error(&e))?;
+        let mut order = match order {
+            Some(o) => o,
+            None => {
+                let o = account
+                    .new_order(&NewOrder::new(ids))
+                    .await
+                    .map_err(|e| acme_error(&e))?;
+                record(o.url(), false)?;
+                o
+            }
+        };
+        let url = order.url().to_owned();
+        current = Some(url.clone());
+        let mut status = order.state().status;
+        if status == OrderStatus::Pending {
+            let kind = solver.kind();
+            let mut auths = order.authorizations();
+            while let Some(auth) = auths.next().await {
+                let mut auth = auth.map_err(|e| acme_error(&e))?;
+                match auth.status {
+                    AuthorizationStatus::Valid => continue,
+                    AuthorizationStatus::Pending => {}
+                    other => {
+                        return Err(format!(
+                            "the CA's authorization for {} is {other:?}, not pending; run again for a new order",
+                            auth.identifier()
+                        ))
+                    }
+                }
+                let name = auth.identifier().to_string();
+                let mut challenge = auth.challenge(kind.clone()).ok_or_else(|| {
+                    format!("the CA offers no {kind:?} challenge for {name}; use another challenge option")
+                })?;
+                let key_auth = challenge.key_authorization();
+                solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
+                challenge.set_ready().await.map_err(|e| acme_error(&e))?;
+            }
+            status = order
+                .poll_ready(&policy)
+                .await
+                .map_err(|e| acme_error(&e))?;
+            if status != OrderStatus::Ready {
+                return Err(format!(
+                    "the CA did not validate the names (order {url} is {}); check that the challenge is reachable",
+                    status_name(status)
+                ));
+            }
+        }
+        if status == OrderStatus::Ready {
+            record(&url, true)?;
+            order
+                .finalize_csr(csr_der)
+                .await
+                .map_err(|e| acme_error(&e))?;
+        }
         let pem = order
             .poll_certificate(&policy)
             .await
@@ -802,5 +876,32 @@ pub fn order(
         Ok((url, pem))
     });
     solver.clean_up();
-    result
+    match result {
+        Ok((order_url, pem)) => Ok(Issued {
+            order_url,
+            pem,
+            notes,
+        }),
+        Err(reason) => {
+            // Is the order still worth resuming? Ask the CA once; when it cannot say, keep it.
+            let order = current.map(|url| {
+                let alive = rt
+                    .block_on(account.order(url.clone()))
+                    .map(|mut o| o.state().status != OrderStatus::Invalid)
+                    .unwrap_or_else(|e| !matches!(e, instant_acme::Error::Api(_)));
+                (url, alive)
+            });
+            Err(OrderFailed { reason, order })
+        }
+    }
+}
+
+fn status_name(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Pending => "pending",
+        OrderStatus::Ready => "ready",
+        OrderStatus::Processing => "processing",
+        OrderStatus::Valid => "valid",
+        OrderStatus::Invalid => "invalid",
+    }
 }
