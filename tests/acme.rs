@@ -136,13 +136,15 @@ impl Pebble {
         let config_path = write(dir.path(), "pebble.json", config.to_string());
         let mut extra = Vec::new();
         let mut challtest = None;
+        // Pebble's log ("Issued certificate serial S for order O") is kept: tests count on it.
+        let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
         let mut cmd = Command::new("pebble");
         cmd.arg("-config")
             .arg(&config_path)
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         match opts.validate_http_port {
             None => {
                 cmd.env("PEBBLE_VA_ALWAYS_VALID", "1");
@@ -208,6 +210,21 @@ impl Pebble {
             rsp.status().as_u16(),
             rsp.body_mut().read_to_string().unwrap(),
         )
+    }
+
+    /// The orders pebble issued a certificate for, in its log's order ("Issued certificate
+    /// serial S for order O" lines: O is the last part of the order URL).
+    pub fn issued_orders(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("pebble.log"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                l.split_once("Issued certificate serial ")?
+                    .1
+                    .split_once(" for order ")
+            })
+            .map(|(_, order)| order.trim().to_owned())
+            .collect()
     }
 
     /// Pebble's issuing root (it makes a new one at each start), written to a file.
@@ -1211,4 +1228,161 @@ fn a_certificate_the_ca_issued_on_the_old_key_is_refused_and_the_item_stays() {
         .filter(|e| e.file_name().to_string_lossy().contains(".issued"))
         .collect();
     assert!(written.is_empty(), "no certificate file is kept");
+}
+
+/// A copy of the folder `from` (one level of sub-folders: the plan, its CSR folder, the
+/// account file), permissions kept.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn spki_of_cert(pem: &[u8]) -> String {
+    use sha2::Digest;
+    let der = crate::tls::pem_certs(pem).remove(0);
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+    hex::encode(sha2::Sha256::digest(cert.tbs_certificate.subject_pki.raw))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_kill_9_at_any_instant_of_issue_never_makes_a_second_certificate() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    // A plan at csr-generated, copied fresh for each try.
+    let pristine = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        pristine.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    pristine.init(&old, "2016-05-10", CUTOFF);
+    pristine.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let issue_args = |plan: &Plan| -> Vec<String> {
+        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+        args.extend(p.acme_args());
+        args.extend([
+            "--roots".into(),
+            root.display().to_string(),
+            "--http01-webroot".into(),
+            plan.dir.path().join("www").display().to_string(),
+        ]);
+        args
+    };
+    let spawn = |plan: &Plan| {
+        Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(["rotate", "--state", plan.state().to_str().unwrap()])
+            .args(issue_args(plan))
+            .args([
+                "--now",
+                &at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let fresh = || {
+        let plan = Plan::new();
+        copy_tree(pristine.dir.path(), plan.dir.path());
+        plan
+    };
+    // How long an uninterrupted run takes (account, order, finalize, download): kills land
+    // anywhere in it.
+    let timing = fresh();
+    let start = Instant::now();
+    assert!(spawn(&timing).wait().unwrap().success());
+    let span = start.elapsed().as_micros() as u64;
+    assert_eq!(timing.item()["step"], "issued");
+
+    let (mut kills, mut ordered, mut finalizing, mut resumed) = (0, 0, 0, 0);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut tries = 0;
+    while kills < 40 {
+        tries += 1;
+        assert!(
+            tries < 200,
+            "only {kills} kills landed mid-run in {tries} tries"
+        );
+        let plan = fresh();
+        let issued_before = p.issued_orders().len();
+        let mut child = spawn(&plan);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_micros(seed % span.max(1)));
+        if child.try_wait().unwrap().is_some() {
+            continue; // it had finished: not a kill
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        kills += 1;
+        let i = kills;
+        let intent = plan.item().get("acme_intent").cloned();
+        if let Some(intent) = &intent {
+            ordered += 1;
+            if intent["finalize_sent"] == true {
+                finalizing += 1;
+            }
+        }
+
+        // The next run finishes the step with no manual clean-up.
+        let run = plan.run(&issue_args(&plan)).code(0);
+        let item = plan.item();
+        assert_eq!(item["step"], "issued", "kill {i}: {item}");
+        assert!(
+            item.get("acme_intent").is_none(),
+            "kill {i}: intent cleared"
+        );
+        let order_url = item["issued"]["acme"]["order_url"].as_str().unwrap();
+        if let Some(intent) = &intent {
+            // The recorded order was resumed, not replaced.
+            assert_eq!(intent["order_url"], order_url, "kill {i}: {}", run.stdout);
+            assert!(
+                run.stdout.contains("resumed the order"),
+                "kill {i}: {}",
+                run.stdout
+            );
+            resumed += 1;
+        }
+        // Pebble issued exactly one certificate for this item, on the recorded order.
+        let issued = p.issued_orders()[issued_before..].to_vec();
+        assert_eq!(issued.len(), 1, "kill {i}: pebble issued for {issued:?}");
+        assert!(order_url.ends_with(&format!("/{}", issued[0])), "kill {i}");
+        // The certificate is on the new key of the CSR, and there is one certificate file.
+        let cert = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+        assert_eq!(
+            spki_of_cert(&cert),
+            item["csr"]["new_spki_sha256"],
+            "kill {i}"
+        );
+        let csr_dir = plan.file(&item["csr"]["csr_path"]);
+        let files: Vec<_> = std::fs::read_dir(csr_dir.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".issued"))
+            .collect();
+        assert_eq!(files.len(), 1, "kill {i}: {files:?}");
+    }
+    eprintln!(
+        "{kills} kills in {tries} tries over a {span} µs run: {ordered} after the order was recorded \
+         ({finalizing} of them after finalize was recorded), {resumed} resumed"
+    );
+    assert!(
+        ordered > 0 && finalizing > 0,
+        "no kill landed after the order was made"
+    );
 }
