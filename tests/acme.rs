@@ -405,8 +405,8 @@ pub fn serve_tls(chain_pem: &[u8], key_pem: &[u8]) -> std::net::SocketAddr {
     crate::tls::serve(TcpListener::bind("127.0.0.1:0").unwrap(), Arc::new(config))
 }
 
-/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
-pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+/// csr → issue through pebble (http-01 from a webroot; pebble validates nothing).
+pub fn walk_to_issued(p: &Pebble, plan: &Plan) {
     plan.run(&["csr", "--all"]).code(0);
     let root = p.root_file();
     let mut args: Vec<String> = vec!["issue".into(), plan.id()];
@@ -420,6 +420,12 @@ pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
     plan.run(&args)
         .code(0)
         .stdout_has("csr-generated -> issued");
+}
+
+/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
+pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+    walk_to_issued(p, plan);
+    let root = p.root_file();
     let item = plan.item();
     let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
     let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
@@ -1385,4 +1391,71 @@ fn a_kill_9_at_any_instant_of_issue_never_makes_a_second_certificate() {
         ordered > 0 && finalizing > 0,
         "no kill landed after the order was made"
     );
+}
+
+#[test]
+fn an_account_the_ca_does_not_let_revoke_is_a_clear_refusal_and_the_plan_stays() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, _old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    walk_to_verified(&p, &plan);
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    // An account that never ordered (nor validated) the old certificate's name: the account
+    // of a walk for another host.
+    let other = Plan::new();
+    let host = "other.example.test";
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let file = write(
+        other.dir.path(),
+        "other.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    let manifest = write(
+        other.dir.path(),
+        "manifest.json",
+        serde_json::json!([{"id": "other", "file": file, "uploaded_at": "2016-05-10", "host": host}])
+            .to_string(),
+    );
+    other
+        .run(&[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            CUTOFF,
+        ])
+        .code(0);
+    walk_to_issued(&p, &other);
+    let account = other.file(&other.item()["issued"]["acme"]["account_path"]);
+
+    let before = plan.plan_text();
+    let mut args: Vec<String> = vec!["revoke".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--with-account".into(),
+        "--acme-account".into(),
+        account.display().to_string(),
+    ]);
+    // The item, the CA's problem type and detail, and the fix.
+    let run = plan
+        .run(&args)
+        .code(2)
+        .stderr_has(&format!("item {}: ", plan.id()))
+        .stderr_has("(unauthorized: The certificate being revoked is not associated with account")
+        .stderr_has("--old-key FILE")
+        .stderr_has("the item is unchanged");
+    assert!(!run.stderr.contains("Problem {"), "{}", run.stderr);
+    assert_eq!(plan.plan_text(), before);
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+    // The walk still offers the revocation.
+    plan.run(&["next"]).code(1).stdout_has(&format!(
+        "certsweep rotate revoke {} --acme-directory {} --old-key OLD.key",
+        plan.id(),
+        p.directory
+    ));
 }

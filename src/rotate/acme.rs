@@ -328,6 +328,14 @@ pub fn revoke_with_account(account: &Account, cert_der: &[u8]) -> Result<Outcome
         {
             Ok(Outcome::AlreadyRevoked)
         }
+        Err(instant_acme::Error::Api(p))
+            if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:unauthorized") =>
+        {
+            Err(format!(
+                "the CA refused the revocation signed by the account key (unauthorized: {}): this account did not order the certificate and holds no authorization for all of its names; sign with the old certificate's own key (--old-key FILE), or give the account that ordered it (--acme-account FILE)",
+                p.detail.as_deref().unwrap_or("no detail given")
+            ))
+        }
         Err(e) => Err(acme_error(&e)),
     }
 }

@@ -258,7 +258,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             Ok(notes) => lines.extend(notes),
             Err(e) if single => {
                 super::say(ctx, &lines)?;
-                return Err(e);
+                return Err(named(&item.id, e));
             }
             Err(e) => {
                 failed = true;
@@ -292,6 +292,15 @@ fn certs_in(pem: &[u8]) -> Result<Vec<(crate::cert::CertFacts, Vec<u8>)>, Error>
         .map(|(_, f)| *f)
         .zip(loaded.ders)
         .collect())
+}
+
+/// The error of one item, naming it (`--all` names items as it reports them).
+fn named(id: &str, e: Error) -> Error {
+    match e {
+        Error::Refused(m) => Error::Refused(format!("item {id}: {m}")),
+        Error::State(m) => Error::State(format!("item {id}: {m}")),
+        other => other,
+    }
 }
 
 /// Records (or with `None` clears) the ACME order in progress for item `id`.
@@ -406,7 +415,7 @@ pub fn revoke(args: &RotateArgs, a: &RotateRevokeArgs, ctx: &Context) -> Result<
             Ok(line) => lines.push(line),
             Err(e) if single => {
                 super::say(ctx, &lines)?;
-                return Err(e);
+                return Err(named(&item.id, e));
             }
             Err(e) => {
                 failed = true;
