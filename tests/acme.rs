@@ -1459,3 +1459,213 @@ fn an_account_the_ca_does_not_let_revoke_is_a_clear_refusal_and_the_plan_stays()
         p.directory
     ));
 }
+
+/// Serves the files under `webroot` over plain HTTP on 127.0.0.1:`port` (GET PATH →
+/// webroot/PATH, else 404), as a web server in front of a site would.
+fn serve_webroot(port: u16, webroot: PathBuf) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for mut sock in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = sock.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let file = webroot.join(path.trim_start_matches('/'));
+            let reply = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => [
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes(),
+                    body,
+                ]
+                .concat(),
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = sock.write_all(&reply);
+        }
+    });
+}
+
+/// `rotate issue --manual…` as a script drives it: stdin and stderr are pipes; `publish`
+/// gets each instruction certsweep prints (the lines up to the one that asks to press
+/// Enter, or a JSON line) and publishes it, then a line on stdin confirms; if it returns
+/// false, stdin is closed instead (the script gives up).
+fn issue_manually(
+    plan: &Plan,
+    args: &[String],
+    mut publish: impl FnMut(&str) -> bool,
+) -> (i32, String, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["rotate", "--state", plan.state().to_str().unwrap()])
+        .args(args)
+        .args([
+            "--now",
+            &at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take();
+    let mut stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut all, mut block) = (String::new(), String::new());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        all.push_str(&line);
+        block.push_str(&line);
+        if line.contains("then press Enter") || line.starts_with('{') {
+            if publish(&block) {
+                let pipe = stdin.as_mut().unwrap();
+                pipe.write_all(b"\n").unwrap();
+                pipe.flush().unwrap();
+            } else {
+                stdin = None;
+            }
+            block.clear();
+        }
+        line.clear();
+    }
+    drop(stdin);
+    let code = child.wait().unwrap().code().unwrap();
+    (code, out.join().unwrap(), all)
+}
+
+#[test]
+fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
+    let port = free_port();
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let webroot = p.dir.path().join("site");
+    std::fs::create_dir_all(&webroot).unwrap();
+    serve_webroot(port, webroot.clone());
+    let root = p.root_file();
+    let new_plan = |host: &str| {
+        let plan = Plan::new();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+        params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+        params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+        let file = write(
+            plan.dir.path(),
+            "old.pem",
+            params.self_signed(&key).unwrap().pem(),
+        );
+        let manifest = write(
+            plan.dir.path(),
+            "manifest.json",
+            serde_json::json!([{"id": "x", "file": file, "uploaded_at": "2016-05-10", "host": host}])
+                .to_string(),
+        );
+        plan.run(&[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            CUTOFF,
+        ])
+        .code(0);
+        plan.run(&["csr", "--all"]).code(0);
+        plan
+    };
+    let args = |plan: &Plan, how: &str| -> Vec<String> {
+        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+        args.extend(p.acme_args());
+        args.extend(["--roots".into(), root.display().to_string(), how.into()]);
+        args
+    };
+
+    // http-01, as a person reads it. First the script gives up (stdin ends): nothing issued,
+    // the order is kept; the next run resumes it and the script serves the file it is told.
+    let plan = new_plan(NAME);
+    let (code, _, err) = issue_manually(&plan, &args(&plan, "--manual"), |_| false);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--manual: aborted"), "{err}");
+    assert!(
+        err.contains("is kept in the plan: run the same command again"),
+        "{err}"
+    );
+    let order = plan.item()["acme_intent"]["order_url"].clone();
+    assert!(
+        order.is_string(),
+        "the pending order is recorded: {}",
+        plan.plan_text()
+    );
+    assert_eq!(plan.item()["step"], "csr-generated");
+    let mut served = 0;
+    let (code, out, err) = issue_manually(&plan, &args(&plan, "--manual"), |text| {
+        let url = text
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL to serve");
+        let path = url.splitn(4, '/').nth(3).unwrap();
+        assert_eq!(url, format!("http://{NAME}/{path}"));
+        // The content is the line after the instruction.
+        let content = text.lines().nth(1).unwrap().trim();
+        let file = webroot.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, content).unwrap();
+        served += 1;
+        true
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(served, 1);
+    assert!(out.contains("resumed the order"), "{out}");
+    assert!(out.contains("csr-generated -> issued"), "{out}");
+    let item = plan.item();
+    assert_eq!(item["issued"]["acme"]["challenge"], "http-01 (manual)");
+    assert_eq!(item["issued"]["acme"]["order_url"], order);
+
+    // dns-01 as JSON for a script, which publishes the TXT record in pebble-challtestsrv.
+    let mgmt = p.challtest.unwrap();
+    let host = "mail.example.test";
+    let plan = new_plan(host);
+    let mut json_args = args(&plan, "--manual-dns01");
+    json_args.extend(["--format".into(), "json".into()]);
+    let mut published = Vec::new();
+    let (code, out, err) = issue_manually(&plan, &json_args, |text| {
+        let v: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON line");
+        assert_eq!(v["challenge"], "dns-01");
+        assert_eq!(v["identifier"], host);
+        let name = v["txt_name"].as_str().unwrap();
+        let (code, body) = {
+            let mut rsp = ureq::post(format!("http://127.0.0.1:{mgmt}/set-txt"))
+                .send(
+                    serde_json::json!({"host": format!("{name}."), "value": v["txt_value"]})
+                        .to_string(),
+                )
+                .unwrap();
+            (
+                rsp.status().as_u16(),
+                rsp.body_mut().read_to_string().unwrap(),
+            )
+        };
+        assert_eq!(code, 200, "{body}");
+        published.push(name.to_owned());
+        true
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(published, [format!("_acme-challenge.{host}")]);
+    // stdout is the step as data, one JSON document.
+    let report: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert!(report.to_string().contains("issued"), "{report}");
+    assert_eq!(
+        plan.item()["issued"]["acme"]["challenge"],
+        "dns-01 (manual)"
+    );
+}

@@ -515,7 +515,11 @@ pub enum Solver {
         command: String,
         presented: Vec<(String, String)>,
     },
-    Manual,
+    /// A person (or a script) publishes the answer; `json` prints it as one JSON line.
+    Manual {
+        dns01: bool,
+        json: bool,
+    },
 }
 
 impl Solver {
@@ -548,7 +552,7 @@ impl Solver {
 
     fn kind(&self) -> ChallengeType {
         match self {
-            Solver::Hook { .. } => ChallengeType::Dns01,
+            Solver::Hook { .. } | Solver::Manual { dns01: true, .. } => ChallengeType::Dns01,
             _ => ChallengeType::Http01,
         }
     }
@@ -558,7 +562,8 @@ impl Solver {
             Solver::Webroot { .. } => "http-01 (webroot)",
             Solver::Listen { .. } => "http-01 (standalone listener)",
             Solver::Hook { .. } => "dns-01 (hook)",
-            Solver::Manual => "http-01 (manual)",
+            Solver::Manual { dns01: false, .. } => "http-01 (manual)",
+            Solver::Manual { dns01: true, .. } => "dns-01 (manual)",
         }
     }
 
@@ -593,17 +598,47 @@ impl Solver {
                 presented.push((name.to_owned(), dns_value.to_owned()));
                 Ok(())
             }
-            Solver::Manual => {
-                eprintln!(
-                    "certsweep: for {name}, serve http://{name}/.well-known/acme-challenge/{token} with exactly this content:\n{key_auth}\nthen press Enter (Ctrl-D aborts)"
-                );
+            Solver::Manual { dns01, json } => {
+                let domain = name.trim_start_matches("*.");
+                let txt_name = format!("_acme-challenge.{domain}");
+                let url = format!("http://{name}/.well-known/acme-challenge/{token}");
+                let text = match (*json, *dns01) {
+                    (true, true) => json!({
+                        "challenge": "dns-01",
+                        "identifier": name,
+                        "txt_name": txt_name,
+                        "txt_value": dns_value,
+                    })
+                    .to_string(),
+                    (true, false) => json!({
+                        "challenge": "http-01",
+                        "identifier": name,
+                        "url": url,
+                        "token": token,
+                        "content": key_auth,
+                    })
+                    .to_string(),
+                    (false, true) => format!(
+                        "certsweep: for {name}, publish this DNS TXT record:\n{txt_name}. TXT \"{dns_value}\"\nthen press Enter once it is visible (Ctrl-D aborts; the order is kept and resumed by the next run)"
+                    ),
+                    (false, false) => format!(
+                        "certsweep: for {name}, serve {url} with exactly this content:\n{key_auth}\nthen press Enter once it is served (Ctrl-D aborts; the order is kept and resumed by the next run)"
+                    ),
+                };
+                let mut err = std::io::stderr().lock();
+                writeln!(err, "{text}")
+                    .and_then(|()| err.flush())
+                    .map_err(|e| format!("--manual: {e}"))?;
+                drop(err);
                 let mut line = String::new();
                 let n = std::io::stdin()
                     .lock()
                     .read_line(&mut line)
                     .map_err(|e| format!("--manual: {e}"))?;
                 if n == 0 {
-                    return Err("--manual: aborted (no Enter on stdin); nothing was issued".into());
+                    return Err(format!(
+                        "--manual: aborted (stdin ended before a line confirmed the answer for {name}); nothing was issued"
+                    ));
                 }
                 Ok(())
             }
@@ -630,7 +665,7 @@ impl Solver {
                     }
                 }
             }
-            Solver::Manual => {}
+            Solver::Manual { .. } => {}
         }
     }
 }

@@ -81,7 +81,10 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             presented: Vec::new(),
         }
     } else {
-        Solver::Manual
+        Solver::Manual {
+            dns01: a.manual_dns01,
+            json: ctx.format != crate::report::Format::Table,
+        }
     };
     let rt = acme::runtime().map_err(Error::Refused)?;
     let account_path = a
