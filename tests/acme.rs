@@ -1669,3 +1669,200 @@ fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
         "dns-01 (manual)"
     );
 }
+
+/// A plain-HTTP server on loopback answering each request with `answer(base, method, path)`:
+/// (status line, extra header lines, body). Every answer carries a fresh Replay-Nonce.
+fn scripted_ca(
+    answer: impl Fn(&str, &str, &str) -> (&'static str, String, String) + Send + 'static,
+) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let b = base.clone();
+    std::thread::spawn(move || {
+        let mut nonce = 0;
+        for sock in listener.incoming().flatten() {
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            let mut sock = sock;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut words = line.split_whitespace();
+                let method = words.next().unwrap_or("").to_owned();
+                let path = words.next().unwrap_or("").to_owned();
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    break;
+                }
+                nonce += 1;
+                let (status, headers, text) = answer(&b, &method, &path);
+                let text = if method == "HEAD" {
+                    String::new()
+                } else {
+                    text
+                };
+                let _ = write!(
+                    sock,
+                    "HTTP/1.1 {status}\r\nReplay-Nonce: n{nonce}\r\n{headers}Content-Length: {}\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        }
+    });
+    base
+}
+
+/// A plan whose one item is the demo shop certificate (its key is in the same file), at
+/// csr-generated.
+fn shop_plan() -> (Plan, PathBuf) {
+    let plan = Plan::new();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    (plan, shop)
+}
+
+#[test]
+fn a_url_that_is_not_an_acme_directory_is_named_as_such() {
+    let base = scripted_ca(|_, _, path| match path {
+        "/html" => (
+            "200 OK",
+            "Content-Type: text/html\r\n".into(),
+            "<html><body>Welcome</body></html>".into(),
+        ),
+        "/json" => (
+            "200 OK",
+            "Content-Type: application/json\r\n".into(),
+            r#"{"status": "ok"}"#.into(),
+        ),
+        _ => ("404 Not Found", String::new(), String::new()),
+    });
+    let (plan, shop) = shop_plan();
+    let before = plan.plan_text();
+    for (url, why) in [
+        (format!("{base}/html"), "(its answer is not a JSON object)"),
+        (format!("{base}/json"), "(it has no newNonce)"),
+        (format!("{base}/gone"), "answered HTTP 404"),
+    ] {
+        plan.run(&[
+            "issue",
+            &plan.id(),
+            "--acme-directory",
+            &url,
+            "--http01-webroot",
+            plan.dir.path().join("www").to_str().unwrap(),
+        ])
+        .code(2)
+        .stderr_has(&url)
+        .stderr_has(why)
+        .stderr_has("check --acme-directory");
+        plan.run(&[
+            "revoke",
+            &plan.id(),
+            "--acme-directory",
+            &url,
+            "--old-key",
+            shop.to_str().unwrap(),
+            "--force",
+            "--reason",
+            "test",
+        ])
+        .code(2)
+        .stderr_has(why)
+        .stderr_has("check --acme-directory");
+    }
+    // No account was made, nothing changed.
+    assert_eq!(plan.plan_text(), before);
+    let accounts = std::fs::read_dir(plan.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("acme-account"))
+        .count();
+    assert_eq!(accounts, 0);
+}
+
+#[test]
+fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
+    let problem = r#"{"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many certificates already issued"}"#;
+    let base = scripted_ca(move |b, method, path| {
+        match (method, path) {
+        ("GET", "/dir") => (
+            "200 OK",
+            "Content-Type: application/json\r\n".into(),
+            serde_json::json!({
+                "newNonce": format!("{b}/nonce"),
+                "newAccount": format!("{b}/new-acct"),
+                "newOrder": format!("{b}/new-order"),
+                "revokeCert": format!("{b}/revoke"),
+            })
+            .to_string(),
+        ),
+        ("HEAD", "/nonce") => ("200 OK", String::new(), String::new()),
+        // An HTTP date for the account, seconds for the revocation.
+        ("POST", "/new-acct") => (
+            "429 Too Many Requests",
+            "Content-Type: application/problem+json\r\nRetry-After: Wed, 02 Dec 2026 10:00:00 GMT\r\n".into(),
+            problem.into(),
+        ),
+        ("POST", "/revoke") => (
+            "429 Too Many Requests",
+            "Content-Type: application/problem+json\r\nRetry-After: 3600\r\n".into(),
+            problem.into(),
+        ),
+        _ => ("404 Not Found", String::new(), String::new()),
+    }
+    });
+    let (plan, shop) = shop_plan();
+    let before = plan.plan_text();
+    let directory = format!("{base}/dir");
+    plan.run(&[
+        "issue",
+        &plan.id(),
+        "--acme-directory",
+        &directory,
+        "--http01-webroot",
+        plan.dir.path().join("www").to_str().unwrap(),
+    ])
+    .code(2)
+    .stderr_has("(rateLimited: too many certificates already issued)")
+    .stderr_has("the CA asks to try again after 2026-12-02T10:00:00Z");
+    let start = time::OffsetDateTime::now_utc();
+    let run = plan
+        .run(&[
+            "revoke",
+            &plan.id(),
+            "--acme-directory",
+            &directory,
+            "--old-key",
+            shop.to_str().unwrap(),
+            "--force",
+            "--reason",
+            "test",
+        ])
+        .code(2)
+        .stderr_has("(rateLimited: too many certificates already issued)")
+        .stderr_has("the item is unchanged");
+    let after = run
+        .stderr
+        .split("the CA asks to try again after ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no retry time in: {}", run.stderr));
+    let at =
+        time::OffsetDateTime::parse(after, &time::format_description::well_known::Rfc3339).unwrap();
+    let wait = (at - start).whole_seconds();
+    assert!((3590..=3660).contains(&wait), "{wait} s in: {}", run.stderr);
+    assert_eq!(plan.plan_text(), before);
+}

@@ -39,6 +39,8 @@ const NONCE_RETRIES: usize = 5;
 #[derive(Clone)]
 pub struct Http {
     agent: ureq::Agent,
+    /// The `Retry-After` of the last 429/503 answer (a rate limit, or the CA is busy).
+    retry_after: Arc<Mutex<Option<String>>>,
 }
 
 impl Http {
@@ -80,8 +82,42 @@ impl Http {
             .user_agent(concat!("certsweep/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Ok(Http { agent })
+        Ok(Http {
+            agent,
+            retry_after: Arc::default(),
+        })
     }
+
+    fn note(&self, status: u16, headers: &http::HeaderMap) {
+        if status == 429 || status == 503 {
+            if let Some(v) = headers.get("retry-after").and_then(|v| v.to_str().ok()) {
+                if let Ok(mut slot) = self.retry_after.lock() {
+                    *slot = Some(v.trim().to_owned());
+                }
+            }
+        }
+    }
+
+    /// `reason` with the time the CA gave to try again, when it gave one (`Retry-After`).
+    pub fn explain(&self, reason: String) -> String {
+        let given = self.retry_after.lock().ok().and_then(|mut s| s.take());
+        match given.and_then(|v| retry_at(&v, time::OffsetDateTime::now_utc())) {
+            Some(at) => format!("{reason}; the CA asks to try again after {at}"),
+            None => reason,
+        }
+    }
+}
+
+/// A `Retry-After` value (seconds, or an HTTP date) as an RFC 3339 time.
+fn retry_at(value: &str, now: time::OffsetDateTime) -> Option<String> {
+    let at = match value.parse::<u64>() {
+        Ok(secs) => now + Duration::from_secs(secs.min(10 * 365 * 86_400)),
+        Err(_) => {
+            time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+                .ok()?
+        }
+    };
+    Some(crate::timefmt::rfc3339(at.replace_nanosecond(0).ok()?))
 }
 
 impl instant_acme::HttpClient for Http {
@@ -90,6 +126,7 @@ impl instant_acme::HttpClient for Http {
         req: http::Request<BodyWrapper<Bytes>>,
     ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
         let agent = self.agent.clone();
+        let this = self.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let body = match body.collect().await {
@@ -103,6 +140,7 @@ impl instant_acme::HttpClient for Http {
                 .run(req)
                 .map_err(|e| instant_acme::Error::Other(transport(&url, &e).into()))?;
             let (parts, mut body) = rsp.into_parts();
+            this.note(parts.status.as_u16(), &parts.headers);
             let bytes = body
                 .read_to_vec()
                 .map_err(|e| instant_acme::Error::Other(transport(&url, &e).into()))?;
@@ -221,7 +259,34 @@ struct Directory {
     revoke_cert: String,
 }
 
+/// Checks that `url` is an ACME directory that can make accounts and orders, so a wrong URL
+/// is named as such (instant-acme would only say its JSON did not parse).
+pub fn check_directory(http: &Http, url: &str) -> Result<(), String> {
+    let v = directory_json(http, url)?;
+    for name in ["newNonce", "newAccount", "newOrder"] {
+        if v[name].as_str().is_none() {
+            return Err(format!(
+                "{url} is not an ACME directory (it has no {name}); check --acme-directory"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn directory(http: &Http, url: &str) -> Result<Directory, String> {
+    let v = directory_json(http, url)?;
+    let field = |name: &str| {
+        v[name].as_str().map(str::to_owned).ok_or_else(|| {
+            format!("{url} is not an ACME directory (it has no {name}); check --acme-directory")
+        })
+    };
+    Ok(Directory {
+        new_nonce: field("newNonce")?,
+        revoke_cert: field("revokeCert")?,
+    })
+}
+
+fn directory_json(http: &Http, url: &str) -> Result<Value, String> {
     let mut rsp = http.agent.get(url).call().map_err(|e| transport(url, &e))?;
     let status = rsp.status().as_u16();
     let body = rsp
@@ -233,18 +298,14 @@ fn directory(http: &Http, url: &str) -> Result<Directory, String> {
             "the ACME directory {url} answered HTTP {status}; check --acme-directory"
         ));
     }
-    let v: Value = serde_json::from_slice(&body).map_err(|_| {
-        format!("{url} is not an ACME directory (its answer is not JSON); check --acme-directory")
-    })?;
-    let field = |name: &str| {
-        v[name].as_str().map(str::to_owned).ok_or_else(|| {
-            format!("{url} is not an ACME directory (it has no {name}); check --acme-directory")
+    serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            format!(
+                "{url} is not an ACME directory (its answer is not a JSON object); check --acme-directory"
+            )
         })
-    };
-    Ok(Directory {
-        new_nonce: field("newNonce")?,
-        revoke_cert: field("revokeCert")?,
-    })
 }
 
 fn replay_nonce(headers: &http::HeaderMap) -> Option<String> {
@@ -286,6 +347,7 @@ pub fn revoke_with_key(
             .send(body.as_bytes())
             .map_err(|e| transport(&dir.revoke_cert, &e))?;
         let status = rsp.status().as_u16();
+        http.note(status, rsp.headers());
         let next = replay_nonce(rsp.headers());
         if status == 200 {
             return Ok(Outcome::Revoked);
@@ -304,7 +366,7 @@ pub fn revoke_with_key(
                     None => fresh_nonce(http, &dir.new_nonce)?,
                 };
             }
-            _ => return Err(problem_text(&problem)),
+            _ => return Err(http.explain(problem_text(&problem))),
         }
     }
     Err(problem_sentence(
@@ -421,7 +483,9 @@ pub fn account(
     eab: Option<&ExternalAccountKey>,
     create: bool,
 ) -> Result<(Account, bool), String> {
-    if let Some(bytes) = read_account_file(path)? {
+    let bytes = read_account_file(path)?;
+    check_directory(http, directory)?;
+    if let Some(bytes) = bytes {
         let file: AccountFile = serde_json::from_slice(&bytes).map_err(|e| {
             format!(
                 "--acme-account {}: not a certsweep ACME account file ({e})",
@@ -440,7 +504,7 @@ pub fn account(
                 Account::builder_with_http(Box::new(http.clone()))
                     .from_credentials(file.credentials),
             )
-            .map_err(|e| acme_error(&e))?;
+            .map_err(|e| http.explain(acme_error(&e)))?;
         return Ok((account, false));
     }
     if !create {
@@ -459,7 +523,7 @@ pub fn account(
             directory.to_owned(),
             eab,
         ))
-        .map_err(|e| acme_error(&e))?;
+        .map_err(|e| http.explain(acme_error(&e)))?;
     let text = Zeroizing::new(
         serde_json::to_vec_pretty(&AccountFile {
             directory: directory.to_owned(),

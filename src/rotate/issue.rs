@@ -192,7 +192,10 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
                             String::new()
                         }
                     };
-                    return Err(Error::Refused(format!("{}{kept}", failed.reason)));
+                    return Err(Error::Refused(format!(
+                        "{}{kept}",
+                        http.explain(failed.reason)
+                    )));
                 }
             };
             notes.extend(issued.notes.iter().map(|n| format!("{}: {n}", item.id)));
@@ -509,7 +512,7 @@ fn revoke_one(
         (None, Some(account)) => acme::revoke_with_account(account, &der),
         (None, None) => Err("no key to sign with".into()),
     }
-    .map_err(|e| Error::Refused(format!("{e}; the item is unchanged")))?;
+    .map_err(|e| Error::Refused(format!("{}; the item is unchanged", http.explain(e))))?;
     with_plan(args, |plan| {
         let item = plan.item_mut(&item.id)?;
         let applied = plan::apply(
