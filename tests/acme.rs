@@ -1868,3 +1868,73 @@ fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
     assert!((3590..=3660).contains(&wait), "{wait} s in: {}", run.stderr);
     assert_eq!(plan.plan_text(), before);
 }
+
+#[test]
+fn a_recorded_order_that_is_dead_or_for_another_ca_is_replaced_and_the_run_says_so() {
+    let port = free_port();
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let (plan, _) = shop_plan();
+    let root = p.root_file();
+    let args = |how: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+        args.extend(p.acme_args());
+        args.extend(["--roots".into(), root.display().to_string()]);
+        args.extend(how.iter().map(|s| s.to_string()));
+        args
+    };
+    // A run that gives up at the prompt leaves its pending order recorded.
+    let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| false);
+    assert_eq!(code, 2, "{err}");
+    let recorded = plan.plan_text();
+    let order = plan.item()["acme_intent"]["order_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The next run resumes it, is told the answer is served when it is not: pebble's
+    // validation fails, the order is invalid, and its record is dropped.
+    let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| true);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        plan.item().get("acme_intent").is_none(),
+        "{}",
+        plan.plan_text()
+    );
+    assert_eq!(plan.item()["step"], "csr-generated");
+
+    // A plan from before (as after a crash) still names that order: it is invalid now.
+    std::fs::write(plan.state(), &recorded).unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    plan.run(&args(&["--http01-listen", &listen]))
+        .code(0)
+        .stdout_has(&format!(
+            "the order {order} recorded by an interrupted run is invalid at the CA (expired or failed); a new order was made"
+        ))
+        .stdout_has("csr-generated -> issued");
+    assert_ne!(plan.item()["issued"]["acme"]["order_url"], order.as_str());
+
+    // An order the CA does not know, and one recorded for another CA.
+    for (edit, says) in [
+        (format!("{order}-unknown"), "is gone at the CA (".to_owned()),
+        (
+            order.clone(),
+            "is for another CA (https://ca.invalid/dir); a new order was made".to_owned(),
+        ),
+    ] {
+        let mut plan_json: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+        let intent = &mut plan_json["items"][0]["acme_intent"];
+        intent["order_url"] = edit.clone().into();
+        if edit == order {
+            intent["directory"] = "https://ca.invalid/dir".into();
+        }
+        std::fs::write(plan.state(), plan_json.to_string()).unwrap();
+        plan.run(&args(&["--http01-listen", &listen]))
+            .code(0)
+            .stdout_has(&says)
+            .stdout_has("csr-generated -> issued");
+    }
+}

@@ -41,6 +41,8 @@ pub struct Http {
     agent: ureq::Agent,
     /// The `Retry-After` of the last 429/503 answer (a rate limit, or the CA is busy).
     retry_after: Arc<Mutex<Option<String>>>,
+    /// The HTTP status of the last answer.
+    last_status: Arc<Mutex<u16>>,
 }
 
 impl Http {
@@ -85,10 +87,14 @@ impl Http {
         Ok(Http {
             agent,
             retry_after: Arc::default(),
+            last_status: Arc::default(),
         })
     }
 
     fn note(&self, status: u16, headers: &http::HeaderMap) {
+        if let Ok(mut last) = self.last_status.lock() {
+            *last = status;
+        }
         if status == 429 || status == 503 {
             if let Some(v) = headers.get("retry-after").and_then(|v| v.to_str().ok()) {
                 if let Ok(mut slot) = self.retry_after.lock() {
@@ -845,6 +851,21 @@ pub fn csr_identifiers(csr_der: &[u8]) -> Result<Vec<Identifier>, String> {
     Ok(ids)
 }
 
+/// Whether the CA's answer to a request for a recorded order says it has no such order
+/// (404/410, or a problem document), as opposed to a failure to reach it, after which the
+/// order may still be there.
+fn order_gone(http: &Http, e: &instant_acme::Error) -> bool {
+    let status = http.last_status.lock().map(|s| *s).unwrap_or(0);
+    match e {
+        instant_acme::Error::Other(_) => false,
+        instant_acme::Error::Api(p) => !matches!(
+            p.r#type.as_deref().and_then(|t| t.strip_prefix(URN)),
+            Some("rateLimited" | "serverInternal" | "badNonce")
+        ),
+        _ => status == 404 || status == 410,
+    }
+}
+
 /// What `order` was told about an order an interrupted run recorded.
 pub struct Resume<'a> {
     pub order_url: &'a str,
@@ -874,6 +895,7 @@ pub struct OrderFailed {
 #[allow(clippy::too_many_arguments)]
 pub fn order(
     rt: &tokio::runtime::Runtime,
+    http: &Http,
     account: &Account,
     ids: &[Identifier],
     csr_der: &[u8],
@@ -910,10 +932,17 @@ pub fn order(
                         order = Some(o);
                     }
                 }
-                Err(instant_acme::Error::Api(p)) => notes.push(format!(
+                Err(e) if order_gone(http, &e) => notes.push(format!(
                     "the order {} recorded by an interrupted run is gone at the CA ({}); a new order was made",
                     r.order_url,
-                    p.detail.as_deref().unwrap_or("no detail given")
+                    match &e {
+                        instant_acme::Error::Api(p) =>
+                            p.detail.as_deref().unwrap_or("no detail given").to_owned(),
+                        _ => format!(
+                            "HTTP {}",
+                            http.last_status.lock().map(|s| *s).unwrap_or(0)
+                        ),
+                    }
                 )),
                 Err(e) => {
                     current = Some(r.order_url.to_owned());
@@ -995,7 +1024,7 @@ pub fn order(
                 let alive = rt
                     .block_on(account.order(url.clone()))
                     .map(|mut o| o.state().status != OrderStatus::Invalid)
-                    .unwrap_or_else(|e| !matches!(e, instant_acme::Error::Api(_)));
+                    .unwrap_or_else(|e| !order_gone(http, &e));
                 (url, alive)
             });
             Err(OrderFailed { reason, order })

@@ -170,6 +170,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             };
             let issued = acme::order(
                 &rt,
+                &http,
                 &account,
                 &ids,
                 &der,
