@@ -545,9 +545,14 @@ pub struct RotateIssueArgs {
     /// CERTSWEEP_ACME_DOMAIN, CERTSWEEP_ACME_TXT_NAME and CERTSWEEP_ACME_TXT_VALUE
     #[arg(long, value_name = "CMD", group = "challenge")]
     pub dns01_hook: Option<String>,
-    /// Print each http-01 answer and wait for Enter once it is served
+    /// Print each http-01 answer (a file to serve) and wait for a line on stdin once it is
+    /// served; with --format json|ndjson each answer is one JSON line on stderr
     #[arg(long, group = "challenge")]
     pub manual: bool,
+    /// Like --manual, with dns-01: print each TXT record to publish and wait for a line on
+    /// stdin once it is visible
+    #[arg(long, group = "challenge")]
+    pub manual_dns01: bool,
     /// Trust anchors the issued chain must verify against: a file or a folder of PEM/DER
     /// certificates (repeatable) [default: the system store]
     #[arg(long, value_name = "FILE|DIR")]

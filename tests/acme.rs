@@ -136,13 +136,15 @@ impl Pebble {
         let config_path = write(dir.path(), "pebble.json", config.to_string());
         let mut extra = Vec::new();
         let mut challtest = None;
+        // Pebble's log ("Issued certificate serial S for order O") is kept: tests count on it.
+        let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
         let mut cmd = Command::new("pebble");
         cmd.arg("-config")
             .arg(&config_path)
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         match opts.validate_http_port {
             None => {
                 cmd.env("PEBBLE_VA_ALWAYS_VALID", "1");
@@ -208,6 +210,21 @@ impl Pebble {
             rsp.status().as_u16(),
             rsp.body_mut().read_to_string().unwrap(),
         )
+    }
+
+    /// The orders pebble issued a certificate for, in its log's order ("Issued certificate
+    /// serial S for order O" lines: O is the last part of the order URL).
+    pub fn issued_orders(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("pebble.log"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                l.split_once("Issued certificate serial ")?
+                    .1
+                    .split_once(" for order ")
+            })
+            .map(|(_, order)| order.trim().to_owned())
+            .collect()
     }
 
     /// Pebble's issuing root (it makes a new one at each start), written to a file.
@@ -388,8 +405,8 @@ pub fn serve_tls(chain_pem: &[u8], key_pem: &[u8]) -> std::net::SocketAddr {
     crate::tls::serve(TcpListener::bind("127.0.0.1:0").unwrap(), Arc::new(config))
 }
 
-/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
-pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+/// csr → issue through pebble (http-01 from a webroot; pebble validates nothing).
+pub fn walk_to_issued(p: &Pebble, plan: &Plan) {
     plan.run(&["csr", "--all"]).code(0);
     let root = p.root_file();
     let mut args: Vec<String> = vec!["issue".into(), plan.id()];
@@ -403,6 +420,12 @@ pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
     plan.run(&args)
         .code(0)
         .stdout_has("csr-generated -> issued");
+}
+
+/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
+pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+    walk_to_issued(p, plan);
+    let root = p.root_file();
     let item = plan.item();
     let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
     let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
@@ -1211,4 +1234,707 @@ fn a_certificate_the_ca_issued_on_the_old_key_is_refused_and_the_item_stays() {
         .filter(|e| e.file_name().to_string_lossy().contains(".issued"))
         .collect();
     assert!(written.is_empty(), "no certificate file is kept");
+}
+
+/// A copy of the folder `from` (one level of sub-folders: the plan, its CSR folder, the
+/// account file), permissions kept.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn spki_of_cert(pem: &[u8]) -> String {
+    use sha2::Digest;
+    let der = crate::tls::pem_certs(pem).remove(0);
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+    hex::encode(sha2::Sha256::digest(cert.tbs_certificate.subject_pki.raw))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_kill_9_at_any_instant_of_issue_never_makes_a_second_certificate() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    // A plan at csr-generated, copied fresh for each try.
+    let pristine = Plan::new();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let old = write(
+        pristine.dir.path(),
+        "old.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    pristine.init(&old, "2016-05-10", CUTOFF);
+    pristine.run(&["csr", "--all"]).code(0);
+    let root = p.root_file();
+    let issue_args = |plan: &Plan| -> Vec<String> {
+        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+        args.extend(p.acme_args());
+        args.extend([
+            "--roots".into(),
+            root.display().to_string(),
+            "--http01-webroot".into(),
+            plan.dir.path().join("www").display().to_string(),
+        ]);
+        args
+    };
+    let spawn = |plan: &Plan| {
+        Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(["rotate", "--state", plan.state().to_str().unwrap()])
+            .args(issue_args(plan))
+            .args([
+                "--now",
+                &at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let fresh = || {
+        let plan = Plan::new();
+        copy_tree(pristine.dir.path(), plan.dir.path());
+        plan
+    };
+    // How long an uninterrupted run takes (account, order, finalize, download): kills land
+    // anywhere in it.
+    let timing = fresh();
+    let start = Instant::now();
+    assert!(spawn(&timing).wait().unwrap().success());
+    let span = start.elapsed().as_micros() as u64;
+    assert_eq!(timing.item()["step"], "issued");
+
+    let (mut kills, mut ordered, mut finalizing, mut resumed) = (0, 0, 0, 0);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut tries = 0;
+    // At least 40 kills, and at least 3 of them after finalize was recorded (the window in
+    // which the CA may have issued), wherever the random instants fall.
+    while kills < 40 || finalizing < 3 {
+        tries += 1;
+        assert!(
+            tries < 400,
+            "only {kills} kills landed mid-run ({finalizing} after finalize) in {tries} tries"
+        );
+        let plan = fresh();
+        let issued_before = p.issued_orders().len();
+        let mut child = spawn(&plan);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_micros(seed % span.max(1)));
+        if child.try_wait().unwrap().is_some() {
+            continue; // it had finished: not a kill
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        kills += 1;
+        let i = kills;
+        let intent = plan.item().get("acme_intent").cloned();
+        if let Some(intent) = &intent {
+            ordered += 1;
+            if intent["finalize_sent"] == true {
+                finalizing += 1;
+            }
+        }
+
+        // The next run finishes the step with no manual clean-up.
+        let run = plan.run(&issue_args(&plan)).code(0);
+        let item = plan.item();
+        assert_eq!(item["step"], "issued", "kill {i}: {item}");
+        assert!(
+            item.get("acme_intent").is_none(),
+            "kill {i}: intent cleared"
+        );
+        let order_url = item["issued"]["acme"]["order_url"].as_str().unwrap();
+        if let Some(intent) = &intent {
+            // The recorded order was resumed, not replaced.
+            assert_eq!(intent["order_url"], order_url, "kill {i}: {}", run.stdout);
+            assert!(
+                run.stdout.contains("resumed the order"),
+                "kill {i}: {}",
+                run.stdout
+            );
+            resumed += 1;
+        }
+        // Pebble issued exactly one certificate for this item, on the recorded order.
+        let issued = p.issued_orders()[issued_before..].to_vec();
+        assert_eq!(issued.len(), 1, "kill {i}: pebble issued for {issued:?}");
+        assert!(order_url.ends_with(&format!("/{}", issued[0])), "kill {i}");
+        // The certificate is on the new key of the CSR, and there is one certificate file.
+        let cert = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
+        assert_eq!(
+            spki_of_cert(&cert),
+            item["csr"]["new_spki_sha256"],
+            "kill {i}"
+        );
+        let csr_dir = plan.file(&item["csr"]["csr_path"]);
+        let files: Vec<_> = std::fs::read_dir(csr_dir.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".issued"))
+            .collect();
+        assert_eq!(files.len(), 1, "kill {i}: {files:?}");
+    }
+    eprintln!(
+        "{kills} kills in {tries} tries over a {span} µs run: {ordered} after the order was recorded \
+         ({finalizing} of them after finalize was recorded), {resumed} resumed"
+    );
+    assert!(
+        ordered > 0 && finalizing > 0,
+        "no kill landed after the order was made"
+    );
+}
+
+#[test]
+fn an_account_the_ca_does_not_let_revoke_is_a_clear_refusal_and_the_plan_stays() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (old, _old_key) = pebble_issued(&p, "ecdsa-p256");
+    let plan = plan_around(&old);
+    walk_to_verified(&p, &plan);
+    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    // An account that never ordered (nor validated) the old certificate's name: the account
+    // of a walk for another host.
+    let other = Plan::new();
+    let host = "other.example.test";
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let file = write(
+        other.dir.path(),
+        "other.pem",
+        params.self_signed(&key).unwrap().pem(),
+    );
+    let manifest = write(
+        other.dir.path(),
+        "manifest.json",
+        serde_json::json!([{"id": "other", "file": file, "uploaded_at": "2016-05-10", "host": host}])
+            .to_string(),
+    );
+    other
+        .run(&[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            CUTOFF,
+        ])
+        .code(0);
+    walk_to_issued(&p, &other);
+    let account = other.file(&other.item()["issued"]["acme"]["account_path"]);
+
+    let before = plan.plan_text();
+    let mut args: Vec<String> = vec!["revoke".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--with-account".into(),
+        "--acme-account".into(),
+        account.display().to_string(),
+    ]);
+    // The item, the CA's problem type and detail, and the fix.
+    let run = plan
+        .run(&args)
+        .code(2)
+        .stderr_has(&format!("item {}: ", plan.id()))
+        .stderr_has("(unauthorized: The certificate being revoked is not associated with account")
+        .stderr_has("--old-key FILE")
+        .stderr_has("the item is unchanged");
+    assert!(!run.stderr.contains("Problem {"), "{}", run.stderr);
+    assert_eq!(plan.plan_text(), before);
+    assert_eq!(p.status(&serial)["Status"], "Valid");
+    // The walk still offers the revocation.
+    plan.run(&["next"]).code(1).stdout_has(&format!(
+        "certsweep rotate revoke {} --acme-directory {} --old-key OLD.key",
+        plan.id(),
+        p.directory
+    ));
+}
+
+/// Serves the files under `webroot` over plain HTTP on 127.0.0.1:`port` (GET PATH →
+/// webroot/PATH, else 404), as a web server in front of a site would.
+fn serve_webroot(port: u16, webroot: PathBuf) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for mut sock in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = sock.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let file = webroot.join(path.trim_start_matches('/'));
+            let reply = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => [
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes(),
+                    body,
+                ]
+                .concat(),
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = sock.write_all(&reply);
+        }
+    });
+}
+
+/// `rotate issue --manual…` as a script drives it: stdin and stderr are pipes; `publish`
+/// gets each instruction certsweep prints (the lines up to the one that asks to press
+/// Enter, or a JSON line) and publishes it, then a line on stdin confirms; if it returns
+/// false, stdin is closed instead (the script gives up).
+fn issue_manually(
+    plan: &Plan,
+    args: &[String],
+    mut publish: impl FnMut(&str) -> bool,
+) -> (i32, String, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["rotate", "--state", plan.state().to_str().unwrap()])
+        .args(args)
+        .args([
+            "--now",
+            &at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take();
+    let mut stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut all, mut block) = (String::new(), String::new());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        all.push_str(&line);
+        block.push_str(&line);
+        if line.contains("then press Enter") || line.starts_with('{') {
+            if publish(&block) {
+                let pipe = stdin.as_mut().unwrap();
+                pipe.write_all(b"\n").unwrap();
+                pipe.flush().unwrap();
+            } else {
+                stdin = None;
+            }
+            block.clear();
+        }
+        line.clear();
+    }
+    drop(stdin);
+    let code = child.wait().unwrap().code().unwrap();
+    (code, out.join().unwrap(), all)
+}
+
+#[test]
+fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
+    let port = free_port();
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let webroot = p.dir.path().join("site");
+    std::fs::create_dir_all(&webroot).unwrap();
+    serve_webroot(port, webroot.clone());
+    let root = p.root_file();
+    let new_plan = |host: &str| {
+        let plan = Plan::new();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+        params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+        params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+        let file = write(
+            plan.dir.path(),
+            "old.pem",
+            params.self_signed(&key).unwrap().pem(),
+        );
+        let manifest = write(
+            plan.dir.path(),
+            "manifest.json",
+            serde_json::json!([{"id": "x", "file": file, "uploaded_at": "2016-05-10", "host": host}])
+                .to_string(),
+        );
+        plan.run(&[
+            "init",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--cutoff",
+            CUTOFF,
+        ])
+        .code(0);
+        plan.run(&["csr", "--all"]).code(0);
+        plan
+    };
+    let args = |plan: &Plan, how: &str| -> Vec<String> {
+        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+        args.extend(p.acme_args());
+        args.extend(["--roots".into(), root.display().to_string(), how.into()]);
+        args
+    };
+
+    // http-01, as a person reads it. First the script gives up (stdin ends): nothing issued,
+    // the order is kept; the next run resumes it and the script serves the file it is told.
+    let plan = new_plan(NAME);
+    let (code, _, err) = issue_manually(&plan, &args(&plan, "--manual"), |_| false);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--manual: aborted"), "{err}");
+    assert!(
+        err.contains("is kept in the plan: run the same command again"),
+        "{err}"
+    );
+    let order = plan.item()["acme_intent"]["order_url"].clone();
+    assert!(
+        order.is_string(),
+        "the pending order is recorded: {}",
+        plan.plan_text()
+    );
+    assert_eq!(plan.item()["step"], "csr-generated");
+    let mut served = 0;
+    let (code, out, err) = issue_manually(&plan, &args(&plan, "--manual"), |text| {
+        let url = text
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL to serve");
+        let path = url.splitn(4, '/').nth(3).unwrap();
+        assert_eq!(url, format!("http://{NAME}/{path}"));
+        // The content is the line after the instruction.
+        let content = text.lines().nth(1).unwrap().trim();
+        let file = webroot.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, content).unwrap();
+        served += 1;
+        true
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(served, 1);
+    assert!(out.contains("resumed the order"), "{out}");
+    assert!(out.contains("csr-generated -> issued"), "{out}");
+    let item = plan.item();
+    assert_eq!(item["issued"]["acme"]["challenge"], "http-01 (manual)");
+    assert_eq!(item["issued"]["acme"]["order_url"], order);
+
+    // dns-01 as JSON for a script, which publishes the TXT record in pebble-challtestsrv.
+    let mgmt = p.challtest.unwrap();
+    let host = "mail.example.test";
+    let plan = new_plan(host);
+    let mut json_args = args(&plan, "--manual-dns01");
+    json_args.extend(["--format".into(), "json".into()]);
+    let mut published = Vec::new();
+    let (code, out, err) = issue_manually(&plan, &json_args, |text| {
+        let v: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON line");
+        assert_eq!(v["challenge"], "dns-01");
+        assert_eq!(v["identifier"], host);
+        let name = v["txt_name"].as_str().unwrap();
+        let (code, body) = {
+            let mut rsp = ureq::post(format!("http://127.0.0.1:{mgmt}/set-txt"))
+                .send(
+                    serde_json::json!({"host": format!("{name}."), "value": v["txt_value"]})
+                        .to_string(),
+                )
+                .unwrap();
+            (
+                rsp.status().as_u16(),
+                rsp.body_mut().read_to_string().unwrap(),
+            )
+        };
+        assert_eq!(code, 200, "{body}");
+        published.push(name.to_owned());
+        true
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(published, [format!("_acme-challenge.{host}")]);
+    // stdout is the step as data, one JSON document.
+    let report: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert!(report.to_string().contains("issued"), "{report}");
+    assert_eq!(
+        plan.item()["issued"]["acme"]["challenge"],
+        "dns-01 (manual)"
+    );
+}
+
+/// A plain-HTTP server on loopback answering each request with `answer(base, method, path)`:
+/// (status line, extra header lines, body). Every answer carries a fresh Replay-Nonce.
+fn scripted_ca(
+    answer: impl Fn(&str, &str, &str) -> (&'static str, String, String) + Send + 'static,
+) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let b = base.clone();
+    std::thread::spawn(move || {
+        let mut nonce = 0;
+        for sock in listener.incoming().flatten() {
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            let mut sock = sock;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut words = line.split_whitespace();
+                let method = words.next().unwrap_or("").to_owned();
+                let path = words.next().unwrap_or("").to_owned();
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    break;
+                }
+                nonce += 1;
+                let (status, headers, text) = answer(&b, &method, &path);
+                let text = if method == "HEAD" {
+                    String::new()
+                } else {
+                    text
+                };
+                let _ = write!(
+                    sock,
+                    "HTTP/1.1 {status}\r\nReplay-Nonce: n{nonce}\r\n{headers}Content-Length: {}\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        }
+    });
+    base
+}
+
+/// A plan whose one item is the demo shop certificate (its key is in the same file), at
+/// csr-generated.
+fn shop_plan() -> (Plan, PathBuf) {
+    let plan = Plan::new();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    plan.init(&shop, "2016-05-10", CUTOFF);
+    plan.run(&["csr", "--all"]).code(0);
+    (plan, shop)
+}
+
+#[test]
+fn a_url_that_is_not_an_acme_directory_is_named_as_such() {
+    let base = scripted_ca(|_, _, path| match path {
+        "/html" => (
+            "200 OK",
+            "Content-Type: text/html\r\n".into(),
+            "<html><body>Welcome</body></html>".into(),
+        ),
+        "/json" => (
+            "200 OK",
+            "Content-Type: application/json\r\n".into(),
+            r#"{"status": "ok"}"#.into(),
+        ),
+        _ => ("404 Not Found", String::new(), String::new()),
+    });
+    let (plan, shop) = shop_plan();
+    let before = plan.plan_text();
+    for (url, why) in [
+        (format!("{base}/html"), "(its answer is not a JSON object)"),
+        (format!("{base}/json"), "(it has no newNonce)"),
+        (format!("{base}/gone"), "answered HTTP 404"),
+    ] {
+        plan.run(&[
+            "issue",
+            &plan.id(),
+            "--acme-directory",
+            &url,
+            "--http01-webroot",
+            plan.dir.path().join("www").to_str().unwrap(),
+        ])
+        .code(2)
+        .stderr_has(&url)
+        .stderr_has(why)
+        .stderr_has("check --acme-directory");
+        plan.run(&[
+            "revoke",
+            &plan.id(),
+            "--acme-directory",
+            &url,
+            "--old-key",
+            shop.to_str().unwrap(),
+            "--force",
+            "--reason",
+            "test",
+        ])
+        .code(2)
+        .stderr_has(why)
+        .stderr_has("check --acme-directory");
+    }
+    // No account was made, nothing changed.
+    assert_eq!(plan.plan_text(), before);
+    let accounts = std::fs::read_dir(plan.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("acme-account"))
+        .count();
+    assert_eq!(accounts, 0);
+}
+
+#[test]
+fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
+    let problem = r#"{"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many certificates already issued"}"#;
+    let base = scripted_ca(move |b, method, path| {
+        match (method, path) {
+        ("GET", "/dir") => (
+            "200 OK",
+            "Content-Type: application/json\r\n".into(),
+            serde_json::json!({
+                "newNonce": format!("{b}/nonce"),
+                "newAccount": format!("{b}/new-acct"),
+                "newOrder": format!("{b}/new-order"),
+                "revokeCert": format!("{b}/revoke"),
+            })
+            .to_string(),
+        ),
+        ("HEAD", "/nonce") => ("200 OK", String::new(), String::new()),
+        // An HTTP date for the account, seconds for the revocation.
+        ("POST", "/new-acct") => (
+            "429 Too Many Requests",
+            "Content-Type: application/problem+json\r\nRetry-After: Wed, 02 Dec 2026 10:00:00 GMT\r\n".into(),
+            problem.into(),
+        ),
+        ("POST", "/revoke") => (
+            "429 Too Many Requests",
+            "Content-Type: application/problem+json\r\nRetry-After: 3600\r\n".into(),
+            problem.into(),
+        ),
+        _ => ("404 Not Found", String::new(), String::new()),
+    }
+    });
+    let (plan, shop) = shop_plan();
+    let before = plan.plan_text();
+    let directory = format!("{base}/dir");
+    plan.run(&[
+        "issue",
+        &plan.id(),
+        "--acme-directory",
+        &directory,
+        "--http01-webroot",
+        plan.dir.path().join("www").to_str().unwrap(),
+    ])
+    .code(2)
+    .stderr_has("(rateLimited: too many certificates already issued)")
+    .stderr_has("the CA asks to try again after 2026-12-02T10:00:00Z");
+    let start = time::OffsetDateTime::now_utc();
+    let run = plan
+        .run(&[
+            "revoke",
+            &plan.id(),
+            "--acme-directory",
+            &directory,
+            "--old-key",
+            shop.to_str().unwrap(),
+            "--force",
+            "--reason",
+            "test",
+        ])
+        .code(2)
+        .stderr_has("(rateLimited: too many certificates already issued)")
+        .stderr_has("the item is unchanged");
+    let after = run
+        .stderr
+        .split("the CA asks to try again after ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("no retry time in: {}", run.stderr));
+    let at =
+        time::OffsetDateTime::parse(after, &time::format_description::well_known::Rfc3339).unwrap();
+    let wait = (at - start).whole_seconds();
+    assert!((3590..=3660).contains(&wait), "{wait} s in: {}", run.stderr);
+    assert_eq!(plan.plan_text(), before);
+}
+
+#[test]
+fn a_recorded_order_that_is_dead_or_for_another_ca_is_replaced_and_the_run_says_so() {
+    let port = free_port();
+    let Some(p) = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let (plan, _) = shop_plan();
+    let root = p.root_file();
+    let args = |how: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+        args.extend(p.acme_args());
+        args.extend(["--roots".into(), root.display().to_string()]);
+        args.extend(how.iter().map(|s| s.to_string()));
+        args
+    };
+    // A run that gives up at the prompt leaves its pending order recorded.
+    let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| false);
+    assert_eq!(code, 2, "{err}");
+    let recorded = plan.plan_text();
+    let order = plan.item()["acme_intent"]["order_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The next run resumes it, is told the answer is served when it is not: pebble's
+    // validation fails, the order is invalid, and its record is dropped.
+    let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| true);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        plan.item().get("acme_intent").is_none(),
+        "{}",
+        plan.plan_text()
+    );
+    assert_eq!(plan.item()["step"], "csr-generated");
+
+    // A plan from before (as after a crash) still names that order: it is invalid now.
+    std::fs::write(plan.state(), &recorded).unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    plan.run(&args(&["--http01-listen", &listen]))
+        .code(0)
+        .stdout_has(&format!(
+            "the order {order} recorded by an interrupted run is invalid at the CA (expired or failed); a new order was made"
+        ))
+        .stdout_has("csr-generated -> issued");
+    assert_ne!(plan.item()["issued"]["acme"]["order_url"], order.as_str());
+
+    // An order the CA does not know, and one recorded for another CA.
+    for (edit, says) in [
+        (format!("{order}-unknown"), "is gone at the CA (".to_owned()),
+        (
+            order.clone(),
+            "is for another CA (https://ca.invalid/dir); a new order was made".to_owned(),
+        ),
+    ] {
+        let mut plan_json: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+        let intent = &mut plan_json["items"][0]["acme_intent"];
+        intent["order_url"] = edit.clone().into();
+        if edit == order {
+            intent["directory"] = "https://ca.invalid/dir".into();
+        }
+        std::fs::write(plan.state(), plan_json.to_string()).unwrap();
+        plan.run(&args(&["--http01-listen", &listen]))
+            .code(0)
+            .stdout_has(&says)
+            .stdout_has("csr-generated -> issued");
+    }
 }

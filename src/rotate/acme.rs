@@ -39,6 +39,10 @@ const NONCE_RETRIES: usize = 5;
 #[derive(Clone)]
 pub struct Http {
     agent: ureq::Agent,
+    /// The `Retry-After` of the last 429/503 answer (a rate limit, or the CA is busy).
+    retry_after: Arc<Mutex<Option<String>>>,
+    /// The HTTP status of the last answer.
+    last_status: Arc<Mutex<u16>>,
 }
 
 impl Http {
@@ -80,8 +84,46 @@ impl Http {
             .user_agent(concat!("certsweep/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Ok(Http { agent })
+        Ok(Http {
+            agent,
+            retry_after: Arc::default(),
+            last_status: Arc::default(),
+        })
     }
+
+    fn note(&self, status: u16, headers: &http::HeaderMap) {
+        if let Ok(mut last) = self.last_status.lock() {
+            *last = status;
+        }
+        if status == 429 || status == 503 {
+            if let Some(v) = headers.get("retry-after").and_then(|v| v.to_str().ok()) {
+                if let Ok(mut slot) = self.retry_after.lock() {
+                    *slot = Some(v.trim().to_owned());
+                }
+            }
+        }
+    }
+
+    /// `reason` with the time the CA gave to try again, when it gave one (`Retry-After`).
+    pub fn explain(&self, reason: String) -> String {
+        let given = self.retry_after.lock().ok().and_then(|mut s| s.take());
+        match given.and_then(|v| retry_at(&v, time::OffsetDateTime::now_utc())) {
+            Some(at) => format!("{reason}; the CA asks to try again after {at}"),
+            None => reason,
+        }
+    }
+}
+
+/// A `Retry-After` value (seconds, or an HTTP date) as an RFC 3339 time.
+fn retry_at(value: &str, now: time::OffsetDateTime) -> Option<String> {
+    let at = match value.parse::<u64>() {
+        Ok(secs) => now + Duration::from_secs(secs.min(10 * 365 * 86_400)),
+        Err(_) => {
+            time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+                .ok()?
+        }
+    };
+    Some(crate::timefmt::rfc3339(at.replace_nanosecond(0).ok()?))
 }
 
 impl instant_acme::HttpClient for Http {
@@ -90,6 +132,7 @@ impl instant_acme::HttpClient for Http {
         req: http::Request<BodyWrapper<Bytes>>,
     ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
         let agent = self.agent.clone();
+        let this = self.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let body = match body.collect().await {
@@ -103,6 +146,7 @@ impl instant_acme::HttpClient for Http {
                 .run(req)
                 .map_err(|e| instant_acme::Error::Other(transport(&url, &e).into()))?;
             let (parts, mut body) = rsp.into_parts();
+            this.note(parts.status.as_u16(), &parts.headers);
             let bytes = body
                 .read_to_vec()
                 .map_err(|e| instant_acme::Error::Other(transport(&url, &e).into()))?;
@@ -221,7 +265,34 @@ struct Directory {
     revoke_cert: String,
 }
 
+/// Checks that `url` is an ACME directory that can make accounts and orders, so a wrong URL
+/// is named as such (instant-acme would only say its JSON did not parse).
+pub fn check_directory(http: &Http, url: &str) -> Result<(), String> {
+    let v = directory_json(http, url)?;
+    for name in ["newNonce", "newAccount", "newOrder"] {
+        if v[name].as_str().is_none() {
+            return Err(format!(
+                "{url} is not an ACME directory (it has no {name}); check --acme-directory"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn directory(http: &Http, url: &str) -> Result<Directory, String> {
+    let v = directory_json(http, url)?;
+    let field = |name: &str| {
+        v[name].as_str().map(str::to_owned).ok_or_else(|| {
+            format!("{url} is not an ACME directory (it has no {name}); check --acme-directory")
+        })
+    };
+    Ok(Directory {
+        new_nonce: field("newNonce")?,
+        revoke_cert: field("revokeCert")?,
+    })
+}
+
+fn directory_json(http: &Http, url: &str) -> Result<Value, String> {
     let mut rsp = http.agent.get(url).call().map_err(|e| transport(url, &e))?;
     let status = rsp.status().as_u16();
     let body = rsp
@@ -233,18 +304,14 @@ fn directory(http: &Http, url: &str) -> Result<Directory, String> {
             "the ACME directory {url} answered HTTP {status}; check --acme-directory"
         ));
     }
-    let v: Value = serde_json::from_slice(&body).map_err(|_| {
-        format!("{url} is not an ACME directory (its answer is not JSON); check --acme-directory")
-    })?;
-    let field = |name: &str| {
-        v[name].as_str().map(str::to_owned).ok_or_else(|| {
-            format!("{url} is not an ACME directory (it has no {name}); check --acme-directory")
+    serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            format!(
+                "{url} is not an ACME directory (its answer is not a JSON object); check --acme-directory"
+            )
         })
-    };
-    Ok(Directory {
-        new_nonce: field("newNonce")?,
-        revoke_cert: field("revokeCert")?,
-    })
 }
 
 fn replay_nonce(headers: &http::HeaderMap) -> Option<String> {
@@ -286,6 +353,7 @@ pub fn revoke_with_key(
             .send(body.as_bytes())
             .map_err(|e| transport(&dir.revoke_cert, &e))?;
         let status = rsp.status().as_u16();
+        http.note(status, rsp.headers());
         let next = replay_nonce(rsp.headers());
         if status == 200 {
             return Ok(Outcome::Revoked);
@@ -304,7 +372,7 @@ pub fn revoke_with_key(
                     None => fresh_nonce(http, &dir.new_nonce)?,
                 };
             }
-            _ => return Err(problem_text(&problem)),
+            _ => return Err(http.explain(problem_text(&problem))),
         }
     }
     Err(problem_sentence(
@@ -327,6 +395,14 @@ pub fn revoke_with_account(account: &Account, cert_der: &[u8]) -> Result<Outcome
             if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyRevoked") =>
         {
             Ok(Outcome::AlreadyRevoked)
+        }
+        Err(instant_acme::Error::Api(p))
+            if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:unauthorized") =>
+        {
+            Err(format!(
+                "the CA refused the revocation signed by the account key (unauthorized: {}): this account did not order the certificate and holds no authorization for all of its names; sign with the old certificate's own key (--old-key FILE), or give the account that ordered it (--acme-account FILE)",
+                p.detail.as_deref().unwrap_or("no detail given")
+            ))
         }
         Err(e) => Err(acme_error(&e)),
     }
@@ -413,7 +489,9 @@ pub fn account(
     eab: Option<&ExternalAccountKey>,
     create: bool,
 ) -> Result<(Account, bool), String> {
-    if let Some(bytes) = read_account_file(path)? {
+    let bytes = read_account_file(path)?;
+    check_directory(http, directory)?;
+    if let Some(bytes) = bytes {
         let file: AccountFile = serde_json::from_slice(&bytes).map_err(|e| {
             format!(
                 "--acme-account {}: not a certsweep ACME account file ({e})",
@@ -432,7 +510,7 @@ pub fn account(
                 Account::builder_with_http(Box::new(http.clone()))
                     .from_credentials(file.credentials),
             )
-            .map_err(|e| acme_error(&e))?;
+            .map_err(|e| http.explain(acme_error(&e)))?;
         return Ok((account, false));
     }
     if !create {
@@ -451,7 +529,7 @@ pub fn account(
             directory.to_owned(),
             eab,
         ))
-        .map_err(|e| acme_error(&e))?;
+        .map_err(|e| http.explain(acme_error(&e)))?;
     let text = Zeroizing::new(
         serde_json::to_vec_pretty(&AccountFile {
             directory: directory.to_owned(),
@@ -507,7 +585,11 @@ pub enum Solver {
         command: String,
         presented: Vec<(String, String)>,
     },
-    Manual,
+    /// A person (or a script) publishes the answer; `json` prints it as one JSON line.
+    Manual {
+        dns01: bool,
+        json: bool,
+    },
 }
 
 impl Solver {
@@ -540,7 +622,7 @@ impl Solver {
 
     fn kind(&self) -> ChallengeType {
         match self {
-            Solver::Hook { .. } => ChallengeType::Dns01,
+            Solver::Hook { .. } | Solver::Manual { dns01: true, .. } => ChallengeType::Dns01,
             _ => ChallengeType::Http01,
         }
     }
@@ -550,7 +632,8 @@ impl Solver {
             Solver::Webroot { .. } => "http-01 (webroot)",
             Solver::Listen { .. } => "http-01 (standalone listener)",
             Solver::Hook { .. } => "dns-01 (hook)",
-            Solver::Manual => "http-01 (manual)",
+            Solver::Manual { dns01: false, .. } => "http-01 (manual)",
+            Solver::Manual { dns01: true, .. } => "dns-01 (manual)",
         }
     }
 
@@ -585,17 +668,47 @@ impl Solver {
                 presented.push((name.to_owned(), dns_value.to_owned()));
                 Ok(())
             }
-            Solver::Manual => {
-                eprintln!(
-                    "certsweep: for {name}, serve http://{name}/.well-known/acme-challenge/{token} with exactly this content:\n{key_auth}\nthen press Enter (Ctrl-D aborts)"
-                );
+            Solver::Manual { dns01, json } => {
+                let domain = name.trim_start_matches("*.");
+                let txt_name = format!("_acme-challenge.{domain}");
+                let url = format!("http://{name}/.well-known/acme-challenge/{token}");
+                let text = match (*json, *dns01) {
+                    (true, true) => json!({
+                        "challenge": "dns-01",
+                        "identifier": name,
+                        "txt_name": txt_name,
+                        "txt_value": dns_value,
+                    })
+                    .to_string(),
+                    (true, false) => json!({
+                        "challenge": "http-01",
+                        "identifier": name,
+                        "url": url,
+                        "token": token,
+                        "content": key_auth,
+                    })
+                    .to_string(),
+                    (false, true) => format!(
+                        "certsweep: for {name}, publish this DNS TXT record:\n{txt_name}. TXT \"{dns_value}\"\nthen press Enter once it is visible (Ctrl-D aborts; the order is kept and resumed by the next run)"
+                    ),
+                    (false, false) => format!(
+                        "certsweep: for {name}, serve {url} with exactly this content:\n{key_auth}\nthen press Enter once it is served (Ctrl-D aborts; the order is kept and resumed by the next run)"
+                    ),
+                };
+                let mut err = std::io::stderr().lock();
+                writeln!(err, "{text}")
+                    .and_then(|()| err.flush())
+                    .map_err(|e| format!("--manual: {e}"))?;
+                drop(err);
                 let mut line = String::new();
                 let n = std::io::stdin()
                     .lock()
                     .read_line(&mut line)
                     .map_err(|e| format!("--manual: {e}"))?;
                 if n == 0 {
-                    return Err("--manual: aborted (no Enter on stdin); nothing was issued".into());
+                    return Err(format!(
+                        "--manual: aborted (stdin ended before a line confirmed the answer for {name}); nothing was issued"
+                    ));
                 }
                 Ok(())
             }
@@ -622,7 +735,7 @@ impl Solver {
                     }
                 }
             }
-            Solver::Manual => {}
+            Solver::Manual { .. } => {}
         }
     }
 }
@@ -738,63 +851,160 @@ pub fn csr_identifiers(csr_der: &[u8]) -> Result<Vec<Identifier>, String> {
     Ok(ids)
 }
 
-/// Orders a certificate for `ids`, answers the challenges, finalizes with `csr_der` and
-/// returns the order URL and the PEM chain.
+/// Whether the CA's answer to a request for a recorded order says it has no such order
+/// (404/410, or a problem document), as opposed to a failure to reach it, after which the
+/// order may still be there.
+fn order_gone(http: &Http, e: &instant_acme::Error) -> bool {
+    let status = http.last_status.lock().map(|s| *s).unwrap_or(0);
+    match e {
+        instant_acme::Error::Other(_) => false,
+        instant_acme::Error::Api(p) => !matches!(
+            p.r#type.as_deref().and_then(|t| t.strip_prefix(URN)),
+            Some("rateLimited" | "serverInternal" | "badNonce")
+        ),
+        _ => status == 404 || status == 410,
+    }
+}
+
+/// What `order` was told about an order an interrupted run recorded.
+pub struct Resume<'a> {
+    pub order_url: &'a str,
+}
+
+/// Where the certificate came from.
+pub struct Issued {
+    pub order_url: String,
+    pub pem: String,
+    /// What happened to a recorded order (resumed, or why a new one was made).
+    pub notes: Vec<String>,
+}
+
+/// Why `order` failed, and whether the order it worked on may still give a certificate
+/// (then its record is kept so that the next run resumes it).
+pub struct OrderFailed {
+    pub reason: String,
+    /// The order (if one was made or resumed) and whether it is still usable.
+    pub order: Option<(String, bool)>,
+}
+
+/// Orders a certificate for `ids` (or resumes the order in `resume`), answers the
+/// challenges, finalizes with `csr_der` and returns the order URL and the PEM chain.
+/// `record(url, finalize_sent)` is called with the order URL before anything is answered
+/// and again just before finalize is sent: the caller writes it to the plan, so a run
+/// killed after the CA issued resumes this order instead of making a second certificate.
+#[allow(clippy::too_many_arguments)]
 pub fn order(
     rt: &tokio::runtime::Runtime,
+    http: &Http,
     account: &Account,
     ids: &[Identifier],
     csr_der: &[u8],
     solver: &mut Solver,
     wait: Duration,
-) -> Result<(String, String), String> {
+    resume: Option<Resume<'_>>,
+    record: &mut dyn FnMut(&str, bool) -> Result<(), String>,
+) -> Result<Issued, OrderFailed> {
+    let mut current: Option<String> = None;
+    let mut notes = Vec::new();
     let result = rt.block_on(async {
-        let mut order = account
-            .new_order(&NewOrder::new(ids))
-            .await
-            .map_err(|e| acme_error(&e))?;
-        let url = order.url().to_owned();
-        let kind = solver.kind();
-        let mut auths = order.authorizations();
-        while let Some(auth) = auths.next().await {
-            let mut auth = auth.map_err(|e| acme_error(&e))?;
-            match auth.status {
-                AuthorizationStatus::Valid => continue,
-                AuthorizationStatus::Pending => {}
-                other => {
-                    return Err(format!(
-                        "the CA's authorization for {} is {other:?}, not pending; run again for a new order",
-                        auth.identifier()
-                    ))
-                }
-            }
-            let name = auth.identifier().to_string();
-            let mut challenge = auth.challenge(kind.clone()).ok_or_else(|| {
-                format!("the CA offers no {kind:?} challenge for {name}; use another challenge option")
-            })?;
-            let key_auth = challenge.key_authorization();
-            solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
-            challenge.set_ready().await.map_err(|e| acme_error(&e))?;
-        }
         // instant-acme waits `initial_delay` before each first poll: short, doubling (a CA's
         // Retry-After wins), so a fast CA is not made to wait and a slow one is not hammered.
         let policy = RetryPolicy::new()
             .initial_delay(Duration::from_millis(10))
             .backoff(2.0)
             .timeout(wait);
-        let status = order
-            .poll_ready(&policy)
-            .await
-            .map_err(|e| acme_error(&e))?;
-        if status != OrderStatus::Ready {
-            return Err(format!(
-                "the CA did not validate the names (order {url} is {status:?}); check that the challenge is reachable"
-            ));
+        let mut order = None;
+        if let Some(r) = resume {
+            match account.order(r.order_url.to_owned()).await {
+                Ok(mut o) => {
+                    let status = o.state().status;
+                    if status == OrderStatus::Invalid {
+                        notes.push(format!(
+                            "the order {} recorded by an interrupted run is invalid at the CA (expired or failed); a new order was made",
+                            r.order_url
+                        ));
+                    } else {
+                        notes.push(format!(
+                            "resumed the order {} recorded by an interrupted run (the CA has it as {}); no new order was made",
+                            r.order_url,
+                            status_name(status)
+                        ));
+                        order = Some(o);
+                    }
+                }
+                Err(e) if order_gone(http, &e) => notes.push(format!(
+                    "the order {} recorded by an interrupted run is gone at the CA ({}); a new order was made",
+                    r.order_url,
+                    match &e {
+                        instant_acme::Error::Api(p) =>
+                            p.detail.as_deref().unwrap_or("no detail given").to_owned(),
+                        _ => format!(
+                            "HTTP {}",
+                            http.last_status.lock().map(|s| *s).unwrap_or(0)
+                        ),
+                    }
+                )),
+                Err(e) => {
+                    current = Some(r.order_url.to_owned());
+                    return Err(acme_error(&e));
+                }
+            }
         }
-        order
-            .finalize_csr(csr_der)
-            .await
-            .map_err(|e| acme_error(&e))?;
+        let mut order = match order {
+            Some(o) => o,
+            None => {
+                let o = account
+                    .new_order(&NewOrder::new(ids))
+                    .await
+                    .map_err(|e| acme_error(&e))?;
+                record(o.url(), false)?;
+                o
+            }
+        };
+        let url = order.url().to_owned();
+        current = Some(url.clone());
+        let mut status = order.state().status;
+        if status == OrderStatus::Pending {
+            let kind = solver.kind();
+            let mut auths = order.authorizations();
+            while let Some(auth) = auths.next().await {
+                let mut auth = auth.map_err(|e| acme_error(&e))?;
+                match auth.status {
+                    AuthorizationStatus::Valid => continue,
+                    AuthorizationStatus::Pending => {}
+                    other => {
+                        return Err(format!(
+                            "the CA's authorization for {} is {other:?}, not pending; run again for a new order",
+                            auth.identifier()
+                        ))
+                    }
+                }
+                let name = auth.identifier().to_string();
+                let mut challenge = auth.challenge(kind.clone()).ok_or_else(|| {
+                    format!("the CA offers no {kind:?} challenge for {name}; use another challenge option")
+                })?;
+                let key_auth = challenge.key_authorization();
+                solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
+                challenge.set_ready().await.map_err(|e| acme_error(&e))?;
+            }
+            status = order
+                .poll_ready(&policy)
+                .await
+                .map_err(|e| acme_error(&e))?;
+            if status != OrderStatus::Ready {
+                return Err(format!(
+                    "the CA did not validate the names (order {url} is {}); check that the challenge is reachable",
+                    status_name(status)
+                ));
+            }
+        }
+        if status == OrderStatus::Ready {
+            record(&url, true)?;
+            order
+                .finalize_csr(csr_der)
+                .await
+                .map_err(|e| acme_error(&e))?;
+        }
         let pem = order
             .poll_certificate(&policy)
             .await
@@ -802,5 +1012,32 @@ pub fn order(
         Ok((url, pem))
     });
     solver.clean_up();
-    result
+    match result {
+        Ok((order_url, pem)) => Ok(Issued {
+            order_url,
+            pem,
+            notes,
+        }),
+        Err(reason) => {
+            // Is the order still worth resuming? Ask the CA once; when it cannot say, keep it.
+            let order = current.map(|url| {
+                let alive = rt
+                    .block_on(account.order(url.clone()))
+                    .map(|mut o| o.state().status != OrderStatus::Invalid)
+                    .unwrap_or_else(|e| !order_gone(http, &e));
+                (url, alive)
+            });
+            Err(OrderFailed { reason, order })
+        }
+    }
+}
+
+fn status_name(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Pending => "pending",
+        OrderStatus::Ready => "ready",
+        OrderStatus::Processing => "processing",
+        OrderStatus::Valid => "valid",
+        OrderStatus::Invalid => "invalid",
+    }
 }

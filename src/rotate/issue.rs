@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::acme::{self, Http, Outcome, Solver};
 use super::jws::SigningKey;
 use super::plan::{self, Applied, Event};
-use super::state::{self, AcmeOrder, AcmeRevocation, IssuedRecord, Item, Step};
+use super::state::{self, AcmeIntent, AcmeOrder, AcmeRevocation, IssuedRecord, Item, Step};
 use super::{
     actor, check_issued, describe, no_plan, pem_der, plan_dir, shown_path, stored_path,
     trust_anchors, with_plan,
@@ -81,7 +81,10 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             presented: Vec::new(),
         }
     } else {
-        Solver::Manual
+        Solver::Manual {
+            dns01: a.manual_dns01,
+            json: ctx.format != crate::report::Format::Table,
+        }
     };
     let rt = acme::runtime().map_err(Error::Refused)?;
     let account_path = a
@@ -118,48 +121,125 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             })?;
             let ids = acme::csr_identifiers(&der)
                 .map_err(|e| Error::Refused(format!("{}: {e}", csr_path.display())))?;
-            let (order_url, pem) = acme::order(
+            let csr_spki = super::recover::csr_spki(&csr_path).ok_or_else(|| {
+                Error::Refused(format!(
+                    "the CSR {}: not one readable CSR",
+                    csr_path.display()
+                ))
+            })?;
+            let account_stored = stored_path(&args.state, &account_path);
+            // An order an interrupted run recorded: resumed if it is for this CA, account
+            // and CSR; otherwise replaced (and said so).
+            let mut notes = Vec::new();
+            let resume = match &item.acme_intent {
+                Some(i)
+                    if i.directory == directory
+                        && i.account_path == account_stored
+                        && i.new_spki_sha256 == csr_spki =>
+                {
+                    Some(i.order_url.clone())
+                }
+                Some(i) => {
+                    let other = if i.directory != directory {
+                        format!("another CA ({})", i.directory)
+                    } else if i.account_path != account_stored {
+                        format!("another account ({})", i.account_path)
+                    } else {
+                        "another CSR".to_owned()
+                    };
+                    notes.push(format!(
+                        "{}: the order {} recorded by an interrupted run is for {other}; a new order was made",
+                        item.id, i.order_url
+                    ));
+                    None
+                }
+                None => None,
+            };
+            let mut record = |url: &str, finalize_sent: bool| -> Result<(), String> {
+                let intent = AcmeIntent {
+                    directory: directory.to_owned(),
+                    order_url: url.to_owned(),
+                    account_path: account_stored.clone(),
+                    new_spki_sha256: csr_spki.clone(),
+                    finalize_sent,
+                    at: timefmt::rfc3339(ctx.at_this_step().now),
+                };
+                set_intent(args, &item.id, Some(intent)).map_err(|e| {
+                    format!("the order {url} could not be recorded in the plan ({e}); nothing was finalized")
+                })
+            };
+            let issued = acme::order(
                 &rt,
+                &http,
                 &account,
                 &ids,
                 &der,
                 &mut solver,
                 Duration::from_secs(a.wait),
-            )
-            .map_err(Error::Refused)?;
-            let issued = certs_in(pem.as_bytes())?;
-            let cert_path = free_name(&csr_path);
+                resume
+                    .as_deref()
+                    .map(|order_url| acme::Resume { order_url }),
+                &mut record,
+            );
+            let issued = match issued {
+                Ok(i) => i,
+                Err(failed) => {
+                    let kept = match &failed.order {
+                        Some((url, true)) => format!(
+                            "; the order {url} is kept in the plan: run the same command again to resume it"
+                        ),
+                        _ => {
+                            set_intent(args, &item.id, None)?;
+                            String::new()
+                        }
+                    };
+                    return Err(Error::Refused(format!(
+                        "{}{kept}",
+                        http.explain(failed.reason)
+                    )));
+                }
+            };
+            notes.extend(issued.notes.iter().map(|n| format!("{}: {n}", item.id)));
+            let (order_url, pem) = (issued.order_url, issued.pem);
+            let certs = certs_in(pem.as_bytes());
             // The clock after the CA answered (unless --now pinned it): the certificate is
             // valid from the moment it was signed.
             let ctx = &ctx.at_this_step();
             let at = timefmt::rfc3339(ctx.now);
-            with_plan(args, |plan| {
+            let outcome = with_plan(args, |plan| {
+                let issued = certs?;
                 let exposed: HashSet<String> = plan.exposed_keys.iter().cloned().collect();
                 let item = plan.item_mut(&item.id)?;
+                let (cert_path, existing) = place(&csr_path, pem.as_bytes());
                 let record = check_issued(item, &exposed, &issued, &[], &anchors, ctx.now, &cert_path)
                     .map_err(|e| {
                         Error::Refused(format!(
                             "{e}; the CA's certificate (order {order_url}) was not accepted and the item is unchanged"
                         ))
                     })?;
-                crate::csr::output::write_new(&cert_path, pem.as_bytes(), 0o644).map_err(
-                    |(p, e)| Error::Refused(format!("cannot write {}: {e}", p.display())),
-                )?;
+                if !existing {
+                    crate::csr::output::write_new(&cert_path, pem.as_bytes(), 0o644).map_err(
+                        |(p, e)| Error::Refused(format!("cannot write {}: {e}", p.display())),
+                    )?;
+                }
                 let event = Event::Imported(IssuedRecord {
                     cert_path: stored_path(&args.state, &cert_path),
                     acme: Some(AcmeOrder {
                         directory: directory.to_owned(),
                         order_url: order_url.clone(),
-                        account_path: stored_path(&args.state, &account_path),
+                        account_path: account_stored.clone(),
                         challenge: solver.name().to_owned(),
                     }),
                     ..record
                 });
                 let applied = plan::apply(item, event, &at, &actor()).map_err(|e| {
-                    let _ = std::fs::remove_file(&cert_path);
+                    if !existing {
+                        let _ = std::fs::remove_file(&cert_path);
+                    }
                     Error::Refused(e)
                 })?;
-                let changed = matches!(applied, Applied::Changed { .. });
+                let had_intent = item.acme_intent.take().is_some();
+                let changed = matches!(applied, Applied::Changed { .. }) || had_intent;
                 Ok((
                     format!(
                         "{} (certificate and chain in {}; order {order_url})",
@@ -168,13 +248,24 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
                     ),
                     changed,
                 ))
-            })
+            });
+            match outcome {
+                Ok(line) => {
+                    notes.push(line);
+                    Ok(notes)
+                }
+                Err(e) => {
+                    // The CA's certificate is refused: the order is of no further use.
+                    set_intent(args, &item.id, None)?;
+                    Err(e)
+                }
+            }
         })();
         match result {
-            Ok(line) => lines.push(line),
+            Ok(notes) => lines.extend(notes),
             Err(e) if single => {
                 super::say(ctx, &lines)?;
-                return Err(e);
+                return Err(named(&item.id, e));
             }
             Err(e) => {
                 failed = true;
@@ -210,8 +301,29 @@ fn certs_in(pem: &[u8]) -> Result<Vec<(crate::cert::CertFacts, Vec<u8>)>, Error>
         .collect())
 }
 
-/// `NAME.issued.pem` beside the CSR, or `NAME.issued-2.pem`, ...: never an existing file.
-fn free_name(csr_path: &Path) -> PathBuf {
+/// The error of one item, naming it (`--all` names items as it reports them).
+fn named(id: &str, e: Error) -> Error {
+    match e {
+        Error::Refused(m) => Error::Refused(format!("item {id}: {m}")),
+        Error::State(m) => Error::State(format!("item {id}: {m}")),
+        other => other,
+    }
+}
+
+/// Records (or with `None` clears) the ACME order in progress for item `id`.
+fn set_intent(args: &RotateArgs, id: &str, intent: Option<AcmeIntent>) -> Result<(), Error> {
+    with_plan(args, |plan| {
+        let item = plan.item_mut(id)?;
+        let changed = item.acme_intent != intent;
+        item.acme_intent = intent;
+        Ok(((), changed))
+    })
+}
+
+/// Where the CA's chain goes: `NAME.issued.pem` beside the CSR, or `NAME.issued-2.pem`, ...:
+/// never over another file. A file there with exactly these bytes (written by a run killed
+/// before it saved the plan) is taken as it is (`true`).
+fn place(csr_path: &Path, pem: &[u8]) -> (PathBuf, bool) {
     let stem = csr_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -225,8 +337,14 @@ fn free_name(csr_path: &Path) -> PathBuf {
             format!("{stem}.issued-{n}.pem")
         };
         let path = dir.join(name);
-        if std::fs::symlink_metadata(&path).is_err() {
-            return path;
+        match std::fs::symlink_metadata(&path) {
+            Err(_) => return (path, false),
+            Ok(m) if m.file_type().is_file() && m.len() == pem.len() as u64 => {
+                if std::fs::read(&path).is_ok_and(|b| b == pem) {
+                    return (path, true);
+                }
+            }
+            Ok(_) => {}
         }
         n += 1;
     }
@@ -304,7 +422,7 @@ pub fn revoke(args: &RotateArgs, a: &RotateRevokeArgs, ctx: &Context) -> Result<
             Ok(line) => lines.push(line),
             Err(e) if single => {
                 super::say(ctx, &lines)?;
-                return Err(e);
+                return Err(named(&item.id, e));
             }
             Err(e) => {
                 failed = true;
@@ -395,7 +513,7 @@ fn revoke_one(
         (None, Some(account)) => acme::revoke_with_account(account, &der),
         (None, None) => Err("no key to sign with".into()),
     }
-    .map_err(|e| Error::Refused(format!("{e}; the item is unchanged")))?;
+    .map_err(|e| Error::Refused(format!("{}; the item is unchanged", http.explain(e))))?;
     with_plan(args, |plan| {
         let item = plan.item_mut(&item.id)?;
         let applied = plan::apply(

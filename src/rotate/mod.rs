@@ -333,6 +333,7 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
             revocation: None,
             history: Vec::new(),
             csr_intent: None,
+            acme_intent: None,
         });
         added += 1;
     }

@@ -280,6 +280,7 @@ mod tests {
             revocation: None,
             history: vec![],
             csr_intent: None,
+            acme_intent: None,
         };
         // Walk it forward with real events so its evidence is consistent.
         let steps = [csr(), imported("a"), uploaded(), verified()];

@@ -106,7 +106,7 @@ fn key_spki(path: &Path, passphrase: Option<&Zeroizing<Vec<u8>>>) -> Option<Stri
 }
 
 /// The SPKI SHA-256 (hex) of the one CSR in `path`, if it can be read.
-fn csr_spki(path: &Path) -> Option<String> {
+pub(super) fn csr_spki(path: &Path) -> Option<String> {
     let loaded = read(
         path,
         &ReadOptions {

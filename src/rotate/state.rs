@@ -82,6 +82,26 @@ pub struct Item {
     /// the next run can recognise (see `recover.rs`). Absent from the file when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csr_intent: Option<CsrRecord>,
+    /// `rotate issue` records the ACME order it made here before finalizing it, and clears
+    /// it when the certificate is recorded (or the order is dead): a run killed after the CA
+    /// issued resumes that order instead of ordering a second certificate. Absent when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme_intent: Option<AcmeIntent>,
+}
+
+/// An ACME order in progress for an item (see `Item::acme_intent`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeIntent {
+    pub directory: String,
+    pub order_url: String,
+    /// The account file (relative to the plan's folder) that owns the order.
+    pub account_path: String,
+    /// The new key of the CSR the order is (to be) finalized with.
+    pub new_spki_sha256: String,
+    /// Finalize was about to be sent (the CA may have issued the certificate).
+    pub finalize_sent: bool,
+    pub at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -128,6 +128,7 @@ pub fn run(
                     http01_listen: acme.http01_listen.clone(),
                     dns01_hook: acme.dns01_hook.clone(),
                     manual: false,
+                    manual_dns01: false,
                     roots: roots.to_vec(),
                     wait: 120,
                 };
