@@ -316,6 +316,9 @@ const JOB_BATCH: usize = 4096;
 /// Adds what each upload yielded to the inventory (its certificates, keys, CSRs and public
 /// keys, errors and warnings), in order; used by the in-memory loader and by stream mode.
 pub fn merge(inv: &mut Inventory, results: Vec<(Arc<Upload>, Loaded)>) {
+    // One bundle of 100,000 certificates is one result: room for all at once, not doubling.
+    inv.certs
+        .reserve(results.iter().map(|(_, l)| l.certs.len()).sum::<usize>());
     for (upload, loaded) in results {
         let mut ders = loaded.ders.into_iter();
         for (index, facts) in loaded.certs {
@@ -786,7 +789,7 @@ struct Sizes {
 }
 
 const SIZES: Sizes = Sizes {
-    piece: 8 << 20,
+    piece: 2 << 20,
     sub_piece: 256 << 10,
     max_piece: 64 << 20,
 };
@@ -809,7 +812,14 @@ fn read_pem_sized(
     opts: &ReadOptions<'_>,
 ) -> io::Result<usize> {
     // As much as the reader holds already (all of a small file read whole): no regrowing.
-    let mut buf: Vec<u8> = Vec::with_capacity(reader.fill_buf()?.len().min(sizes.piece) + 1);
+    // A reader whose buffer is full holds a large input: one piece's room at once, not
+    // doubling from 8 KiB (each doubling copies into fresh memory the kernel must zero).
+    let held = reader.fill_buf()?.len();
+    let mut buf: Vec<u8> = Vec::with_capacity(if held >= 8 << 10 {
+        sizes.piece + 1
+    } else {
+        held + 1
+    });
     let (mut lines_before, mut blocks_before) = (0usize, 0usize);
     let mut eof = false;
     // The previous piece ended inside a line (one longer than a piece).
