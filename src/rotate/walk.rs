@@ -173,7 +173,7 @@ pub fn run(
                     println!("{}", escape(&order.note()));
                 } else if let Some(url) = acme.acme_directory.as_deref() {
                     println!(
-                        "To get it from the ACME CA at {} here, start the walk with --http01-webroot DIR, --http01-listen ADDR or --dns01-hook CMD; to answer by hand (--manual, --manual-dns01), stop and run the `rotate issue` command `rotate next` prints.",
+                        "To get it from the ACME CA at {} here, start the walk with --http01-webroot DIR, --http01-listen ADDR or --dns01-hook CMD; to answer the challenge by hand, stop (q) and run the `rotate issue` command printed then, with --manual (http-01) or --manual-dns01 (dns-01) in place of --http01-webroot DIR.",
                         escape(url)
                     );
                 }
