@@ -1938,3 +1938,112 @@ fn a_recorded_order_that_is_dead_or_for_another_ca_is_replaced_and_the_run_says_
             .stdout_has("csr-generated -> issued");
     }
 }
+
+/// An order a run left (`--manual` given up at the prompt) shows in `status` and `next`;
+/// the command they print resumes it, and `issue --format json` says so in the change's
+/// `notes` — as it says why a new order was made for an order recorded for another CA.
+#[test]
+fn an_order_in_progress_shows_in_status_and_issue_as_json_notes_the_resume() {
+    let Some(p) = Pebble::start(Options::default()) else {
+        return;
+    };
+    let (plan, _) = shop_plan();
+    let root = p.root_file();
+    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--roots".into(),
+        root.display().to_string(),
+        "--manual".into(),
+    ]);
+    let (code, _, err) = issue_manually(&plan, &args, |_| false);
+    assert_eq!(code, 2, "{err}");
+    let recorded = plan.plan_text();
+    let order = plan.item()["acme_intent"]["order_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let status = plan.run(&["status", "--format", "json"]).code(1).json();
+    let shown = &status["items"][0]["acme_order_in_progress"];
+    assert_eq!(shown["order_url"], order.as_str(), "{status}");
+    assert_eq!(shown["directory"], p.directory.as_str());
+    assert_eq!(shown["finalize_sent"], false);
+    let resume = shown["resume_command"].as_str().unwrap().to_owned();
+    plan.run(&["status"])
+        .code(1)
+        .stdout_has(&format!(
+            "an ACME order is in progress at {order} (ordered at "
+        ))
+        .stdout_has(&format!("run `{resume}` again to resume it"));
+    plan.run(&["next"])
+        .code(1)
+        .stdout_has(&format!("    {resume}\n"));
+
+    // The printed command, DIR filled in, plus the trust this test CA needs.
+    let webroot = plan.dir.path().join("www");
+    let issue_json = |command: &str| {
+        let mut words: Vec<String> = command
+            .split_whitespace()
+            .skip(1)
+            .map(|w| match w {
+                "DIR" => webroot.display().to_string(),
+                w => w.to_owned(),
+            })
+            .collect();
+        words.extend([
+            "--acme-roots".into(),
+            p.tls_ca.display().to_string(),
+            "--roots".into(),
+            root.display().to_string(),
+            "--format".into(),
+            "json".into(),
+            "--now".into(),
+            at(time::OffsetDateTime::now_utc() + Duration::from_secs(30)),
+        ]);
+        Test::new()
+            .without_now()
+            .args(words)
+            .env("USER", "alice")
+            .run()
+            .code(0)
+            .json()
+    };
+    let report = issue_json(&resume);
+    let change = &report["changes"][0];
+    assert_eq!(change["from"], "csr-generated", "{report}");
+    assert_eq!(change["to"], "issued", "{report}");
+    let notes = change["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{report}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.starts_with(&format!(
+            "resumed the order {order} recorded by an interrupted run"
+        )) && note.ends_with("; no new order was made"),
+        "{report}"
+    );
+    assert_eq!(plan.item()["issued"]["acme"]["order_url"], order.as_str());
+    assert!(plan.item()["acme_intent"].is_null());
+    let status = plan.run(&["status", "--format", "json"]).code(1).json();
+    assert!(status["items"][0]["acme_order_in_progress"].is_null());
+
+    // The plan from before, its order recorded for another CA: a new order, and why.
+    let mut before: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    before["items"][0]["acme_intent"]["directory"] = "https://ca.invalid/dir".into();
+    std::fs::write(plan.state(), before.to_string()).unwrap();
+    let command = format!(
+        "certsweep rotate issue {} --acme-directory {} --http01-webroot DIR --state {}",
+        plan.id(),
+        p.directory,
+        plan.state().display()
+    );
+    let report = issue_json(&command);
+    assert_eq!(
+        report["changes"][0]["notes"],
+        serde_json::json!([format!(
+            "the order {order} recorded by an interrupted run is for another CA (https://ca.invalid/dir); a new order was made"
+        )]),
+        "{report}"
+    );
+    assert_ne!(plan.item()["issued"]["acme"]["order_url"], order.as_str());
+}

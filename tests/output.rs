@@ -853,3 +853,249 @@ fn errors_at_the_top_are_escaped() {
     assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{202e}'));
     assert!(run.stderr.contains("\\u{1b}"), "{}", run.stderr);
 }
+
+/// Writes into the plan at `state` the ACME order an interrupted `rotate issue` leaves for
+/// item `id` (its `acme_intent`, as `rotate issue` records it).
+pub fn record_acme_order(state: &Path, id: &str, account: &str, finalize_sent: bool, at: &str) {
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let item = plan["items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["id"] == id)
+        .unwrap();
+    item["acme_intent"] = serde_json::json!({
+        "directory": "https://ca.example.test/dir",
+        "order_url": "https://ca.example.test/order/7",
+        "account_path": account,
+        "new_spki_sha256": item["csr"]["new_spki_sha256"],
+        "finalize_sent": finalize_sent,
+        "at": at,
+    });
+    std::fs::write(state, plan.to_string()).unwrap();
+}
+
+#[test]
+fn rotate_status_and_next_tell_about_an_acme_order_in_progress_in_every_format() {
+    use clap::Parser;
+    let dir = temp();
+    let state = dir.path().join("plan.json");
+    let st = state.to_str().unwrap();
+    let rotate = |args: &[&str], format: &str| {
+        Test::new()
+            .args(["rotate", "--state", st])
+            .args(args.iter().copied())
+            .args(["--format", format])
+            .run()
+    };
+    let init = rotate(
+        &[
+            "init",
+            "--manifest",
+            "fixtures/demo/manifest.json",
+            "--cutoff",
+            CUTOFF,
+        ],
+        "json",
+    )
+    .json();
+    let shop = init["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["host"] == "shop.example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rotate(&["csr", &shop], "table").code(0);
+    // Ordered with another account file, killed before finalize.
+    record_acme_order(
+        &state,
+        &shop,
+        "accounts/ops.json",
+        false,
+        "2026-11-23T10:00:00Z",
+    );
+    let url = "https://ca.example.test/order/7";
+    let command = format!(
+        "certsweep rotate issue {shop} --acme-directory https://ca.example.test/dir --acme-account {}/accounts/ops.json --http01-webroot DIR --state {st}",
+        dir.path().display()
+    );
+    let sentence = format!(
+        "an ACME order is in progress at {url} (ordered at 2026-11-23T10:00:00Z, finalize not sent yet)"
+    );
+    certsweep::cli::Cli::try_parse_from(command.split_whitespace())
+        .unwrap_or_else(|e| panic!("`{command}` does not parse: {e}"));
+
+    for format in FORMATS {
+        let run = rotate(&["status"], format);
+        check_format("rotate status", format, &run, true);
+        let out = &run.stdout;
+        match format {
+            "table" => {
+                assert!(
+                    out.contains(&format!(
+                        "{shop}: {sentence}: run `{command}` again to resume it (no new order is made)"
+                    )),
+                    "{out}"
+                );
+                assert!(out.contains("the ACME order in progress to be resumed"), "{out}");
+            }
+            "json" => {
+                let v = run.json();
+                let row = v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|i| i["id"] == shop.as_str())
+                    .unwrap();
+                let order = &row["acme_order_in_progress"];
+                assert_eq!(order["order_url"], url, "{v}");
+                assert_eq!(order["directory"], "https://ca.example.test/dir");
+                assert_eq!(order["finalize_sent"], false);
+                assert_eq!(order["at"], "2026-11-23T10:00:00Z");
+                assert_eq!(order["resume_command"], command.as_str());
+                let others = v["items"].as_array().unwrap().iter();
+                assert!(others
+                    .filter(|i| i["id"] != shop.as_str())
+                    .all(|i| i["acme_order_in_progress"].is_null()));
+            }
+            "ndjson" => {
+                let line: serde_json::Value = out
+                    .lines()
+                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                    .find(|l| l["id"] == shop.as_str())
+                    .unwrap();
+                assert_eq!(line["acme_order_in_progress"]["order_url"], url, "{out}");
+            }
+            "csv" => {
+                let mut r = csv::Reader::from_reader(out.as_bytes());
+                let h = r.headers().unwrap().clone();
+                let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+                let row = r
+                    .records()
+                    .map(Result::unwrap)
+                    .find(|row| row[col("id")] == shop)
+                    .unwrap();
+                assert_eq!(&row[col("acme_order_in_progress")], url, "{out}");
+                assert_eq!(&row[col("acme_finalize_sent")], "false", "{out}");
+            }
+            "prometheus" => assert!(
+                out.contains(&format!(
+                    "certsweep_rotation_acme_order_in_progress{{id=\"{shop}\",order_url=\"{url}\",finalize_sent=\"false\"}} 1"
+                )),
+                "{out}"
+            ),
+            _ => {
+                assert!(out.contains("<ul id=\"acme-orders\">"), "{out}");
+                assert!(out.contains(&sentence), "{out}");
+            }
+        }
+    }
+
+    // `next`: the order and the command that resumes it, first, in the formats it speaks.
+    let table = rotate(&["next"], "table").code(1).stdout;
+    assert!(table.contains(&sentence), "{table}");
+    assert!(table.contains(&format!("    {command}\n")), "{table}");
+    let next = rotate(&["next"], "json").code(1).json();
+    let item = next["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == shop.as_str())
+        .unwrap();
+    assert_eq!(item["commands"][0], command.as_str(), "{item}");
+    assert_eq!(item["acme_order_in_progress"]["order_url"], url);
+    let ndjson = rotate(&["next"], "ndjson").code(1).stdout;
+    assert!(
+        ndjson
+            .lines()
+            .any(|l| l.contains(&shop) && l.contains(&format!("\"order_url\":\"{url}\""))),
+        "{ndjson}"
+    );
+    let csv_out = rotate(&["next"], "csv").code(1).stdout;
+    let mut r = csv::Reader::from_reader(csv_out.as_bytes());
+    let h = r.headers().unwrap().clone();
+    let row = r
+        .records()
+        .map(Result::unwrap)
+        .find(|row| &row[1] == shop.as_str())
+        .unwrap();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    assert_eq!(&row[col("acme_order_in_progress")], url, "{csv_out}");
+    assert_eq!(&row[col("next_command")], command.as_str(), "{csv_out}");
+
+    // Finalize sent with the default account of that CA: no --acme-account to give.
+    record_acme_order(
+        &state,
+        &shop,
+        "acme-account-ca.example.test.json",
+        true,
+        "2026-11-23T10:05:00Z",
+    );
+    let table = rotate(&["status"], "table").code(1).stdout;
+    assert!(
+        table.contains(&format!(
+            "{shop}: an ACME order is in progress at {url} (finalize sent at 2026-11-23T10:05:00Z): run `certsweep rotate issue {shop} --acme-directory https://ca.example.test/dir --http01-webroot DIR --state {st}` again to resume it"
+        )),
+        "{table}"
+    );
+}
+
+/// The hints of `rotate next` name every challenge option of `rotate issue` (`--manual-dns01`
+/// too), and every command they suggest parses.
+#[test]
+fn rotate_next_hints_name_every_challenge_option_and_parse() {
+    use clap::Parser;
+    let dir = temp();
+    let state = dir.path().join("plan.json");
+    let st = state.to_str().unwrap();
+    let rotate = |args: &[&str]| {
+        Test::new()
+            .args(["rotate", "--state", st])
+            .args(args.iter().copied())
+            .run()
+    };
+    rotate(&[
+        "init",
+        "--manifest",
+        "fixtures/demo/manifest.json",
+        "--cutoff",
+        CUTOFF,
+    ]);
+    rotate(&["csr", "--all"]).code(0);
+    let next = rotate(&[
+        "next",
+        "--acme-directory",
+        "https://ca.example.test/dir",
+        "--format",
+        "json",
+    ])
+    .code(1)
+    .json();
+    let items = next["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    for item in items {
+        let text = item["instructions"].to_string();
+        for flag in [
+            "--http01-webroot",
+            "--http01-listen",
+            "--dns01-hook",
+            "--manual ",
+            "--manual-dns01",
+        ] {
+            assert!(text.contains(flag), "{flag} missing: {text}");
+        }
+        for command in item["commands"].as_array().unwrap() {
+            let command = command.as_str().unwrap();
+            certsweep::cli::Cli::try_parse_from(command.split_whitespace())
+                .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
+            // With --manual-dns01 instead of the webroot, the command parses too.
+            let manual = command.replace("--http01-webroot DIR", "--manual-dns01");
+            certsweep::cli::Cli::try_parse_from(manual.split_whitespace())
+                .unwrap_or_else(|e| panic!("`{manual}` does not parse: {e}"));
+        }
+    }
+}

@@ -1340,3 +1340,81 @@ fn walk_reads_the_clock_at_each_step() {
     assert!(screen.contains("csr-generated -> issued"), "{screen}");
     assert_eq!(w.item("shop.example.com")["step"], "issued");
 }
+
+/// The walk at a csr-generated item with an ACME CA but no challenge option says how to
+/// answer by hand (`--manual`, `--manual-dns01`), and when it stops it suggests the `issue`
+/// command for that CA; with an order in progress it says how to resume it. Every command
+/// it suggests parses and every flag it names exists.
+#[cfg(target_os = "linux")]
+#[test]
+fn walk_names_manual_challenges_and_an_acme_order_in_progress() {
+    use clap::Parser;
+    use std::io::Write;
+    let w = one_item_walk();
+    let shop = w.id("shop.example.com");
+    w.run(&["csr", &shop]).code(0);
+    let check = |screen: &str| {
+        let suggested: Vec<&str> = screen
+            .lines()
+            .filter_map(|l| l.find("certsweep rotate ").map(|at| &l[at..]))
+            .map(|c| c.split('`').next().unwrap_or(c))
+            .collect();
+        assert!(
+            suggested.iter().any(|c| c.starts_with(&format!(
+                "certsweep rotate issue {shop} --acme-directory https://ca.example.test/dir "
+            ))),
+            "{screen}"
+        );
+        for command in &suggested {
+            certsweep::cli::Cli::try_parse_from(command.split_whitespace())
+                .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
+        }
+        let flags = known_flags();
+        for word in screen.split(|c: char| c.is_whitespace() || c == '`' || c == ',') {
+            if let Some(flag) = word.strip_prefix("--") {
+                let flag = format!(
+                    "--{}",
+                    flag.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                );
+                assert!(flags.contains(&flag), "the walk names {flag}:\n{screen}");
+            }
+        }
+    };
+    let (screen, code) = walk_at_terminal(
+        &w,
+        "--acme-directory https://ca.example.test/dir",
+        Some(NOW),
+        |stdin| stdin.write_all(b"q\n").unwrap(),
+    );
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains("To get it from the ACME CA at https://ca.example.test/dir here, start the walk with --http01-webroot DIR, --http01-listen ADDR or --dns01-hook CMD; to answer the challenge by hand, stop (q) and run the `rotate issue` command printed then, with --manual (http-01) or --manual-dns01 (dns-01) in place of --http01-webroot DIR."),
+        "{screen}"
+    );
+    check(&screen);
+    // That command with --manual-dns01 in place of the webroot parses too.
+    let issue = screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certsweep rotate issue "))
+        .unwrap();
+    let manual =
+        format!("certsweep rotate issue {issue}").replace("--http01-webroot DIR", "--manual-dns01");
+    certsweep::cli::Cli::try_parse_from(manual.split_whitespace())
+        .unwrap_or_else(|e| panic!("`{manual}` does not parse: {e}"));
+
+    crate::output::record_acme_order(
+        &w.state(),
+        &shop,
+        "acme-account-ca.example.test.json",
+        true,
+        "2026-11-23T10:05:00Z",
+    );
+    let (screen, code) =
+        walk_at_terminal(&w, "", Some(NOW), |stdin| stdin.write_all(b"q\n").unwrap());
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains("an ACME order is in progress at https://ca.example.test/order/7 (finalize sent at 2026-11-23T10:05:00Z): run `certsweep rotate issue"),
+        "{screen}"
+    );
+    check(&screen);
+}

@@ -248,6 +248,7 @@ struct Change {
     host: Option<String>,
     from: Option<String>,
     to: String,
+    notes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -302,6 +303,17 @@ struct StatusItem {
     old_not_after: String,
     days_in_step: Option<i64>,
     blocked_by: String,
+    acme_order_in_progress: Option<AcmeOrderInProgress>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcmeOrderInProgress {
+    directory: String,
+    order_url: String,
+    finalize_sent: bool,
+    at: String,
+    resume_command: String,
 }
 
 #[derive(Deserialize)]
@@ -323,6 +335,7 @@ struct NextItem {
     instructions: Vec<String>,
     commands: Vec<String>,
     revocation_request: Option<serde_json::Value>,
+    acme_order_in_progress: Option<AcmeOrderInProgress>,
 }
 
 #[derive(Deserialize)]
@@ -356,4 +369,45 @@ fn rotate_json_shapes_are_locked() {
     assert_eq!(status.items.len(), step.items.len());
     let next: Next = locked("rotate next", &rotate(&["next"]).stdout);
     assert_eq!(next.summary.remaining, next.items.len());
+    assert!(status
+        .items
+        .iter()
+        .all(|i| i.acme_order_in_progress.is_none()));
+
+    // An ACME order an interrupted `rotate issue` left in the plan: its shape is locked too.
+    let shop = step
+        .items
+        .iter()
+        .find(|i| i.id.starts_with("shop."))
+        .unwrap();
+    let shop = shop.id.clone();
+    rotate(&["csr", &shop]);
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let item = plan["items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["id"] == shop.as_str())
+        .unwrap();
+    item["acme_intent"] = serde_json::json!({
+        "directory": "https://ca.example.test/dir",
+        "order_url": "https://ca.example.test/order/7",
+        "account_path": "acme-account-ca.example.test.json",
+        "new_spki_sha256": item["csr"]["new_spki_sha256"],
+        "finalize_sent": true,
+        "at": "2026-11-23T10:00:00Z",
+    });
+    std::fs::write(&state, plan.to_string()).unwrap();
+    let status: Status = locked("rotate status", &rotate(&["status"]).stdout);
+    let row = status.items.iter().find(|i| i.id == shop).unwrap();
+    let order = row.acme_order_in_progress.as_ref().expect("the order");
+    assert_eq!(order.order_url, "https://ca.example.test/order/7");
+    assert!(order.finalize_sent);
+    let next: Next = locked("rotate next", &rotate(&["next"]).stdout);
+    let item = next.items.iter().find(|i| i.id == shop).unwrap();
+    assert_eq!(
+        item.acme_order_in_progress.as_ref().unwrap().resume_command,
+        item.commands[0]
+    );
 }

@@ -20,6 +20,16 @@ use crate::error::{Error, ExitCode};
 use crate::{inventory, timefmt};
 
 pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<ExitCode, Error> {
+    issue_noted(args, a, ctx).map(|(code, _)| code)
+}
+
+/// `issue`, also returning what happened to each item's ACME order (resumed, or why a new one
+/// was made) as (item id, note): the data formats report them with the item's change.
+pub fn issue_noted(
+    args: &RotateArgs,
+    a: &RotateIssueArgs,
+    ctx: &Context,
+) -> Result<(ExitCode, Vec<(String, String)>), Error> {
     if a.item.is_none() && !a.all {
         return Err(Error::Usage("which item? give ITEM or --all".into()));
     }
@@ -46,7 +56,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
                             step.as_str()
                         )],
                     )?;
-                    return Ok(ExitCode::Clean);
+                    return Ok((ExitCode::Clean, Vec::new()));
                 }
             }
         }
@@ -59,7 +69,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
     };
     if items.is_empty() {
         super::say(ctx, &["no item is waiting for the CA".to_owned()])?;
-        return Ok(ExitCode::Clean);
+        return Ok((ExitCode::Clean, Vec::new()));
     }
     let directory = a.acme.acme_directory.as_str();
     let anchors = trust_anchors(&a.roots)?;
@@ -104,6 +114,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
     }
     let single = a.item.is_some();
     let mut failed = false;
+    let mut noted = Vec::new();
     for item in &items {
         let result = (|| {
             let csr = item
@@ -148,8 +159,8 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
                         "another CSR".to_owned()
                     };
                     notes.push(format!(
-                        "{}: the order {} recorded by an interrupted run is for {other}; a new order was made",
-                        item.id, i.order_url
+                        "the order {} recorded by an interrupted run is for {other}; a new order was made",
+                        i.order_url
                     ));
                     None
                 }
@@ -199,7 +210,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
                     )));
                 }
             };
-            notes.extend(issued.notes.iter().map(|n| format!("{}: {n}", item.id)));
+            notes.extend(issued.notes.iter().cloned());
             let (order_url, pem) = (issued.order_url, issued.pem);
             let certs = certs_in(pem.as_bytes());
             // The clock after the CA answered (unless --now pinned it): the certificate is
@@ -250,10 +261,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
                 ))
             });
             match outcome {
-                Ok(line) => {
-                    notes.push(line);
-                    Ok(notes)
-                }
+                Ok(line) => Ok((notes, line)),
                 Err(e) => {
                     // The CA's certificate is refused: the order is of no further use.
                     set_intent(args, &item.id, None)?;
@@ -262,7 +270,11 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
             }
         })();
         match result {
-            Ok(notes) => lines.extend(notes),
+            Ok((notes, line)) => {
+                lines.extend(notes.iter().map(|n| format!("{}: {n}", item.id)));
+                lines.push(line);
+                noted.extend(notes.into_iter().map(|n| (item.id.clone(), n)));
+            }
             Err(e) if single => {
                 super::say(ctx, &lines)?;
                 return Err(named(&item.id, e));
@@ -277,7 +289,7 @@ pub fn issue(args: &RotateArgs, a: &RotateIssueArgs, ctx: &Context) -> Result<Ex
         lines.push("some items got no certificate; they stay csr-generated".to_owned());
     }
     super::say(ctx, &lines)?;
-    Ok(ExitCode::of(failed, false))
+    Ok((ExitCode::of(failed, false), noted))
 }
 
 /// The certificates (facts and DER) in PEM text the CA sent.

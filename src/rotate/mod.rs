@@ -54,11 +54,19 @@ fn step_as_data(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
         output: None,
         ..ctx.clone()
     };
-    let code = run_command(args, &quiet)?;
+    let (code, notes) = match &args.command {
+        RotateCommand::Issue(a) => issue::issue_noted(args, a, &quiet)?,
+        _ => (run_command(args, &quiet)?, Vec::new()),
+    };
     let Some(after) = state::load(&args.state)? else {
         return Ok(code);
     };
-    let changes = report::changes(&before, &after);
+    let mut changes = report::changes(&before, &after);
+    for (id, note) in notes {
+        if let Some(change) = changes.iter_mut().find(|c| c.id == id) {
+            change.notes.push(note);
+        }
+    }
     if ctx.wants_report() {
         let mut out = ctx.sink()?;
         report::write_step(
@@ -367,7 +375,7 @@ fn status(args: &RotateArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let rows: Vec<next::StatusRow> = plan
         .items
         .iter()
-        .map(|i| next::status_row(i, &plan.created_at, ctx.now))
+        .map(|i| next::status_row(i, &args.state, &plan.created_at, ctx.now))
         .collect();
     if ctx.wants_report() {
         next::print_status(&plan, &args.state, &rows, ctx)?;

@@ -24,9 +24,76 @@ pub struct StatusRow {
     /// Whole days since the item last moved (or since it was planned).
     pub days_in_step: Option<i64>,
     pub blocked_by: String,
+    /// The ACME order an interrupted `rotate issue` left in the plan, to be resumed.
+    pub acme_order_in_progress: Option<AcmeOrderInProgress>,
 }
 
-pub fn status_row(item: &Item, created_at: &str, now: OffsetDateTime) -> StatusRow {
+/// An ACME order in progress (`Item::acme_intent`), as `status` and `next` report it.
+#[derive(Serialize)]
+pub struct AcmeOrderInProgress {
+    pub directory: String,
+    pub order_url: String,
+    /// The CSR was (about to be) sent to be finalized: the CA may have issued already.
+    pub finalize_sent: bool,
+    /// When the order was recorded, or when finalize was sent.
+    pub at: String,
+    /// The command that resumes it (the same CA and account).
+    pub resume_command: String,
+}
+
+impl AcmeOrderInProgress {
+    /// "an ACME order is in progress at URL (finalize sent at T)", without the command.
+    pub fn sentence(&self) -> String {
+        let when = if self.finalize_sent {
+            format!("finalize sent at {}", self.at)
+        } else {
+            format!("ordered at {}, finalize not sent yet", self.at)
+        };
+        format!(
+            "an ACME order is in progress at {} ({when})",
+            self.order_url
+        )
+    }
+
+    /// The sentence with the command that resumes the order, for people.
+    pub fn note(&self) -> String {
+        format!(
+            "{}: run `{}` again to resume it (no new order is made)",
+            self.sentence(),
+            self.resume_command
+        )
+    }
+}
+
+/// The ACME order in progress for `item`, if an interrupted `rotate issue` recorded one.
+pub fn acme_order_in_progress(item: &Item, state_path: &Path) -> Option<AcmeOrderInProgress> {
+    let intent = item.acme_intent.as_ref()?;
+    // The order is resumed only with the account that made it: named unless it is the
+    // default one for that CA.
+    let default = super::acme::default_account_path(super::plan_dir(state_path), &intent.directory);
+    let account = if super::stored_path(state_path, &default) == intent.account_path {
+        String::new()
+    } else {
+        format!(
+            " --acme-account {}",
+            super::shown_path(state_path, &intent.account_path)
+        )
+    };
+    Some(AcmeOrderInProgress {
+        directory: intent.directory.clone(),
+        order_url: intent.order_url.clone(),
+        finalize_sent: intent.finalize_sent,
+        at: intent.at.clone(),
+        resume_command: format!(
+            "certsweep rotate issue {} --acme-directory {}{account} --http01-webroot DIR --state {}",
+            item.id,
+            intent.directory,
+            state_path.display()
+        ),
+    })
+}
+
+pub fn status_row(item: &Item, state: &Path, created_at: &str, now: OffsetDateTime) -> StatusRow {
     let since = item
         .history
         .last()
@@ -41,6 +108,7 @@ pub fn status_row(item: &Item, created_at: &str, now: OffsetDateTime) -> StatusR
         old_not_after: item.old.not_after.clone(),
         days_in_step: since,
         blocked_by: waiting_for(item).to_owned(),
+        acme_order_in_progress: acme_order_in_progress(item, state),
     }
 }
 
@@ -48,6 +116,9 @@ pub fn status_row(item: &Item, created_at: &str, now: OffsetDateTime) -> StatusR
 fn waiting_for(item: &Item) -> &'static str {
     match item.step {
         Step::Planned => "a new key and CSR",
+        Step::CsrGenerated if item.acme_intent.is_some() => {
+            "the ACME order in progress to be resumed"
+        }
         Step::CsrGenerated => "the CA to issue the certificate",
         Step::Issued => "the new certificate to be uploaded",
         Step::Uploaded => "verification that the endpoint serves it",
@@ -135,6 +206,11 @@ fn write_status(
         |_| "",
         |_| Vec::new(),
     )?;
+    for r in rows {
+        if let Some(order) = &r.acme_order_in_progress {
+            writeln!(out, "\n{}: {}", escape(&r.id), escape(&order.note()))?;
+        }
+    }
     writeln!(out, "\n{done} of {} item(s) done.", rows.len())
 }
 
@@ -221,6 +297,7 @@ fn next_item(
         id: item.id.clone(),
         host: item.host.clone(),
         step: item.step,
+        acme_order_in_progress: acme_order_in_progress(item, state),
         commands: instructions
             .iter()
             .filter_map(|line| {
@@ -243,8 +320,8 @@ fn next_item(
 }
 
 /// The exact `certsweep rotate ...` commands that move `item` on (for `walk` when it stops).
-pub fn commands(item: &Item, state: &Path) -> Vec<String> {
-    actions(item, state, "", None)
+pub fn commands(item: &Item, state: &Path, acme_directory: Option<&str>) -> Vec<String> {
+    actions(item, state, "", acme_directory)
         .into_iter()
         .filter_map(|line| {
             line.find("certsweep rotate ")
@@ -252,6 +329,9 @@ pub fn commands(item: &Item, state: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+/// The challenge options of `rotate issue`, for the hints.
+const CHALLENGES: &str = "answer http-01 from DIR, or use --http01-listen ADDR, --dns01-hook CMD, --manual (http-01 by hand) or --manual-dns01 (a TXT record by hand)";
 
 /// What to do next for `item`, as sentences and exact commands. Paths are shown as usable
 /// from the current folder.
@@ -282,9 +362,15 @@ fn actions(
         Step::Planned => vec![format!("certsweep rotate csr {id} {state}")],
         Step::CsrGenerated => {
             let csr = item.csr.as_ref().map(|c| shown(&c.csr_path)).unwrap_or("?".into());
+            if let Some(order) = acme_order_in_progress(item, state_path) {
+                return vec![
+                    format!("{}; resume it with the same CA and account (no new order is made; {CHALLENGES}):", order.sentence()),
+                    order.resume_command,
+                ];
+            }
             if let Some(url) = &acme {
                 return vec![
-                    format!("get the certificate from the ACME CA (answer http-01 from DIR, or use --http01-listen ADDR, --dns01-hook CMD, --manual):"),
+                    format!("get the certificate from the ACME CA ({CHALLENGES}):"),
                     format!("certsweep rotate issue {id} --acme-directory {url} --http01-webroot DIR {state}"),
                 ];
             }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::next::StatusRow;
+use super::next::{AcmeOrderInProgress, StatusRow};
 use super::state::{State, Step};
 use crate::report::prometheus::Metrics;
 use crate::report::{Tool, SCHEMA_VERSION, TOOL};
@@ -97,7 +97,7 @@ pub fn write_status_ndjson(
     )
 }
 
-pub const STATUS_CSV_COLUMNS: [&str; 7] = [
+pub const STATUS_CSV_COLUMNS: [&str; 9] = [
     "schema_version",
     "id",
     "step",
@@ -105,12 +105,23 @@ pub const STATUS_CSV_COLUMNS: [&str; 7] = [
     "old_not_after",
     "days_in_step",
     "waiting_for",
+    "acme_order_in_progress",
+    "acme_finalize_sent",
 ];
+
+/// The two CSV cells of an ACME order in progress: its URL, and whether finalize was sent.
+fn order_cells(order: Option<&AcmeOrderInProgress>) -> [String; 2] {
+    match order {
+        Some(o) => [o.order_url.clone(), o.finalize_sent.to_string()],
+        None => [String::new(), String::new()],
+    }
+}
 
 pub fn write_status_csv(rows: &[StatusRow], out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(STATUS_CSV_COLUMNS)?;
     for r in rows {
+        let [order_url, finalize_sent] = order_cells(r.acme_order_in_progress.as_ref());
         crate::report::csv_record(
             &mut w,
             [
@@ -121,6 +132,8 @@ pub fn write_status_csv(rows: &[StatusRow], out: &mut dyn Write) -> io::Result<(
                 r.old_not_after.clone(),
                 r.days_in_step.map(|d| d.to_string()).unwrap_or_default(),
                 r.blocked_by.clone(),
+                order_url.clone(),
+                finalize_sent.clone(),
             ],
         )?;
     }
@@ -157,6 +170,26 @@ pub fn write_status_prometheus(rows: &[StatusRow], out: &mut dyn Write) -> io::R
             ],
             pos as f64,
         )?;
+    }
+    m.family(
+        "certsweep_rotation_acme_order_in_progress",
+        "1 for each item with an ACME order an interrupted `rotate issue` left to resume.",
+    )?;
+    for r in rows {
+        if let Some(order) = &r.acme_order_in_progress {
+            m.sample(
+                "certsweep_rotation_acme_order_in_progress",
+                &[
+                    ("id", r.id.as_str()),
+                    ("order_url", order.order_url.as_str()),
+                    (
+                        "finalize_sent",
+                        if order.finalize_sent { "true" } else { "false" },
+                    ),
+                ],
+                1.0,
+            )?;
+        }
     }
     m.single(
         "certsweep_rotation_items_remaining",
@@ -196,7 +229,25 @@ pub fn write_status_html(plan: &State, rows: &[StatusRow], out: &mut dyn Write) 
             wait = escape(&r.blocked_by),
         ));
     }
-    page.push_str("</table>\n</body></html>\n");
+    page.push_str("</table>\n");
+    let orders: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.acme_order_in_progress.as_ref().map(|o| {
+                format!(
+                    "<li data-item=\"{id}\">{id}: {note}</li>\n",
+                    id = escape(&r.id),
+                    note = escape(&o.note())
+                )
+            })
+        })
+        .collect();
+    if !orders.is_empty() {
+        page.push_str("<h2>ACME orders in progress</h2>\n<ul id=\"acme-orders\">\n");
+        page.push_str(&orders.concat());
+        page.push_str("</ul>\n");
+    }
+    page.push_str("</body></html>\n");
     out.write_all(page.as_bytes())
 }
 
@@ -212,6 +263,8 @@ pub struct NextItem {
     pub commands: Vec<String>,
     /// For a verified item: what the old certificate's CA needs to revoke it.
     pub revocation_request: Option<RevocationRequest>,
+    /// The ACME order an interrupted `rotate issue` left in the plan, to be resumed.
+    pub acme_order_in_progress: Option<AcmeOrderInProgress>,
 }
 
 #[derive(Serialize)]
@@ -283,9 +336,12 @@ pub fn write_next(
                 "revoke_issuer",
                 "revoke_reason_code",
                 "compromise_date",
+                "acme_order_in_progress",
+                "acme_finalize_sent",
             ])?;
             for i in items {
                 let r = i.revocation_request.as_ref();
+                let [order_url, finalize_sent] = order_cells(i.acme_order_in_progress.as_ref());
                 crate::report::csv_record(
                     &mut w,
                     [
@@ -299,6 +355,8 @@ pub fn write_next(
                         r.map(|r| r.issuer.clone()).unwrap_or_default(),
                         r.map(|r| r.reason_code.to_string()).unwrap_or_default(),
                         r.map(|r| r.compromise_date.clone()).unwrap_or_default(),
+                        order_url,
+                        finalize_sent,
                     ],
                 )?;
             }
@@ -328,6 +386,9 @@ pub struct Change {
     /// `None` for an item the step added to the plan.
     pub from: Option<Step>,
     pub to: Step,
+    /// What else the step says about the item (`issue`: the ACME order was resumed, or why a
+    /// new one was made); empty for most steps.
+    pub notes: Vec<String>,
 }
 
 /// The steps of every item, to compare before and after a command.
@@ -346,6 +407,7 @@ pub fn changes(before: &HashMap<String, Step>, after: &State) -> Vec<Change> {
             host: i.host.clone(),
             from: before.get(&i.id).copied(),
             to: i.step,
+            notes: Vec::new(),
         })
         .collect()
 }
@@ -422,7 +484,15 @@ pub fn write_step(
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(["schema_version", "command", "id", "host", "from", "to"])?;
+            w.write_record([
+                "schema_version",
+                "command",
+                "id",
+                "host",
+                "from",
+                "to",
+                "notes",
+            ])?;
             for c in changes {
                 crate::report::csv_record(
                     &mut w,
@@ -433,6 +503,7 @@ pub fn write_step(
                         c.host.clone().unwrap_or_default(),
                         c.from.map(|s| s.as_str()).unwrap_or("").to_owned(),
                         c.to.as_str().to_owned(),
+                        c.notes.join(" | "),
                     ],
                 )?;
             }

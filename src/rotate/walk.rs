@@ -95,7 +95,7 @@ pub fn run(
         // Every prompt: `s` skips this item, `q`, an empty answer or the end of input stops.
         let stop = |item: &super::state::Item| -> Result<ExitCode, Error> {
             println!("Stopped. To go on without the walk:");
-            for line in super::next::commands(item, &args.state) {
+            for line in super::next::commands(item, &args.state, acme.acme_directory.as_deref()) {
                 println!("    {}", escape(&line));
             }
             Ok(ExitCode::ActionRequired)
@@ -169,6 +169,14 @@ pub fn run(
                 super::csr_step(args, &csr, &ctx.at_this_step())
             }
             (Step::CsrGenerated, _) => {
+                if let Some(order) = super::next::acme_order_in_progress(&item, &args.state) {
+                    println!("{}", escape(&order.note()));
+                } else if let Some(url) = acme.acme_directory.as_deref() {
+                    println!(
+                        "To get it from the ACME CA at {} here, start the walk with --http01-webroot DIR, --http01-listen ADDR or --dns01-hook CMD; to answer the challenge by hand, stop (q) and run the `rotate issue` command printed then, with --manual (http-01) or --manual-dns01 (dns-01) in place of --http01-webroot DIR.",
+                        escape(url)
+                    );
+                }
                 let cert = answer!("Path of the issued certificate (s to skip, q to stop): ");
                 let chain: Vec<PathBuf> =
                     match ask("Path of the chain file (empty for none, s to skip): ") {
