@@ -15,8 +15,12 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 use x509_parser::der_parser::asn1_rs::Tag;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::extensions::{
+    BasicConstraints, GeneralName, ParsedExtension, SubjectAlternativeName,
+};
+use x509_parser::nom::Parser as _;
+use x509_parser::oid_registry::{OID_X509_EXT_BASIC_CONSTRAINTS, OID_X509_EXT_SUBJECT_ALT_NAME};
+use x509_parser::prelude::{FromDer, X509Certificate, X509CertificateParser, X509Result};
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 /// A SHA-256 digest; shown and serialised as lowercase hex.
@@ -160,8 +164,7 @@ pub enum CertError {
 /// Parses one DER certificate. Trailing bytes after it are an error (x509-parser returns them
 /// as a remainder, which would otherwise hide a truncated or concatenated file).
 pub fn parse_der(der: &[u8]) -> Result<CertFacts, CertError> {
-    let (rest, cert) = X509Certificate::from_der(der)
-        .map_err(|e| CertError::Malformed(explain::parse_error(&e)))?;
+    let (rest, cert) = shallow(der).map_err(|e| CertError::Malformed(explain::parse_error(&e)))?;
     if !rest.is_empty() {
         return Err(CertError::TrailingBytes(rest.len()));
     }
@@ -170,9 +173,17 @@ pub fn parse_der(der: &[u8]) -> Result<CertFacts, CertError> {
 
 /// Like `parse_der`, but returns the number of trailing bytes instead of failing on them.
 pub fn parse_der_prefix(der: &[u8]) -> Result<(CertFacts, usize), CertError> {
-    let (rest, cert) = X509Certificate::from_der(der)
-        .map_err(|e| CertError::Malformed(explain::parse_error(&e)))?;
+    let (rest, cert) = shallow(der).map_err(|e| CertError::Malformed(explain::parse_error(&e)))?;
     Ok((facts_of(&cert)?, rest.len()))
+}
+
+/// Parses a certificate leaving its extensions as bytes: `facts_of` decodes the two it
+/// reads (subjectAltName, basicConstraints); the others (SCT lists, policies, AIA…) would
+/// cost a third of the parse for nothing.
+fn shallow(der: &[u8]) -> X509Result<'_, X509Certificate<'_>> {
+    X509CertificateParser::new()
+        .with_deep_parse_extensions(false)
+        .parse(der)
 }
 
 /// A CSR's public key digest (SHA-256 of its SubjectPublicKeyInfo) and subject (RFC 4514).
@@ -224,8 +235,24 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
     // basicConstraints copy says so.
     let mut ca_flags = (0usize, 0usize); // (copies, copies with cA TRUE)
     for ext in tbs.extensions() {
-        match ext.parsed_extension() {
-            ParsedExtension::SubjectAlternativeName(san) => {
+        // From a shallow parse the extension is still bytes; a malformed one reads as absent,
+        // as it does from x509-parser's deep parse (and as OpenSSL shows it).
+        let decoded;
+        let parsed = match ext.parsed_extension() {
+            ParsedExtension::Unparsed if ext.oid == OID_X509_EXT_SUBJECT_ALT_NAME => {
+                decoded = SubjectAlternativeName::from_der(ext.value)
+                    .map(|(_, san)| ParsedExtension::SubjectAlternativeName(san));
+                decoded.as_ref().ok()
+            }
+            ParsedExtension::Unparsed if ext.oid == OID_X509_EXT_BASIC_CONSTRAINTS => {
+                decoded = BasicConstraints::from_der(ext.value)
+                    .map(|(_, bc)| ParsedExtension::BasicConstraints(bc));
+                decoded.as_ref().ok()
+            }
+            other => Some(other),
+        };
+        match parsed {
+            Some(ParsedExtension::SubjectAlternativeName(san)) => {
                 for gn in &san.general_names {
                     match gn {
                         GeneralName::DNSName(n) => facts.dns_names.push((*n).to_owned()),
@@ -236,7 +263,7 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
                     }
                 }
             }
-            ParsedExtension::BasicConstraints(bc) => {
+            Some(ParsedExtension::BasicConstraints(bc)) => {
                 ca_flags.0 += 1;
                 ca_flags.1 += usize::from(bc.ca);
             }
