@@ -18,6 +18,8 @@ enum Input {
     Nothing,
     /// `0x30` then zeros for ever (until the binary stops reading).
     EndlessDer,
+    /// This file's bytes.
+    File(std::path::PathBuf),
 }
 
 struct Bounded {
@@ -46,9 +48,10 @@ fn bounded(args: &[&str], input: Input, timeout: Duration) -> Bounded {
         .env_clear()
         .args(["--now", NOW])
         .args(args)
-        .stdin(match input {
+        .stdin(match &input {
             Input::Nothing => Stdio::null(),
             Input::EndlessDer => Stdio::piped(),
+            Input::File(path) => File::open(path).expect("stdin file").into(),
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -869,4 +872,243 @@ fn an_empty_der_bundle_is_not_called_pem() {
         run.errors_for(&path),
         ["no certificate or key found: the DER PKCS#7 bundle or PKCS#12 file holds none"]
     );
+}
+
+/// `copies` times the one-certificate PEM `fixture`, in `dir/name`.
+fn repeated(dir: &Path, name: &str, fixture: &str, copies: usize) -> String {
+    let one = std::fs::read(root().join(fixture)).unwrap();
+    let path = dir.join(name);
+    let mut f = std::io::BufWriter::new(File::create(&path).unwrap());
+    for _ in 0..copies {
+        f.write_all(&one).unwrap();
+    }
+    f.flush().unwrap();
+    path.display().to_string()
+}
+
+/// A DER PKCS#7 bundle of every certificate in the PEM file `pem`, made by OpenSSL.
+fn p7b_of(pem: &str, out: &Path) -> String {
+    let ok = Command::new("openssl")
+        .args([
+            "crl2pkcs7",
+            "-nocrl",
+            "-outform",
+            "DER",
+            "-certfile",
+            pem,
+            "-out",
+        ])
+        .arg(out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl crl2pkcs7");
+    out.display().to_string()
+}
+
+const ONE_CERT: &str = "fixtures/demo/uploads/api.pem";
+
+fn cap_record(kept: u64, skipped: u64, rest: bool) -> String {
+    format!(
+        "more than the limit of {kept} certificates in one input: the first {kept} were kept, \
+         {skipped} more were skipped{} (raise --max-certs-per-input to read them)",
+        if rest {
+            " and the rest of the input was not read"
+        } else {
+            ""
+        }
+    )
+}
+
+#[test]
+fn certificates_past_the_per_input_cap_are_skipped_with_a_record() {
+    let dir = temp();
+    let pem = repeated(dir.path(), "many.pem", ONE_CERT, 3000);
+    let p7b = p7b_of(&pem, &dir.path().join("many.p7b"));
+    let run = bounded(
+        &scan_json(&[&pem, &p7b, GOOD], &["--max-certs-per-input", "1000"]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // Each input has its own cap; the good file is read whole.
+    assert_eq!(run.errors_for(&pem), [cap_record(1000, 2000, false)]);
+    assert_eq!(run.errors_for(&p7b), [cap_record(1000, 2000, false)]);
+    assert_eq!(run.errors_for(GOOD), Vec::<String>::new());
+    let json = run.json();
+    assert_eq!(json["summary"]["complete"], false);
+    // One certificate (uploaded 2,000 times: 1,000 kept per file) and the good one.
+    let certs = json["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    let api = certs
+        .iter()
+        .find(|c| c["source"]["path"] == pem.as_str())
+        .unwrap();
+    assert_eq!(api["also_uploaded"].as_array().unwrap().len(), 1999);
+    // `inspect` reads through the same cap.
+    let run = bounded(
+        &[
+            "inspect",
+            &pem,
+            "--format",
+            "json",
+            "--max-certs-per-input",
+            "10",
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&cap_record(10, 2990, false)),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_default_certificate_cap_bounds_one_input() {
+    let dir = temp();
+    // 102,000 certificates (68 MB): past the default cap of 100,000 in the second 8 MiB
+    // piece read, so the rest of the file is not read.
+    let pem = repeated(dir.path(), "ct-dump.pem", ONE_CERT, 102_000);
+    let run = bounded(
+        &scan_json(&[&pem], &[]),
+        Input::Nothing,
+        Duration::from_secs(180),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&pem);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "more than the limit of 100000 certificates in one input: the first 100000 were \
+             kept, "
+        ) && errors[0].ends_with(
+            " more were skipped and the rest of the input was not read (raise \
+             --max-certs-per-input to read them)"
+        ),
+        "{errors:?}"
+    );
+    let json = run.json();
+    assert_eq!(
+        json["certificates"][0]["also_uploaded"]
+            .as_array()
+            .unwrap()
+            .len(),
+        99_999
+    );
+}
+
+#[test]
+fn stream_mode_caps_each_upload_and_the_spooled_stdin() {
+    let dir = temp();
+    let pem = repeated(dir.path(), "many.pem", ONE_CERT, 3000);
+    // A file upload, and the same as stdin (spooled for the two passes of --cutoff).
+    for (paths, input, shown) in [
+        (vec![pem.as_str()], Input::Nothing, pem.as_str()),
+        (vec!["-"], Input::File(pem.clone().into()), "-"),
+    ] {
+        let mut args = vec!["scan", "--stream"];
+        args.extend(&paths);
+        args.extend([
+            "--cutoff",
+            CUTOFF,
+            "--uploaded-at",
+            "2015-01-01",
+            "--format",
+            "ndjson",
+            "--max-certs-per-input",
+            "1000",
+        ]);
+        let run = bounded(&args, input, SECS);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
+        assert_eq!(certs, 1000, "{shown}");
+        let errors: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| l["type"] == "error").collect();
+        assert_eq!(errors.len(), 1, "{shown}: {errors:?}");
+        assert_eq!(errors[0]["path"], shown);
+        assert_eq!(errors[0]["reason"], cap_record(1000, 2000, false).as_str());
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["type"], "summary");
+        assert_eq!(summary["complete"], false);
+    }
+    // An endless stdin is spooled no further than --max-input-size (it was copied to a
+    // temporary file until the disk was full).
+    let run = bounded(
+        &[
+            "scan",
+            "--stream",
+            "-",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "ndjson",
+            "--max-input-size",
+            "24MiB",
+        ],
+        Input::EndlessDer,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("only the first 24 MiB were read: the input is larger than --max-input-size"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn quiet_stream_mode_prints_no_data_only_errors() {
+    for extra in [
+        &[][..],
+        &["--summary-only"][..],
+        &["--cutoff", CUTOFF, "--exposed-keys-only"][..],
+    ] {
+        let format = if extra.contains(&"--summary-only") {
+            "json"
+        } else {
+            "ndjson"
+        };
+        let mut args = vec![
+            "scan",
+            "--stream",
+            GOOD,
+            "missing.pem",
+            "--format",
+            format,
+            "-q",
+        ];
+        args.extend(extra);
+        let run = Test::new().args(&args).run().code(2);
+        assert_eq!(run.stdout, "", "{extra:?}");
+        assert_eq!(
+            run.stderr, "certsweep: error: missing.pem: file not found\n",
+            "{extra:?}"
+        );
+    }
+    // An --output file is still written.
+    let dir = temp();
+    let out = dir.path().join("report.ndjson");
+    let out_s = out.display().to_string();
+    let run = Test::new()
+        .args([
+            "scan", "--stream", GOOD, "--format", "ndjson", "-q", "--output", &out_s,
+        ])
+        .run()
+        .code(0);
+    assert_eq!(run.stdout, "");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"type\":\"summary\""));
 }

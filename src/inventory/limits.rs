@@ -25,15 +25,22 @@ pub const DEFAULT_P12_BUDGET: u64 = 100_000_000;
 pub const MAX_SIDE_FILE: u64 = 256 << 20;
 /// A line of PEM input longer than this is not read as a BEGIN line (it is reported).
 pub const MAX_PEM_LINE: usize = 8 << 20;
+/// Certificates kept from one input (a PEM file, a PKCS#7 bundle, a PKCS#12 file, stdin) by
+/// default. Real bundles hold a chain or a trust store (tens to hundreds); 100,000 is a
+/// large CA's whole export. Each certificate kept costs about 1.2 KiB (benches/README), so
+/// one input stays near 120 MiB; the rest of an input past the cap is skipped with a record.
+pub const DEFAULT_MAX_CERTS: u64 = 100_000;
 
 static MAX_INPUT: AtomicU64 = AtomicU64::new(DEFAULT_MAX_INPUT);
+static MAX_CERTS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_CERTS);
 static P12_LEFT: AtomicU64 = AtomicU64::new(DEFAULT_P12_BUDGET);
 static P12_BUDGET: AtomicU64 = AtomicU64::new(DEFAULT_P12_BUDGET);
 
-/// Sets the run's limits (from `--max-input-size` and `--p12-iteration-budget`) and refills
-/// the PKCS#12 budget.
-pub fn configure(max_input: u64, p12_budget: u64) {
+/// Sets the run's limits (from `--max-input-size`, `--max-certs-per-input` and
+/// `--p12-iteration-budget`) and refills the PKCS#12 budget.
+pub fn configure(max_input: u64, max_certs: u64, p12_budget: u64) {
     MAX_INPUT.store(max_input, Ordering::Relaxed);
+    MAX_CERTS.store(max_certs, Ordering::Relaxed);
     P12_BUDGET.store(p12_budget, Ordering::Relaxed);
     P12_LEFT.store(p12_budget, Ordering::Relaxed);
 }
@@ -41,6 +48,11 @@ pub fn configure(max_input: u64, p12_budget: u64) {
 /// Bytes read from one input at most.
 pub fn max_input() -> u64 {
     MAX_INPUT.load(Ordering::Relaxed)
+}
+
+/// Certificates kept from one input at most.
+pub fn max_certs() -> u64 {
+    MAX_CERTS.load(Ordering::Relaxed)
 }
 
 /// The run's PKCS#12 iteration budget, as configured.

@@ -366,9 +366,11 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
     if args.exposed_keys_only {
         crate::report::messages::report_errors(&setup.errors);
-        let mut out = ctx.sink()?;
-        set.write(&mut out)?;
-        out.finish()?;
+        if ctx.wants_report() {
+            let mut out = ctx.sink()?;
+            set.write(&mut out)?;
+            out.finish()?;
+        }
         return Ok(ExitCode::of(!setup.errors.is_empty(), false));
     }
 
@@ -386,10 +388,21 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 .join(", "),
             _ => "(stream first pass: keys exposed before the cutoff by other uploads)".into(),
         },
-        write_records: !args.summary_only,
+        write_records: !args.summary_only && ctx.wants_report(),
     };
     let mut total = Summary::default();
-    let mut out = ctx.sink()?;
+    // `-q`: no data on stdout (records nor summary), only the diagnostics on stderr; an
+    // `--output` file is still written.
+    let mut sink = if ctx.wants_report() {
+        Some(ctx.sink()?)
+    } else {
+        None
+    };
+    let mut nowhere = io::sink();
+    let mut out: &mut dyn Write = match &mut sink {
+        Some(s) => s,
+        None => &mut nowhere,
+    };
     crate::report::messages::report_errors(&setup.errors);
     crate::report::messages::report_warnings(&setup.warnings);
     total.errors += count_paths(&setup.errors);
@@ -437,17 +450,27 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
     } else {
         crate::report::write_ndjson_tail(&[], PolicyOut::from(&policy), &line, &mut out)?;
     }
-    out.finish()?;
+    if let Some(s) = sink {
+        s.finish()?;
+    }
     drop(spool);
     Ok(ExitCode::of(!total.complete, total.action_required))
 }
 
-/// Copies stdin to a temporary file (0600, removed when dropped) for two passes.
+/// Copies stdin to a temporary file (0600, removed when dropped) for two passes. NDJSON is
+/// copied whole (each line is one upload, capped when read); any other input is one upload,
+/// so no more than `--max-input-size` (and one byte, to tell it was larger) is copied.
 fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
     let mut tmp = tempfile::NamedTempFile::new()?;
     {
         let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        io::copy(&mut io::stdin().lock(), &mut w)?;
+        let mut stdin = io::stdin().lock();
+        let limit = if ndjson_in::looks_like(stdin.fill_buf()?) {
+            u64::MAX
+        } else {
+            inventory::limits::max_input().saturating_add(1)
+        };
+        io::copy(&mut io::Read::take(stdin, limit), &mut w)?;
         w.flush()?;
     }
     Ok(tmp)
