@@ -1112,3 +1112,62 @@ fn quiet_stream_mode_prints_no_data_only_errors() {
         .unwrap()
         .contains("\"type\":\"summary\""));
 }
+
+#[test]
+fn a_certificate_with_100000_sans_and_rdns_is_listed_cut_and_says_so() {
+    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = (0..100_000)
+        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
+        .collect();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "huge.example.com");
+    // 100,000 attributes of distinct (private) types: rcgen keeps one per type.
+    for i in 0..100_000u64 {
+        params.distinguished_name.push(
+            DnType::CustomDnType(vec![1, 3, 6, 1, 4, 1, 99999, i]),
+            format!("v{i}"),
+        );
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = temp();
+    let path = write(dir.path(), "huge.pem", cert.pem())
+        .display()
+        .to_string();
+    // Many copies in one file: what each costs in memory is what is kept of it, not what
+    // it holds.
+    let many = repeated(dir.path(), "many.pem", &path, 10);
+    let run = bounded(&scan_json(&[&many], &[]), Input::Nothing, SECS);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    let c = &json["certificates"][0];
+    let dns = c["dns_names"].as_array().unwrap();
+    assert_eq!(dns.len(), 1000);
+    assert_eq!(dns[999], "n999.example.com");
+    let subject = c["subject"].as_str().unwrap();
+    assert!(subject.len() < 4200, "{}", subject.len());
+    assert!(
+        subject.ends_with(" more attribute(s) not shown)") && subject.contains("… (name of "),
+        "{subject}"
+    );
+    let reasons: Vec<&str> = c["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(
+            &"it has 100000 subject alternative names: the first 1000 are listed, 99000 more \
+              are not (certsweep keeps at most 1000 per certificate; `certsweep csr` copies \
+              them all)"
+        ),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"its subject or issuer is longer than 4096 bytes as text: shown cut"),
+        "{reasons:?}"
+    );
+}
