@@ -351,10 +351,12 @@ fn a_begin_line_too_long_to_be_one_gets_a_short_record() {
 }
 
 #[test]
-fn a_million_unknown_csv_columns_are_summarised() {
+fn a_hundred_thousand_unknown_csv_columns_are_summarised() {
     let dir = temp();
+    // 100,000 columns (a 590 KB header): a million would make a line over the 1 MiB limit,
+    // refused whole (`csv_and_targets_lines_over_the_limit_are_left_out`).
     let mut header = String::from("id,file,uploaded_at");
-    for i in 0..1_000_000 {
+    for i in 0..100_000 {
         header.push_str(&format!(",c{i}"));
     }
     header.push('\n');
@@ -362,7 +364,7 @@ fn a_million_unknown_csv_columns_are_summarised() {
     let manifest = write(
         dir.path(),
         "m.csv",
-        format!("{header}one,{fresh},2015-01-01{}\n", ",".repeat(1_000_000)),
+        format!("{header}one,{fresh},2015-01-01{}\n", ",".repeat(100_000)),
     )
     .display()
     .to_string();
@@ -382,7 +384,7 @@ fn a_million_unknown_csv_columns_are_summarised() {
     assert_eq!(errors.len(), 11, "{errors:?}");
     assert_eq!(
         errors[10],
-        "999990 more problem(s) like \"unknown column 'c0' (known: id, file, pem, \
+        "99990 more problem(s) like \"unknown column 'c0' (known: id, file, pem, \
          uploaded_at, host, account); its values are ignored\" in this input were counted \
          but not listed one by one"
     );
@@ -1169,5 +1171,193 @@ fn a_certificate_with_100000_sans_and_rdns_is_listed_cut_and_says_so() {
     assert!(
         reasons.contains(&"its subject or issuer is longer than 4096 bytes as text: shown cut"),
         "{reasons:?}"
+    );
+}
+
+/// A file of `before`, then one line of `len` bytes of `fill`, then `after`.
+fn with_long_line(
+    dir: &Path,
+    name: &str,
+    before: &str,
+    fill: u8,
+    len: usize,
+    after: &str,
+) -> String {
+    let path = dir.join(name);
+    let mut f = std::io::BufWriter::new(File::create(&path).unwrap());
+    f.write_all(before.as_bytes()).unwrap();
+    let chunk = vec![fill; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        f.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    f.write_all(b"\n").unwrap();
+    f.write_all(after.as_bytes()).unwrap();
+    f.flush().unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn csv_and_targets_lines_over_the_limit_are_left_out() {
+    let dir = temp();
+    std::fs::copy(root().join(GOOD), dir.path().join("fresh.pem")).unwrap();
+    std::fs::copy(root().join(ONE_CERT), dir.path().join("api.pem")).unwrap();
+    let (fresh, api) = ("fresh.pem", "api.pem");
+    // A 150 MiB line of commas between two good rows: the CSV reader held it whole (and a
+    // field boundary per comma) before.
+    let manifest = with_long_line(
+        dir.path(),
+        "m.csv",
+        &format!("id,file,uploaded_at\none,{fresh},2015-01-01\n"),
+        b',',
+        150 << 20,
+        &format!("two,{api},2015-01-01\n"),
+    );
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&manifest),
+        [
+            "manifest CSV: line 3 is 150 MiB long, more than the limit of 1 MiB for one line; \
+          not read"
+        ]
+    );
+    let json = run.json();
+    let ids: Vec<&str> = json["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"]["manifest_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["one", "two"]);
+    assert_eq!(json["errors"][0]["kind"], "too-large");
+    // A header over the limit: the manifest is not read.
+    let header = with_long_line(dir.path(), "h.csv", "", b'c', 2 << 20, "one,x,2015-01-01\n");
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &header]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&header),
+        [
+            "manifest CSV: line 1 is 2 MiB long, more than the limit of 1 MiB for one line; \
+             not read",
+            "manifest CSV header unreadable: its first line was not read"
+        ]
+    );
+    // A --targets list: one line of 150 MiB of words (each would be a slice in a list).
+    let targets = with_long_line(
+        dir.path(),
+        "targets.txt",
+        "# hosts\n",
+        b'a',
+        150 << 20,
+        "127.0.0.1:1\n",
+    );
+    let run = bounded(
+        &[
+            "probe",
+            "--targets",
+            &targets,
+            "--format",
+            "json",
+            "--connect-timeout",
+            "2",
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "{targets}: --targets: line 2 is 150 MiB long, more than the limit of 1 MiB for \
+             one line; not read"
+        )),
+        "{}",
+        run.stderr
+    );
+    // The target after it is still probed (and refused: nothing listens on port 1).
+    assert_eq!(run.json()["summary"]["targets"], 1, "{}", run.stdout);
+}
+
+#[test]
+fn json_nested_past_the_depth_limit_is_refused_by_name() {
+    let dir = temp();
+    let deep = "[".repeat(100_000);
+    let deep_closed = format!("{deep}{}", "]".repeat(100_000));
+    let want = "nested more than the limit of 128 levels deep (at line 1, column 128); not read";
+    let page = write(dir.path(), "page.json", &deep).display().to_string();
+    let plan = write(dir.path(), "plan.json", &deep).display().to_string();
+    let summary = write(dir.path(), "summary.json", &deep)
+        .display()
+        .to_string();
+    let targets = write(dir.path(), "targets.json", &deep)
+        .display()
+        .to_string();
+    let run = bounded(
+        &["apps", &page, "--cutoff", CUTOFF, "--format", "json"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.errors_for(&page), [format!("not JSON: {want}")]);
+    let run = bounded(
+        &["rotate", "--state", &plan, "status"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{plan} is unreadable: not valid JSON: {want}")),
+        "{}",
+        run.stderr
+    );
+    let run = bounded(&["merge", &summary], Input::Nothing, SECS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{summary}: {want}")),
+        "{}",
+        run.stderr
+    );
+    let run = bounded(
+        &["probe", "--targets", &targets, "--format", "json"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{targets}: --targets: JSON: {want}")),
+        "{}",
+        run.stderr
+    );
+    // A manifest entry's deep value is skipped without being built (the manifest reader
+    // never keeps an unknown value), and the entry is reported.
+    let manifest = write(
+        dir.path(),
+        "m.json",
+        format!(r#"[{{"id": {deep_closed}, "file": "x.pem"}}]"#),
+    )
+    .display()
+    .to_string();
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&manifest);
+    assert!(
+        errors.contains(&"entry 1: field 'id' must be a string, not an array".to_owned()),
+        "{errors:?}"
     );
 }

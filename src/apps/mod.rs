@@ -219,7 +219,9 @@ pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
             body: crate::input::read_all(path, crate::inventory::limits::MAX_SIDE_FILE)
                 .map_err(|e| describe_io(&e))
                 .and_then(|bytes| {
-                    serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
+                    serde_json::from_slice(&bytes).map_err(|e| {
+                        format!("not JSON: {}", crate::inventory::limits::json_error(&e))
+                    })
                 }),
         })
         .collect()

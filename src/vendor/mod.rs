@@ -119,7 +119,10 @@ impl Client {
             seen.insert(url.clone());
             let body = self.get(&url, scope).and_then(|bytes| {
                 serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
-                    format!("the API sent a page that is not valid JSON ({e}); run again later")
+                    format!(
+                        "the API sent a page that is not valid JSON ({}); run again later",
+                        crate::inventory::limits::json_error(&e)
+                    )
                 })
             });
             let next = body.as_ref().ok().and_then(|page| {
