@@ -374,8 +374,9 @@ pub struct ApiArgs {
     /// Pages of one list fetched at most (more: the audit is incomplete)
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_pages: usize,
-    /// Largest response accepted for one page, in MiB (larger: the audit is incomplete)
-    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    /// Largest page accepted (a response, or an installations file), in MiB (larger: the
+    /// audit is incomplete); a page parses to about 10 times its size in memory
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
     pub max_page_mib: u64,
     /// Keep every fetched page in DIR (credential values masked), as evidence
     #[arg(long, value_name = "DIR", requires = "zendesk")]

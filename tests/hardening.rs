@@ -288,9 +288,10 @@ fn side_files_over_their_cap_or_not_regular_are_refused_unread() {
         SECS,
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // (An installations file is a page: --max-page-mib, 16 MiB by default.)
     assert!(
         run.stdout
-            .contains("larger than the limit of 256 MiB; not read"),
+            .contains("larger than the limit of 16 MiB; not read"),
         "{}",
         run.stdout
     );
@@ -1359,5 +1360,58 @@ fn json_nested_past_the_depth_limit_is_refused_by_name() {
     assert!(
         errors.contains(&"entry 1: field 'id' must be a string, not an array".to_owned()),
         "{errors:?}"
+    );
+}
+
+/// An installations page of about `mib` MiB: one installation (created before the cutoff)
+/// listed over and over.
+fn installations_page(mib: usize) -> String {
+    let item = r#"{"id": 7, "app_id": 5, "product": "support", "enabled": true, "settings": {"name": "App", "title": "App", "api_key": "secret-value-0001"}, "settings_objects": [{"name": "api_key", "value": "secret-value-0001"}], "created_at": "2015-01-01T00:00:00Z", "updated_at": "2015-01-01T00:00:00Z"}"#;
+    let n = (mib << 20) / (item.len() + 1);
+    format!(
+        r#"{{"installations": [{}], "next_page": null}}"#,
+        vec![item; n].join(",")
+    )
+}
+
+#[test]
+fn apps_pages_are_judged_one_at_a_time() {
+    let dir = temp();
+    // Six pages of 8 MiB: each parses to about 80 MiB, so all six held until judged (as
+    // before) passed 256 MiB.
+    let page = installations_page(8);
+    let files: Vec<String> = (1..=6)
+        .map(|i| {
+            write(dir.path(), &format!("page{i}.json"), &page)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["apps", "--cutoff", CUTOFF, "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = bounded(&args, Input::Nothing, Duration::from_secs(180));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["summary"]["installations"], 1);
+    assert_eq!(json["summary"]["complete"], true);
+    // A page over --max-page-mib is not read.
+    let run = bounded(
+        &[
+            "apps",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "json",
+            "--max-page-mib",
+            "4",
+            &files[0],
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&files[0]),
+        ["larger than the limit of 4 MiB; not read"]
     );
 }
