@@ -1415,3 +1415,79 @@ fn apps_pages_are_judged_one_at_a_time() {
         ["larger than the limit of 4 MiB; not read"]
     );
 }
+
+#[test]
+fn exposed_key_lists_bound_their_lines_and_records() {
+    let dir = temp();
+    let mut text = format!("# keys\n{}\n", "ab".repeat(32));
+    for i in 0..200_000 {
+        text.push_str(&format!("junk{i}\n"));
+    }
+    text.push_str(&"x".repeat(3 << 20));
+    text.push('\n');
+    let list = write(dir.path(), "keys.txt", &text).display().to_string();
+    // In memory: ten records of a kind and a count; the long line named.
+    let run = bounded(
+        &scan_json(&[GOOD], &["--exposed-keys", &list]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&list);
+    assert_eq!(errors.len(), 12, "{errors:?}");
+    assert_eq!(errors[0], "exposed keys: line 3: not a SHA-256 hex digest");
+    assert!(errors.contains(
+        &"exposed keys: line 200003 is longer than the limit of 1 MiB for one line; not read"
+            .to_owned()
+    ));
+    assert!(
+        errors[11].starts_with(
+            "199990 more problem(s) like \"exposed keys: line 3: not a SHA-256 hex digest\""
+        ),
+        "{errors:?}"
+    );
+    // Stream mode: the same list, ten lines listed and the rest counted.
+    let run = bounded(
+        &[
+            "scan",
+            "--stream",
+            GOOD,
+            "--exposed-keys",
+            &list,
+            "--format",
+            "ndjson",
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["type"] == "error" && l["path"] == list.as_str())
+        .map(|l| l["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    assert_eq!(
+        errors[10],
+        "exposed keys: 199991 more bad line(s) were counted, not listed"
+    );
+    // A list of 1 GiB without a line end: one line, and the list is cut at 256 MiB, saying
+    // so (it was cut silently, and the line held whole).
+    let zeros = sparse(dir.path(), "zeros.txt", b"", 1 << 30);
+    let run = bounded(
+        &scan_json(&[GOOD], &["--exposed-keys", &zeros]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&zeros),
+        [
+            "exposed keys: line 1 is longer than the limit of 1 MiB for one line; not read",
+            "exposed keys: only the first 256 MiB were read (the limit for one list); split \
+             the list into several files, each given with --exposed-keys"
+        ]
+    );
+}

@@ -182,6 +182,39 @@ impl Read for Without<'_> {
     }
 }
 
+/// Reads the next line of `r` into `buf` (its line end dropped), keeping at most
+/// [`MAX_LINE`] bytes: `None` at the end, `Some(true)` for a line that was longer (the rest
+/// of it is read past, never held).
+pub fn next_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(any.then_some(too_long));
+        }
+        any = true;
+        let (part, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        let room = MAX_LINE.saturating_sub(buf.len());
+        if part.len() > room {
+            too_long = true;
+        }
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        let used = done.unwrap_or(chunk.len());
+        r.consume(used);
+        if done.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(too_long));
+        }
+    }
+}
+
 /// The record for a line over [`MAX_LINE`].
 pub fn long_line_reason(line: usize, len: usize) -> String {
     format!(

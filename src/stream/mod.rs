@@ -314,12 +314,13 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
             };
             match read {
                 Ok(bad) => {
-                    for (line, reason) in bad.into_iter().take(10) {
-                        setup.error(
-                            shown.clone(),
-                            None,
-                            format!("exposed keys: line {line}: {reason}"),
-                        );
+                    for (line, reason) in bad {
+                        let at = if line > 0 {
+                            format!("line {line}: ")
+                        } else {
+                            String::new()
+                        };
+                        setup.error(shown.clone(), None, format!("exposed keys: {at}{reason}"));
                     }
                 }
                 Err(e) => setup.error(shown, None, format!("exposed keys: {}", describe_io(&e))),
