@@ -1001,6 +1001,25 @@ fn the_default_certificate_cap_bounds_one_input() {
             .len(),
         99_999
     );
+    // Stream mode: the same cap, and the records of a large upload are written as they are
+    // rendered (held as bytes they took the run to 437 MiB).
+    let run = bounded(
+        &["scan", "--stream", &pem, "--format", "ndjson"],
+        Input::Nothing,
+        Duration::from_secs(300),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
+    assert_eq!(certs, 100_000);
+    let stream_errors: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "error").collect();
+    assert_eq!(stream_errors.len(), 1);
+    assert_eq!(stream_errors[0]["reason"], errors[0].as_str());
 }
 
 #[test]
