@@ -1510,3 +1510,35 @@ fn exposed_key_lists_bound_their_lines_and_records() {
         ]
     );
 }
+
+#[test]
+fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
+    use rcgen::{CertificateParams, KeyPair, SanType};
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = (0..1500)
+        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
+        .collect();
+    params.not_before = rcgen::date_time_ymd(2015, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = temp();
+    write(dir.path(), "many-names.pem", cert.pem());
+    let manifest = write(
+        dir.path(),
+        "m.json",
+        r#"[{"id": "many", "file": "many-names.pem", "uploaded_at": "2015-06-01"}]"#,
+    );
+    let state = dir.path().join("plan.json").display().to_string();
+    Test::new()
+        .args(["rotate", "--state", &state, "init", "--manifest"])
+        .arg(&manifest)
+        .args(["--cutoff", CUTOFF])
+        .run()
+        .code(0);
+    // The scan lists 1,000; the plan, which the replacement must cover, has all 1,500.
+    let names = plan_item(&state)["old"]["dns_names"].clone();
+    let names = names.as_array().unwrap();
+    assert_eq!(names.len(), 1500);
+    assert_eq!(names[1499], "n1499.example.com");
+}

@@ -267,6 +267,26 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
     Ok(facts)
 }
 
+/// Every DNS name and IP address of a certificate (of every SAN extension copy), past
+/// [`MAX_SANS`]: for the few places that must see them all (a rotation plan's names, which
+/// the replacement must cover). `None` if `der` is not a certificate.
+pub fn all_names(der: &[u8]) -> Option<(Vec<String>, Vec<String>)> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let (mut dns, mut ips) = (Vec::new(), Vec::new());
+    for ext in cert.tbs_certificate.extensions() {
+        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+            for gn in &san.general_names {
+                match gn {
+                    GeneralName::DNSName(n) => dns.push((*n).to_owned()),
+                    GeneralName::IPAddress(b) => ips.push(ip_string(b)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some((dns, ips))
+}
+
 fn to_datetime(ts: i64) -> Result<OffsetDateTime, CertError> {
     OffsetDateTime::from_unix_timestamp(ts).map_err(|e| CertError::BadTime(e.to_string()))
 }
