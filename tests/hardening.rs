@@ -1542,3 +1542,28 @@ fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
     assert_eq!(names.len(), 1500);
     assert_eq!(names[1499], "n1499.example.com");
 }
+
+#[test]
+fn stream_mode_judges_large_files_a_few_at_a_time() {
+    let dir = temp();
+    // Six files of 40,000 certificates (27 MB each): judged together, as one batch of up to
+    // 64 files was, they took the run past 256 MiB (four: 225 MiB); batches are now cut at
+    // 32 MiB of input.
+    let files: Vec<String> = (0..6)
+        .map(|i| repeated(dir.path(), &format!("part{i}.pem"), ONE_CERT, 40_000))
+        .collect();
+    // The records (430 MB) go to a file; each large upload's records are held as its
+    // certificates until written.
+    let out = dir.path().join("records.ndjson").display().to_string();
+    let mut args = vec!["scan", "--stream"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--format", "ndjson", "--output", &out]);
+    let run = bounded(&args, Input::Nothing, Duration::from_secs(300));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = std::fs::read_to_string(&out).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(records.lines().next_back().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["certificates"], 240_000);
+    assert_eq!(summary["complete"], true);
+}

@@ -40,6 +40,8 @@ use exposed::{ExposedSet, Origin};
 const LINE_BATCH: usize = 4096;
 /// Files judged per parallel batch (each is read whole, as in the in-memory scan).
 const FILE_BATCH: usize = 64;
+/// Bytes of input judged at a time (files, inline PEM, NDJSON lines), whatever their count.
+const BATCH_BYTES: u64 = 32 << 20;
 
 /// What `--help` and the summary say stream mode does not do.
 pub const REDUCED: &str = "each upload is judged on its own with the exposed-key set: the same \
@@ -499,15 +501,25 @@ fn drive(
     handle: &mut dyn FnMut(Vec<Unit>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut batch = Vec::new();
+    // Bytes of input in the batch: its units are judged at once and held until written, so
+    // a batch of large files is cut short (one 100,000-certificate file is about 70 MB).
+    let mut batch_bytes = 0u64;
     for item in plan {
         match item {
             Item::Job(upload, body) => {
+                batch_bytes += match body {
+                    Body::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+                    Body::Inline(t) => t.len() as u64,
+                    Body::Stdin => BATCH_BYTES,
+                    Body::Line(..) | Body::Bad(_) => 0,
+                };
                 batch.push(Unit {
                     upload: upload.clone(),
                     body: body.clone(),
                 });
-                if batch.len() >= FILE_BATCH {
+                if batch.len() >= FILE_BATCH || batch_bytes >= BATCH_BYTES {
                     handle(std::mem::take(&mut batch))?;
+                    batch_bytes = 0;
                 }
             }
             Item::Ndjson { source, shown } => {
@@ -537,7 +549,10 @@ fn drive(
                     let body = match next {
                         None => break,
                         Some(ndjson_in::Next::Line(l)) if l.trim().is_empty() => continue,
-                        Some(ndjson_in::Next::Line(l)) => Body::Line(l, n),
+                        Some(ndjson_in::Next::Line(l)) => {
+                            batch_bytes += l.len() as u64;
+                            Body::Line(l, n)
+                        }
                         Some(ndjson_in::Next::TooLong) => {
                             Body::Bad(format!("line {n}: longer than --max-input-size; not read"))
                         }
@@ -552,8 +567,9 @@ fn drive(
                         },
                         body,
                     });
-                    if batch.len() >= LINE_BATCH {
+                    if batch.len() >= LINE_BATCH || batch_bytes >= BATCH_BYTES {
                         handle(std::mem::take(&mut batch))?;
+                        batch_bytes = 0;
                     }
                 }
             }
