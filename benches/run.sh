@@ -109,8 +109,9 @@ case_command() {
     local case="$1" dir="$2"
     case "$case" in
         certsweep-bundle)
+            # One file of N certificates: past 100,000 the per-input cap must be raised.
             CMD=("$CERTSWEEP" scan "$dir/bundle.pem" --uploaded-at "$UPLOADED_AT"
-                --cutoff "$CUTOFF" --now "$NOW" --format ndjson) ;;
+                --cutoff "$CUTOFF" --now "$NOW" --format ndjson --max-certs-per-input 100000000) ;;
         certsweep-manifest)
             CMD=("$CERTSWEEP" scan --manifest "$dir/manifest.json"
                 --cutoff "$CUTOFF" --now "$NOW" --format ndjson) ;;

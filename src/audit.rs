@@ -2,7 +2,7 @@
 //! `rotate init`): flags resolved into typed values, every input loaded, roots, exposed-key
 //! lists and CRLs read; every failure an error record. No command calls another's code for it.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
@@ -242,10 +242,10 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
         };
         // `-` reads the list from stdin (e.g. piped from another team's run).
         let file: Box<dyn BufRead> = if crate::input::is_stdin(path) {
-            Box::new(io::stdin().lock().take(inventory::limits::MAX_SIDE_FILE))
+            Box::new(io::stdin().lock())
         } else {
             match inventory::limits::open_regular(path) {
-                Ok(f) => Box::new(BufReader::new(f.take(inventory::limits::MAX_SIDE_FILE))),
+                Ok(f) => Box::new(BufReader::new(f)),
                 Err(e) => {
                     inv.error(shown, None, format!("exposed keys: {}", describe_io(&e)));
                     continue;
@@ -254,19 +254,41 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
         };
         let source = list.sources.len();
         list.sources.push(shown.clone());
-        for (n, line) in file.lines().enumerate() {
-            let line = match line {
-                Ok(l) => l,
+        // At most MAX_SIDE_FILE bytes, lines of at most MAX_LINE, and a dozen records for a
+        // million bad lines; a list cut short says so (keys missing from it would hide
+        // exposed certificates).
+        let mut file = inventory::limits::Capped::new(file, inventory::limits::MAX_SIDE_FILE);
+        let mut tally = inventory::limits::Tally::default();
+        let mut line = Vec::new();
+        let mut n = 0;
+        let mut problem = |inv: &mut Inventory, reason: String| {
+            if tally.keep(&reason) {
+                inv.error(shown.clone(), None, reason);
+            }
+        };
+        loop {
+            let too_long = match inventory::limits::next_line(&mut file, &mut line) {
+                Ok(None) => break,
+                Ok(Some(too_long)) => too_long,
                 Err(e) => {
-                    inv.error(
-                        shown.clone(),
-                        None,
-                        format!("exposed keys: line {}: {e}", n + 1),
-                    );
+                    problem(inv, format!("exposed keys: line {}: {e}", n + 1));
                     break;
                 }
             };
-            let token = line
+            n += 1;
+            if too_long {
+                problem(
+                    inv,
+                    format!(
+                        "exposed keys: line {n} is longer than the limit of {} for one line; \
+                         not read",
+                        inventory::limits::show_size(inventory::limits::MAX_LINE as u64)
+                    ),
+                );
+                continue;
+            }
+            let text = String::from_utf8_lossy(&line);
+            let token = text
                 .split('#')
                 .next()
                 .unwrap_or("")
@@ -277,12 +299,25 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
                 Some(d) => {
                     list.keys.entry(d).or_insert(source);
                 }
-                None => inv.error(
-                    shown.clone(),
-                    None,
-                    format!("exposed keys: line {}: not a SHA-256 hex digest", n + 1),
+                None => problem(
+                    inv,
+                    format!("exposed keys: line {n}: not a SHA-256 hex digest"),
                 ),
             }
+        }
+        for summary in tally.summaries() {
+            inv.error(shown.clone(), None, summary);
+        }
+        if file.hit {
+            inv.error(
+                shown.clone(),
+                None,
+                format!(
+                    "exposed keys: only the first {} were read (the limit for one list); split \
+                     the list into several files, each given with --exposed-keys",
+                    inventory::limits::show_size(inventory::limits::MAX_SIDE_FILE)
+                ),
+            );
         }
     }
     list

@@ -501,6 +501,8 @@ mod tests {
                 },
                 signature_algorithm: "ecdsa-with-SHA256".into(),
                 is_ca: false,
+                omitted_sans: 0,
+                names_cut: false,
                 ca_spki_der: None,
             }),
             der: None,

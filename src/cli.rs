@@ -45,6 +45,10 @@ pub struct GlobalArgs {
     /// Bytes read from one input at most (file, stdin, inline PEM), e.g. 64MiB [default: 1GiB]
     #[arg(long, global = true, value_name = "SIZE", value_parser = crate::inventory::limits::parse_size)]
     pub max_input_size: Option<u64>,
+    /// Certificates kept from one input at most (a PEM file, PKCS#7 bundle, PKCS#12 file,
+    /// stdin); the rest is skipped with an error record [default: 100000]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_certs_per_input: Option<u64>,
     /// Key-derivation iterations all PKCS#12 files and encrypted keys of the run may cost
     /// together [default: 100000000]
     #[arg(long, global = true, value_name = "N")]
@@ -370,8 +374,9 @@ pub struct ApiArgs {
     /// Pages of one list fetched at most (more: the audit is incomplete)
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_pages: usize,
-    /// Largest response accepted for one page, in MiB (larger: the audit is incomplete)
-    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    /// Largest page accepted (a response, or an installations file), in MiB (larger: the
+    /// audit is incomplete); a page parses to about 10 times its size in memory
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
     pub max_page_mib: u64,
     /// Keep every fetched page in DIR (credential values masked), as evidence
     #[arg(long, value_name = "DIR", requires = "zendesk")]

@@ -79,6 +79,7 @@ fn dispatch(cli: &Cli) -> Result<ExitCode, Error> {
     let ctx = config::Context::resolve(&cli.global)?;
     inventory::limits::configure(
         (cli.global.max_input_size).unwrap_or(inventory::limits::DEFAULT_MAX_INPUT),
+        (cli.global.max_certs_per_input).unwrap_or(inventory::limits::DEFAULT_MAX_CERTS),
         (cli.global.p12_iteration_budget).unwrap_or(inventory::limits::DEFAULT_P12_BUDGET),
     );
     if let (Command::Rotate(r), Some(_)) = (&cli.command, &ctx.output) {

@@ -2,7 +2,7 @@
 //! (NDJSON `summary` lines, or JSON reports / `--summary-only` objects) and adds them up:
 //! counts add, `complete` is AND, `action_required` is OR. The exit code is the merged one.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Write};
 
 use serde_json::{Map, Value};
 
@@ -32,26 +32,15 @@ pub fn run(args: &MergeArgs, ctx: &Context) -> Result<ExitCode, Error> {
         } else {
             path.display().to_string()
         };
-        let text = if crate::input::is_stdin(path) {
-            let mut t = String::new();
-            io::stdin()
-                .lock()
-                .take(inventory::limits::MAX_SIDE_FILE)
-                .read_to_string(&mut t)
-                .map(|_| t)
-        } else {
-            inventory::limits::open_regular(path).and_then(|f| {
-                let mut t = String::new();
-                BufReader::new(f)
-                    .take(inventory::limits::MAX_SIDE_FILE)
-                    .read_to_string(&mut t)
-                    .map(|_| t)
-            })
-        };
+        // Over the cap is an error, not a silent cut (a cut NDJSON report would lose its
+        // summary line, or a cut list of them some summaries).
+        let text = crate::input::read_all(path, inventory::limits::MAX_SIDE_FILE)
+            .map_err(|e| describe_io(&e))
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()));
         let text = match text {
             Ok(t) => t,
             Err(e) => {
-                problems.push(format!("{shown}: {}", describe_io(&e)));
+                problems.push(format!("{shown}: {e}"));
                 continue;
             }
         };
@@ -159,8 +148,12 @@ type PolicyAndCounts = (Value, Map<String, Value>);
 /// Every summary in a text: one JSON document (a report with `summary`, a `--summary-only`
 /// object, or a summary line), or NDJSON whose `summary` lines are taken.
 fn summaries_in(text: &str) -> Result<Vec<PolicyAndCounts>, String> {
-    if let Ok(doc) = serde_json::from_str::<Value>(text) {
-        return Ok(summary_of(doc).into_iter().collect());
+    match serde_json::from_str::<Value>(text) {
+        Ok(doc) => return Ok(summary_of(doc).into_iter().collect()),
+        Err(e) if e.to_string().starts_with("recursion limit") => {
+            return Err(inventory::limits::json_error(&e))
+        }
+        Err(_) => {}
     }
     let mut found = Vec::new();
     for (n, line) in text.as_bytes().lines().enumerate() {
@@ -168,11 +161,15 @@ fn summaries_in(text: &str) -> Result<Vec<PolicyAndCounts>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(&line).map_err(|_| {
-            format!(
-                "line {}: not JSON (not a summary nor an NDJSON report)",
-                n + 1
-            )
+        let value: Value = serde_json::from_str(&line).map_err(|e| {
+            if e.to_string().starts_with("recursion limit") {
+                format!("line {}: {}", n + 1, inventory::limits::json_error(&e))
+            } else {
+                format!(
+                    "line {}: not JSON (not a summary nor an NDJSON report)",
+                    n + 1
+                )
+            }
         })?;
         if value.get("type").and_then(Value::as_str) == Some("summary") {
             found.extend(summary_of(value));

@@ -787,3 +787,38 @@ fn credentials_json_ndjson_and_csv_shapes_are_locked() {
     );
     assert_eq!(run.stdout.lines().count(), 3);
 }
+
+#[test]
+fn fetched_pages_are_judged_one_at_a_time_in_bounded_memory() {
+    let api = Api::start();
+    // Six pages of 8 MiB (one installation listed over and over): each parses to about
+    // 80 MiB, so holding them all until judged (as before) passed the 256 MiB data limit.
+    let item = r#"{"id": 7, "app_id": 5, "product": "support", "enabled": true, "settings": {"name": "App", "title": "App", "api_key": "secret-value-0001"}, "settings_objects": [{"name": "api_key", "value": "secret-value-0001"}], "created_at": "2015-01-01T00:00:00Z", "updated_at": "2015-01-01T00:00:00Z"}"#;
+    let items = vec![item; (8 << 20) / (item.len() + 1)].join(",");
+    for n in 1..=6u32 {
+        let next = if n < 6 {
+            format!("\"{}{INSTALLATIONS}?page={}\"", api.url, n + 1)
+        } else {
+            "null".to_owned()
+        };
+        let path = if n == 1 {
+            INSTALLATIONS.to_owned()
+        } else {
+            format!("{INSTALLATIONS}?page={n}")
+        };
+        api.route(
+            &path,
+            vec![ok(format!(
+                r#"{{"installations": [{items}], "next_page": {next}}}"#
+            ))],
+        );
+    }
+    let run = api
+        .run(&["apps", "--cutoff", CUTOFF, "--format", "json"])
+        .data_limit_mib(256)
+        .run()
+        .code(1);
+    assert_eq!(run.json()["summary"]["installations"], 1);
+    assert_eq!(run.json()["summary"]["complete"], true);
+    assert_eq!(api.requests().len(), 6);
+}

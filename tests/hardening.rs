@@ -18,6 +18,8 @@ enum Input {
     Nothing,
     /// `0x30` then zeros for ever (until the binary stops reading).
     EndlessDer,
+    /// This file's bytes.
+    File(std::path::PathBuf),
 }
 
 struct Bounded {
@@ -46,9 +48,10 @@ fn bounded(args: &[&str], input: Input, timeout: Duration) -> Bounded {
         .env_clear()
         .args(["--now", NOW])
         .args(args)
-        .stdin(match input {
+        .stdin(match &input {
             Input::Nothing => Stdio::null(),
             Input::EndlessDer => Stdio::piped(),
+            Input::File(path) => File::open(path).expect("stdin file").into(),
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -285,9 +288,10 @@ fn side_files_over_their_cap_or_not_regular_are_refused_unread() {
         SECS,
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // (An installations file is a page: --max-page-mib, 16 MiB by default.)
     assert!(
         run.stdout
-            .contains("larger than the limit of 256 MiB; not read"),
+            .contains("larger than the limit of 16 MiB; not read"),
         "{}",
         run.stdout
     );
@@ -348,10 +352,12 @@ fn a_begin_line_too_long_to_be_one_gets_a_short_record() {
 }
 
 #[test]
-fn a_million_unknown_csv_columns_are_summarised() {
+fn a_hundred_thousand_unknown_csv_columns_are_summarised() {
     let dir = temp();
+    // 100,000 columns (a 590 KB header): a million would make a line over the 1 MiB limit,
+    // refused whole (`csv_and_targets_lines_over_the_limit_are_left_out`).
     let mut header = String::from("id,file,uploaded_at");
-    for i in 0..1_000_000 {
+    for i in 0..100_000 {
         header.push_str(&format!(",c{i}"));
     }
     header.push('\n');
@@ -359,7 +365,7 @@ fn a_million_unknown_csv_columns_are_summarised() {
     let manifest = write(
         dir.path(),
         "m.csv",
-        format!("{header}one,{fresh},2015-01-01{}\n", ",".repeat(1_000_000)),
+        format!("{header}one,{fresh},2015-01-01{}\n", ",".repeat(100_000)),
     )
     .display()
     .to_string();
@@ -379,7 +385,7 @@ fn a_million_unknown_csv_columns_are_summarised() {
     assert_eq!(errors.len(), 11, "{errors:?}");
     assert_eq!(
         errors[10],
-        "999990 more problem(s) like \"unknown column 'c0' (known: id, file, pem, \
+        "99990 more problem(s) like \"unknown column 'c0' (known: id, file, pem, \
          uploaded_at, host, account); its values are ignored\" in this input were counted \
          but not listed one by one"
     );
@@ -869,4 +875,700 @@ fn an_empty_der_bundle_is_not_called_pem() {
         run.errors_for(&path),
         ["no certificate or key found: the DER PKCS#7 bundle or PKCS#12 file holds none"]
     );
+}
+
+/// `copies` times the one-certificate PEM `fixture`, in `dir/name`.
+fn repeated(dir: &Path, name: &str, fixture: &str, copies: usize) -> String {
+    let one = std::fs::read(root().join(fixture)).unwrap();
+    let path = dir.join(name);
+    let mut f = std::io::BufWriter::new(File::create(&path).unwrap());
+    for _ in 0..copies {
+        f.write_all(&one).unwrap();
+    }
+    f.flush().unwrap();
+    path.display().to_string()
+}
+
+/// A DER PKCS#7 bundle of every certificate in the PEM file `pem`, made by OpenSSL.
+fn p7b_of(pem: &str, out: &Path) -> String {
+    let ok = Command::new("openssl")
+        .args([
+            "crl2pkcs7",
+            "-nocrl",
+            "-outform",
+            "DER",
+            "-certfile",
+            pem,
+            "-out",
+        ])
+        .arg(out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl crl2pkcs7");
+    out.display().to_string()
+}
+
+const ONE_CERT: &str = "fixtures/demo/uploads/api.pem";
+
+fn cap_record(kept: u64, skipped: u64, rest: bool) -> String {
+    format!(
+        "more than the limit of {kept} certificates in one input: the first {kept} were kept, \
+         {skipped} more were skipped{} (raise --max-certs-per-input to read them)",
+        if rest {
+            " and the rest of the input was not read"
+        } else {
+            ""
+        }
+    )
+}
+
+#[test]
+fn certificates_past_the_per_input_cap_are_skipped_with_a_record() {
+    let dir = temp();
+    let pem = repeated(dir.path(), "many.pem", ONE_CERT, 3000);
+    let p7b = p7b_of(&pem, &dir.path().join("many.p7b"));
+    let run = bounded(
+        &scan_json(&[&pem, &p7b, GOOD], &["--max-certs-per-input", "1000"]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // Each input has its own cap; the good file is read whole.
+    assert_eq!(run.errors_for(&pem), [cap_record(1000, 2000, false)]);
+    assert_eq!(run.errors_for(&p7b), [cap_record(1000, 2000, false)]);
+    assert_eq!(run.errors_for(GOOD), Vec::<String>::new());
+    let json = run.json();
+    assert_eq!(json["summary"]["complete"], false);
+    // One certificate (uploaded 2,000 times: 1,000 kept per file) and the good one.
+    let certs = json["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    let api = certs
+        .iter()
+        .find(|c| c["source"]["path"] == pem.as_str())
+        .unwrap();
+    assert_eq!(api["also_uploaded"].as_array().unwrap().len(), 1999);
+    // `inspect` reads through the same cap.
+    let run = bounded(
+        &[
+            "inspect",
+            &pem,
+            "--format",
+            "json",
+            "--max-certs-per-input",
+            "10",
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&cap_record(10, 2990, false)),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_default_certificate_cap_bounds_one_input() {
+    let dir = temp();
+    // 102,000 certificates (68 MB): past the default cap of 100,000 in the second 8 MiB
+    // piece read, so the rest of the file is not read.
+    let pem = repeated(dir.path(), "ct-dump.pem", ONE_CERT, 102_000);
+    let run = bounded(
+        &scan_json(&[&pem], &[]),
+        Input::Nothing,
+        Duration::from_secs(180),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&pem);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "more than the limit of 100000 certificates in one input: the first 100000 were \
+             kept, "
+        ) && errors[0].ends_with(
+            " more were skipped and the rest of the input was not read (raise \
+             --max-certs-per-input to read them)"
+        ),
+        "{errors:?}"
+    );
+    let json = run.json();
+    assert_eq!(
+        json["certificates"][0]["also_uploaded"]
+            .as_array()
+            .unwrap()
+            .len(),
+        99_999
+    );
+    // Stream mode: the same cap, and the records of a large upload are written as they are
+    // rendered (held as bytes they took the run to 437 MiB).
+    let run = bounded(
+        &["scan", "--stream", &pem, "--format", "ndjson"],
+        Input::Nothing,
+        Duration::from_secs(300),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
+    assert_eq!(certs, 100_000);
+    let stream_errors: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "error").collect();
+    assert_eq!(stream_errors.len(), 1);
+    assert_eq!(stream_errors[0]["reason"], errors[0].as_str());
+}
+
+#[test]
+fn stream_mode_caps_each_upload_and_the_spooled_stdin() {
+    let dir = temp();
+    let pem = repeated(dir.path(), "many.pem", ONE_CERT, 3000);
+    // A file upload, and the same as stdin (spooled for the two passes of --cutoff).
+    for (paths, input, shown) in [
+        (vec![pem.as_str()], Input::Nothing, pem.as_str()),
+        (vec!["-"], Input::File(pem.clone().into()), "-"),
+    ] {
+        let mut args = vec!["scan", "--stream"];
+        args.extend(&paths);
+        args.extend([
+            "--cutoff",
+            CUTOFF,
+            "--uploaded-at",
+            "2015-01-01",
+            "--format",
+            "ndjson",
+            "--max-certs-per-input",
+            "1000",
+        ]);
+        let run = bounded(&args, input, SECS);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let lines: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
+        assert_eq!(certs, 1000, "{shown}");
+        let errors: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| l["type"] == "error").collect();
+        assert_eq!(errors.len(), 1, "{shown}: {errors:?}");
+        assert_eq!(errors[0]["path"], shown);
+        assert_eq!(errors[0]["reason"], cap_record(1000, 2000, false).as_str());
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["type"], "summary");
+        assert_eq!(summary["complete"], false);
+    }
+    // An endless stdin is spooled no further than --max-input-size (it was copied to a
+    // temporary file until the disk was full).
+    let run = bounded(
+        &[
+            "scan",
+            "--stream",
+            "-",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "ndjson",
+            "--max-input-size",
+            "24MiB",
+        ],
+        Input::EndlessDer,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("only the first 24 MiB were read: the input is larger than --max-input-size"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn quiet_stream_mode_prints_no_data_only_errors() {
+    for extra in [
+        &[][..],
+        &["--summary-only"][..],
+        &["--cutoff", CUTOFF, "--exposed-keys-only"][..],
+    ] {
+        let format = if extra.contains(&"--summary-only") {
+            "json"
+        } else {
+            "ndjson"
+        };
+        let mut args = vec![
+            "scan",
+            "--stream",
+            GOOD,
+            "missing.pem",
+            "--format",
+            format,
+            "-q",
+        ];
+        args.extend(extra);
+        let run = Test::new().args(&args).run().code(2);
+        assert_eq!(run.stdout, "", "{extra:?}");
+        assert_eq!(
+            run.stderr, "certsweep: error: missing.pem: file not found\n",
+            "{extra:?}"
+        );
+    }
+    // An --output file is still written.
+    let dir = temp();
+    let out = dir.path().join("report.ndjson");
+    let out_s = out.display().to_string();
+    let run = Test::new()
+        .args([
+            "scan", "--stream", GOOD, "--format", "ndjson", "-q", "--output", &out_s,
+        ])
+        .run()
+        .code(0);
+    assert_eq!(run.stdout, "");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"type\":\"summary\""));
+}
+
+#[test]
+fn a_certificate_with_100000_sans_and_rdns_is_listed_cut_and_says_so() {
+    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = (0..100_000)
+        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
+        .collect();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "huge.example.com");
+    // 100,000 attributes of distinct (private) types: rcgen keeps one per type.
+    for i in 0..100_000u64 {
+        params.distinguished_name.push(
+            DnType::CustomDnType(vec![1, 3, 6, 1, 4, 1, 99999, i]),
+            format!("v{i}"),
+        );
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = temp();
+    let path = write(dir.path(), "huge.pem", cert.pem())
+        .display()
+        .to_string();
+    // Many copies in one file: what each costs in memory is what is kept of it, not what
+    // it holds.
+    let many = repeated(dir.path(), "many.pem", &path, 3);
+    // Debug builds parse 200,000 names per copy slowly, more so on a loaded machine.
+    let run = bounded(
+        &scan_json(&[&many], &[]),
+        Input::Nothing,
+        Duration::from_secs(240),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    let c = &json["certificates"][0];
+    let dns = c["dns_names"].as_array().unwrap();
+    assert_eq!(dns.len(), 1000);
+    assert_eq!(dns[999], "n999.example.com");
+    let subject = c["subject"].as_str().unwrap();
+    assert!(subject.len() < 4200, "{}", subject.len());
+    assert!(
+        subject.ends_with(" more attribute(s) not shown)") && subject.contains("… (name of "),
+        "{subject}"
+    );
+    let reasons: Vec<&str> = c["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(
+            &"it has 100000 subject alternative names: the first 1000 are listed, 99000 more \
+              are not (certsweep keeps at most 1000 per certificate; `certsweep csr` copies \
+              them all)"
+        ),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"its subject or issuer is longer than 4096 bytes as text: shown cut"),
+        "{reasons:?}"
+    );
+}
+
+/// A file of `before`, then one line of `len` bytes of `fill`, then `after`.
+fn with_long_line(
+    dir: &Path,
+    name: &str,
+    before: &str,
+    fill: u8,
+    len: usize,
+    after: &str,
+) -> String {
+    let path = dir.join(name);
+    let mut f = std::io::BufWriter::new(File::create(&path).unwrap());
+    f.write_all(before.as_bytes()).unwrap();
+    let chunk = vec![fill; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        f.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    f.write_all(b"\n").unwrap();
+    f.write_all(after.as_bytes()).unwrap();
+    f.flush().unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn csv_and_targets_lines_over_the_limit_are_left_out() {
+    let dir = temp();
+    std::fs::copy(root().join(GOOD), dir.path().join("fresh.pem")).unwrap();
+    std::fs::copy(root().join(ONE_CERT), dir.path().join("api.pem")).unwrap();
+    let (fresh, api) = ("fresh.pem", "api.pem");
+    // A 150 MiB line of commas between two good rows: the CSV reader held it whole (and a
+    // field boundary per comma) before.
+    let manifest = with_long_line(
+        dir.path(),
+        "m.csv",
+        &format!("id,file,uploaded_at\none,{fresh},2015-01-01\n"),
+        b',',
+        150 << 20,
+        &format!("two,{api},2015-01-01\n"),
+    );
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&manifest),
+        [
+            "manifest CSV: line 3 is 150 MiB long, more than the limit of 1 MiB for one line; \
+          not read"
+        ]
+    );
+    let json = run.json();
+    let ids: Vec<&str> = json["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"]["manifest_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["one", "two"]);
+    assert_eq!(json["errors"][0]["kind"], "too-large");
+    // A header over the limit: the manifest is not read.
+    let header = with_long_line(dir.path(), "h.csv", "", b'c', 2 << 20, "one,x,2015-01-01\n");
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &header]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&header),
+        [
+            "manifest CSV: line 1 is 2 MiB long, more than the limit of 1 MiB for one line; \
+             not read",
+            "manifest CSV header unreadable: its first line was not read"
+        ]
+    );
+    // A --targets list: one line of 150 MiB of words (each would be a slice in a list).
+    let targets = with_long_line(
+        dir.path(),
+        "targets.txt",
+        "# hosts\n",
+        b'a',
+        150 << 20,
+        "127.0.0.1:1\n",
+    );
+    let run = bounded(
+        &[
+            "probe",
+            "--targets",
+            &targets,
+            "--format",
+            "json",
+            "--connect-timeout",
+            "2",
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "{targets}: --targets: line 2 is 150 MiB long, more than the limit of 1 MiB for \
+             one line; not read"
+        )),
+        "{}",
+        run.stderr
+    );
+    // The target after it is still probed (and refused: nothing listens on port 1).
+    assert_eq!(run.json()["summary"]["targets"], 1, "{}", run.stdout);
+}
+
+#[test]
+fn json_nested_past_the_depth_limit_is_refused_by_name() {
+    let dir = temp();
+    let deep = "[".repeat(100_000);
+    let deep_closed = format!("{deep}{}", "]".repeat(100_000));
+    let want = "nested more than the limit of 128 levels deep (at line 1, column 128); not read";
+    let page = write(dir.path(), "page.json", &deep).display().to_string();
+    let plan = write(dir.path(), "plan.json", &deep).display().to_string();
+    let summary = write(dir.path(), "summary.json", &deep)
+        .display()
+        .to_string();
+    let targets = write(dir.path(), "targets.json", &deep)
+        .display()
+        .to_string();
+    let run = bounded(
+        &["apps", &page, "--cutoff", CUTOFF, "--format", "json"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.errors_for(&page), [format!("not JSON: {want}")]);
+    let run = bounded(
+        &["rotate", "--state", &plan, "status"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{plan} is unreadable: not valid JSON: {want}")),
+        "{}",
+        run.stderr
+    );
+    let run = bounded(&["merge", &summary], Input::Nothing, SECS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{summary}: {want}")),
+        "{}",
+        run.stderr
+    );
+    let run = bounded(
+        &["probe", "--targets", &targets, "--format", "json"],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{targets}: --targets: JSON: {want}")),
+        "{}",
+        run.stderr
+    );
+    // A manifest entry's deep value is skipped without being built (the manifest reader
+    // never keeps an unknown value), and the entry is reported.
+    let manifest = write(
+        dir.path(),
+        "m.json",
+        format!(r#"[{{"id": {deep_closed}, "file": "x.pem"}}]"#),
+    )
+    .display()
+    .to_string();
+    let run = bounded(
+        &scan_json(&[], &["--manifest", &manifest]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&manifest);
+    assert!(
+        errors.contains(&"entry 1: field 'id' must be a string, not an array".to_owned()),
+        "{errors:?}"
+    );
+}
+
+/// An installations page of about `mib` MiB: one installation (created before the cutoff)
+/// listed over and over.
+fn installations_page(mib: usize) -> String {
+    let item = r#"{"id": 7, "app_id": 5, "product": "support", "enabled": true, "settings": {"name": "App", "title": "App", "api_key": "secret-value-0001"}, "settings_objects": [{"name": "api_key", "value": "secret-value-0001"}], "created_at": "2015-01-01T00:00:00Z", "updated_at": "2015-01-01T00:00:00Z"}"#;
+    let n = (mib << 20) / (item.len() + 1);
+    format!(
+        r#"{{"installations": [{}], "next_page": null}}"#,
+        vec![item; n].join(",")
+    )
+}
+
+#[test]
+fn apps_pages_are_judged_one_at_a_time() {
+    let dir = temp();
+    // Six pages of 8 MiB: each parses to about 80 MiB, so all six held until judged (as
+    // before) passed 256 MiB.
+    let page = installations_page(8);
+    let files: Vec<String> = (1..=6)
+        .map(|i| {
+            write(dir.path(), &format!("page{i}.json"), &page)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["apps", "--cutoff", CUTOFF, "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let run = bounded(&args, Input::Nothing, Duration::from_secs(180));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["summary"]["installations"], 1);
+    assert_eq!(json["summary"]["complete"], true);
+    // A page over --max-page-mib is not read.
+    let run = bounded(
+        &[
+            "apps",
+            "--cutoff",
+            CUTOFF,
+            "--format",
+            "json",
+            "--max-page-mib",
+            "4",
+            &files[0],
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&files[0]),
+        ["larger than the limit of 4 MiB; not read"]
+    );
+}
+
+#[test]
+fn exposed_key_lists_bound_their_lines_and_records() {
+    let dir = temp();
+    let mut text = format!("# keys\n{}\n", "ab".repeat(32));
+    for i in 0..200_000 {
+        text.push_str(&format!("junk{i}\n"));
+    }
+    text.push_str(&"x".repeat(3 << 20));
+    text.push('\n');
+    let list = write(dir.path(), "keys.txt", &text).display().to_string();
+    // In memory: ten records of a kind and a count; the long line named.
+    let run = bounded(
+        &scan_json(&[GOOD], &["--exposed-keys", &list]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors = run.errors_for(&list);
+    assert_eq!(errors.len(), 12, "{errors:?}");
+    assert_eq!(errors[0], "exposed keys: line 3: not a SHA-256 hex digest");
+    assert!(errors.contains(
+        &"exposed keys: line 200003 is longer than the limit of 1 MiB for one line; not read"
+            .to_owned()
+    ));
+    assert!(
+        errors[11].starts_with(
+            "199990 more problem(s) like \"exposed keys: line 3: not a SHA-256 hex digest\""
+        ),
+        "{errors:?}"
+    );
+    // Stream mode: the same list, ten lines listed and the rest counted.
+    let run = bounded(
+        &[
+            "scan",
+            "--stream",
+            GOOD,
+            "--exposed-keys",
+            &list,
+            "--format",
+            "ndjson",
+        ],
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["type"] == "error" && l["path"] == list.as_str())
+        .map(|l| l["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    assert_eq!(
+        errors[10],
+        "exposed keys: 199991 more bad line(s) were counted, not listed"
+    );
+    // A list of 1 GiB without a line end: one line, and the list is cut at 256 MiB, saying
+    // so (it was cut silently, and the line held whole).
+    let zeros = sparse(dir.path(), "zeros.txt", b"", 1 << 30);
+    let run = bounded(
+        &scan_json(&[GOOD], &["--exposed-keys", &zeros]),
+        Input::Nothing,
+        SECS,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.errors_for(&zeros),
+        [
+            "exposed keys: line 1 is longer than the limit of 1 MiB for one line; not read",
+            "exposed keys: only the first 256 MiB were read (the limit for one list); split \
+             the list into several files, each given with --exposed-keys"
+        ]
+    );
+}
+
+#[test]
+fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
+    use rcgen::{CertificateParams, KeyPair, SanType};
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = (0..1500)
+        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
+        .collect();
+    params.not_before = rcgen::date_time_ymd(2015, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = temp();
+    write(dir.path(), "many-names.pem", cert.pem());
+    let manifest = write(
+        dir.path(),
+        "m.json",
+        r#"[{"id": "many", "file": "many-names.pem", "uploaded_at": "2015-06-01"}]"#,
+    );
+    let state = dir.path().join("plan.json").display().to_string();
+    Test::new()
+        .args(["rotate", "--state", &state, "init", "--manifest"])
+        .arg(&manifest)
+        .args(["--cutoff", CUTOFF])
+        .run()
+        .code(0);
+    // The scan lists 1,000; the plan, which the replacement must cover, has all 1,500.
+    let names = plan_item(&state)["old"]["dns_names"].clone();
+    let names = names.as_array().unwrap();
+    assert_eq!(names.len(), 1500);
+    assert_eq!(names[1499], "n1499.example.com");
+}
+
+#[test]
+fn stream_mode_judges_large_files_a_few_at_a_time() {
+    let dir = temp();
+    // Six files of 40,000 certificates (27 MB each): judged together, as one batch of up to
+    // 64 files was, they took the run past 256 MiB (four: 225 MiB); batches are now cut at
+    // 32 MiB of input.
+    let files: Vec<String> = (0..6)
+        .map(|i| repeated(dir.path(), &format!("part{i}.pem"), ONE_CERT, 40_000))
+        .collect();
+    // The records (430 MB) go to a file; each large upload's records are held as its
+    // certificates until written.
+    let out = dir.path().join("records.ndjson").display().to_string();
+    let mut args = vec!["scan", "--stream"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--format", "ndjson", "--output", &out]);
+    let run = bounded(&args, Input::Nothing, Duration::from_secs(300));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let records = std::fs::read_to_string(&out).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(records.lines().next_back().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["certificates"], 240_000);
+    assert_eq!(summary["complete"], true);
 }

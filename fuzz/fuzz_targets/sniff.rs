@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 fuzz_target!(|data: &[u8]| {
     // A small PKCS#12 budget per input: hostile iteration counts are refused quickly, so
     // libFuzzer spends its time on structure, not on PBKDF2.
-    limits::configure(1 << 20, 200_000);
+    limits::configure(1 << 20, limits::DEFAULT_MAX_CERTS, 200_000);
     let password = Zeroizing::new(b"correct horse battery staple".to_vec());
     let opts = ReadOptions {
         key_only_ok: true,

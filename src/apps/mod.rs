@@ -209,39 +209,73 @@ pub struct Page {
     pub body: Result<Value, String>,
 }
 
-/// Reads each file (`-`: stdin) as one page; a file that cannot be read or parsed is a page
-/// with an error.
-pub fn read_pages(files: &[PathBuf]) -> Vec<Page> {
-    files
-        .iter()
-        .map(|path| Page {
-            label: path.display().to_string(),
-            body: crate::input::read_all(path, crate::inventory::limits::MAX_SIDE_FILE)
-                .map_err(|e| describe_io(&e))
-                .and_then(|bytes| {
-                    serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
-                }),
-        })
-        .collect()
+/// Reads every page and classifies every installation, collecting errors as records.
+/// Pages are read, judged and dropped one at a time: a run holds one page, not all of them
+/// (1,000 pages of up to 256 MiB each would not fit).
+/// A file over `max_bytes` (`--max-page-mib`, as a fetched page) is not read.
+pub fn audit(
+    files: &[PathBuf],
+    max_bytes: u64,
+    cutoff: OffsetDateTime,
+    now: OffsetDateTime,
+) -> AppsReport {
+    let mut audit = Audit::new(cutoff, now);
+    for path in files {
+        audit.page(&read_page(path, max_bytes));
+    }
+    audit.finish()
 }
 
-/// Reads every page and classifies every installation, collecting errors as records.
-pub fn audit(files: &[PathBuf], cutoff: OffsetDateTime, now: OffsetDateTime) -> AppsReport {
-    audit_pages(&read_pages(files), cutoff, now)
+/// One installations file (`-` is stdin), parsed.
+fn read_page(path: &std::path::Path, max_bytes: u64) -> Page {
+    Page {
+        label: path.display().to_string(),
+        body: crate::input::read_all(path, max_bytes)
+            .map_err(|e| describe_io(&e))
+            .and_then(|bytes| {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("not JSON: {}", crate::inventory::limits::json_error(&e)))
+            }),
+    }
 }
 
 /// Classifies every installation of every page (an installation on several pages counts
 /// once) and checks that the pages are the whole list (see [`pages::gaps`]).
 pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) -> AppsReport {
-    let mut report = AppsReport {
-        policy: crate::report::CutoffPolicy::new(now, cutoff),
-        apps: Vec::new(),
-        errors: Vec::new(),
-    };
-    let mut seen = HashSet::new();
-    // The pagination of each page that was read, with the page's label.
-    let mut links: Vec<(&str, pages::PageLinks)> = Vec::new();
+    let mut audit = Audit::new(cutoff, now);
     for page in pages {
+        audit.page(page);
+    }
+    audit.finish()
+}
+
+/// An audit of one installations list, fed a page at a time: what is kept of a page is its
+/// records and its pagination, never its JSON.
+pub struct Audit {
+    report: AppsReport,
+    cutoff: OffsetDateTime,
+    seen: HashSet<String>,
+    /// The pagination of each page that was read, with the page's label.
+    links: Vec<(String, pages::PageLinks)>,
+}
+
+impl Audit {
+    pub fn new(cutoff: OffsetDateTime, now: OffsetDateTime) -> Self {
+        Audit {
+            report: AppsReport {
+                policy: crate::report::CutoffPolicy::new(now, cutoff),
+                apps: Vec::new(),
+                errors: Vec::new(),
+            },
+            cutoff,
+            seen: HashSet::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Judges one page.
+    pub fn page(&mut self, page: &Page) {
+        let (report, seen, cutoff) = (&mut self.report, &mut self.seen, self.cutoff);
         let error = |index: Option<usize>, reason: String| InputError {
             path: page.label.clone(),
             index,
@@ -251,7 +285,7 @@ pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) 
             Ok(body) => body,
             Err(reason) => {
                 report.errors.push(error(None, reason.clone()));
-                continue;
+                return;
             }
         };
         let Some(list) = body.get("installations").and_then(Value::as_array) else {
@@ -259,9 +293,10 @@ pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) 
                 None,
                 "no \"installations\" array: expected the vendor's app-installation list".into(),
             ));
-            continue;
+            return;
         };
-        links.push((&page.label, pages::PageLinks::of(body, list.len())));
+        self.links
+            .push((page.label.clone(), pages::PageLinks::of(body, list.len())));
         for (i, installation) in list.iter().enumerate() {
             let source = SourceRef {
                 path: page.label.clone(),
@@ -277,15 +312,19 @@ pub fn audit_pages(pages: &[Page], cutoff: OffsetDateTime, now: OffsetDateTime) 
             }
         }
     }
-    let only_links: Vec<pages::PageLinks> = links.iter().map(|(_, l)| l.clone()).collect();
-    for gap in pages::gaps(&only_links, "installations") {
-        report.errors.push(InputError {
-            path: links[gap.page].0.to_owned(),
-            index: None,
-            reason: gap.reason,
-        });
+
+    /// The report, with the gaps in the list (pages missing between those read).
+    pub fn finish(mut self) -> AppsReport {
+        let only_links: Vec<pages::PageLinks> = self.links.iter().map(|(_, l)| l.clone()).collect();
+        for gap in pages::gaps(&only_links, "installations") {
+            self.report.errors.push(InputError {
+                path: self.links[gap.page].0.clone(),
+                index: None,
+                reason: gap.reason,
+            });
+        }
+        self.report
     }
-    report
 }
 
 pub fn run(args: &AppsArgs, ctx: &Context) -> Result<ExitCode, Error> {
@@ -299,11 +338,20 @@ pub fn run(args: &AppsArgs, ctx: &Context) -> Result<ExitCode, Error> {
     let report = match &args.api.zendesk {
         Some(account) => {
             let client = crate::vendor::connect(account, &args.api)?;
-            let pages = client.pages(INSTALLATIONS_PATH, INSTALLATIONS_SCOPE);
-            crate::vendor::save_raw(&args.api, "installations", &pages)?;
-            audit_pages(&pages, cutoff, ctx.now)
+            let mut audit = Audit::new(cutoff, ctx.now);
+            client.each_page(INSTALLATIONS_PATH, INSTALLATIONS_SCOPE, &mut |i, page| {
+                crate::vendor::save_raw_page(&args.api, "installations", i, &page)?;
+                audit.page(&page);
+                Ok(())
+            })?;
+            audit.finish()
         }
-        None => audit(&args.files, cutoff, ctx.now),
+        None => audit(
+            &args.files,
+            args.api.max_page_mib.max(1) << 20,
+            cutoff,
+            ctx.now,
+        ),
     };
     report_errors(&report.errors);
     if ctx.wants_report() {

@@ -148,7 +148,17 @@ pub struct CertFacts {
     pub is_ca: bool,
     /// The SubjectPublicKeyInfo DER, kept only for CA certificates (to check CRL signatures).
     pub ca_spki_der: Option<Vec<u8>>,
+    /// Subject alternative names past [`MAX_SANS`], counted but not kept.
+    pub omitted_sans: usize,
+    /// The subject or issuer text was cut at [`name::MAX_NAME_TEXT`] (it says so itself).
+    pub names_cut: bool,
 }
+
+/// Subject alternative names (DNS, IP, email, URI together) kept per certificate. Public
+/// CAs issue at most a few hundred; a certificate with 100,000 would otherwise cost more
+/// memory than its own DER (a short name costs a few bytes in DER, 30-40 as a `String`).
+/// The rest are counted and a reason names the count; `csr` reads every name from the DER.
+pub const MAX_SANS: usize = 1000;
 
 /// Why a block could not be read as a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,7 +237,11 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
         signature_algorithm: signature_algorithm_name(&cert.signature_algorithm.algorithm),
         is_ca: false,
         ca_spki_der: None,
+        omitted_sans: 0,
+        names_cut: false,
     };
+    facts.names_cut =
+        facts.subject.ends_with(name::CUT_MARK_END) || facts.issuer.ends_with(name::CUT_MARK_END);
     // Extensions read one by one rather than through x509-parser's `is_ca()` and
     // `subject_alternative_name()`: those give "no extension" when one appears twice (which
     // RFC 5280 forbids but certificates in the wild do), where OpenSSL shows both copies.
@@ -254,6 +268,14 @@ pub fn facts_of(cert: &X509Certificate<'_>) -> Result<CertFacts, CertError> {
         match parsed {
             Some(ParsedExtension::SubjectAlternativeName(san)) => {
                 for gn in &san.general_names {
+                    let kept = facts.dns_names.len()
+                        + facts.emails.len()
+                        + facts.uris.len()
+                        + facts.ip_addresses.len();
+                    if kept >= MAX_SANS {
+                        facts.omitted_sans += 1;
+                        continue;
+                    }
                     match gn {
                         GeneralName::DNSName(n) => facts.dns_names.push((*n).to_owned()),
                         GeneralName::RFC822Name(n) => facts.emails.push((*n).to_owned()),
@@ -307,6 +329,26 @@ fn issuer_of(name: &x509_parser::x509::X509Name<'_>) -> (Arc<str>, Sha256) {
         seen.insert(0, (raw.into(), found.0.clone(), found.1));
         found
     })
+}
+
+/// Every DNS name and IP address of a certificate (of every SAN extension copy), past
+/// [`MAX_SANS`]: for the few places that must see them all (a rotation plan's names, which
+/// the replacement must cover). `None` if `der` is not a certificate.
+pub fn all_names(der: &[u8]) -> Option<(Vec<String>, Vec<String>)> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let (mut dns, mut ips) = (Vec::new(), Vec::new());
+    for ext in cert.tbs_certificate.extensions() {
+        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+            for gn in &san.general_names {
+                match gn {
+                    GeneralName::DNSName(n) => dns.push((*n).to_owned()),
+                    GeneralName::IPAddress(b) => ips.push(ip_string(b)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some((dns, ips))
 }
 
 fn to_datetime(ts: i64) -> Result<OffsetDateTime, CertError> {

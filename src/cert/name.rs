@@ -10,18 +10,47 @@ use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 pub fn rfc4514(name: &X509Name<'_>) -> String {
     let rdns: Vec<_> = name.iter_rdn().collect();
     let mut out = String::new();
-    for (i, rdn) in rdns.iter().rev().enumerate() {
+    let total: usize = rdns.iter().map(|rdn| rdn.iter().count()).sum();
+    let mut shown = 0;
+    'rdns: for (i, rdn) in rdns.iter().rev().enumerate() {
         if i > 0 {
             out.push(',');
         }
         for (j, atv) in rdn.iter().collect::<Vec<_>>().into_iter().rev().enumerate() {
+            if out.len() >= MAX_NAME_TEXT {
+                break 'rdns;
+            }
             if j > 0 {
                 out.push('+');
             }
             push_attribute(&mut out, atv);
+            shown += 1;
         }
     }
+    if out.len() > MAX_NAME_TEXT || shown < total {
+        cut(&mut out, total - shown, name.as_raw().len());
+    }
     out
+}
+
+/// Text kept of one name (subject or issuer): real names are under 200 bytes; one with
+/// 100,000 attributes, or one value of megabytes, is shown cut, saying so.
+pub const MAX_NAME_TEXT: usize = 4096;
+/// How a cut name's text ends.
+pub const CUT_MARK_END: &str = " not shown)";
+
+/// Cuts a name's text at [`MAX_NAME_TEXT`] bytes (on a character boundary) and says what
+/// was left out.
+fn cut(out: &mut String, attributes_left: usize, der_len: usize) {
+    let mut end = out.len().min(MAX_NAME_TEXT);
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.truncate(end);
+    out.push_str(&format!(
+        "… (name of {der_len} bytes cut at {MAX_NAME_TEXT}: {attributes_left} more \
+         attribute(s){CUT_MARK_END}"
+    ));
 }
 
 fn push_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {

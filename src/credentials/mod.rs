@@ -244,9 +244,39 @@ pub fn audit_list(
     cutoff: OffsetDateTime,
     now: OffsetDateTime,
 ) {
-    let mut links: Vec<(&str, PageLinks)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut list = ListAudit::new(key, kind, cutoff, now);
     for page in pages {
+        list.page(report, page);
+    }
+    list.finish(report);
+}
+
+/// The audit of one list, fed a page at a time: what is kept of a page is its records and
+/// its pagination, never its JSON.
+pub struct ListAudit<'k> {
+    key: &'k str,
+    kind: TokenKind,
+    cutoff: OffsetDateTime,
+    now: OffsetDateTime,
+    links: Vec<(String, PageLinks)>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl<'k> ListAudit<'k> {
+    pub fn new(key: &'k str, kind: TokenKind, cutoff: OffsetDateTime, now: OffsetDateTime) -> Self {
+        ListAudit {
+            key,
+            kind,
+            cutoff,
+            now,
+            links: Vec::new(),
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Classifies the tokens of one page into `report`.
+    pub fn page(&mut self, report: &mut CredentialsReport, page: &Page) {
+        let (key, kind, cutoff, now) = (self.key, self.kind, self.cutoff, self.now);
         let error = |index: Option<usize>, reason: String| InputError {
             path: page.label.clone(),
             index,
@@ -256,7 +286,7 @@ pub fn audit_list(
             Ok(body) => body,
             Err(reason) => {
                 report.errors.push(error(None, reason.clone()));
-                continue;
+                return;
             }
         };
         let Some(list) = body.get(key).and_then(Value::as_array) else {
@@ -267,9 +297,10 @@ pub fn audit_list(
                     kind.as_str()
                 ),
             ));
-            continue;
+            return;
         };
-        links.push((&page.label, PageLinks::of(body, list.len())));
+        self.links
+            .push((page.label.clone(), PageLinks::of(body, list.len())));
         for (i, token) in list.iter().enumerate() {
             let source = SourceRef {
                 path: page.label.clone(),
@@ -277,7 +308,7 @@ pub fn audit_list(
             };
             match classify(token, kind, source, cutoff, now) {
                 Ok(record) => {
-                    if seen.insert(record.id.clone()) {
+                    if self.seen.insert(record.id.clone()) {
                         report.tokens.push(record);
                     }
                 }
@@ -285,13 +316,17 @@ pub fn audit_list(
             }
         }
     }
-    let only: Vec<PageLinks> = links.iter().map(|(_, l)| l.clone()).collect();
-    for gap in gaps(&only, "tokens") {
-        report.errors.push(InputError {
-            path: links[gap.page].0.to_owned(),
-            index: None,
-            reason: gap.reason,
-        });
+
+    /// Adds the gaps in the list (pages missing between those read) to `report`.
+    pub fn finish(self, report: &mut CredentialsReport) {
+        let only: Vec<PageLinks> = self.links.iter().map(|(_, l)| l.clone()).collect();
+        for gap in gaps(&only, "tokens") {
+            report.errors.push(InputError {
+                path: self.links[gap.page].0.clone(),
+                index: None,
+                reason: gap.reason,
+            });
+        }
     }
 }
 
@@ -309,9 +344,13 @@ pub fn run(args: &CredentialsArgs, ctx: &Context) -> Result<ExitCode, Error> {
         errors: Vec::new(),
     };
     for (path, key, kind, scope) in LISTS {
-        let pages = client.pages(path, scope);
-        crate::vendor::save_raw(&args.api, key, &pages)?;
-        audit_list(&mut report, &pages, key, kind, cutoff, ctx.now);
+        let mut list = ListAudit::new(key, kind, cutoff, ctx.now);
+        client.each_page(path, scope, &mut |i, page| {
+            crate::vendor::save_raw_page(&args.api, key, i, &page)?;
+            list.page(&mut report, &page);
+            Ok(())
+        })?;
+        list.finish(&mut report);
     }
     let stderr = io::stderr();
     for e in &report.errors {

@@ -25,15 +25,30 @@ pub const DEFAULT_P12_BUDGET: u64 = 100_000_000;
 pub const MAX_SIDE_FILE: u64 = 256 << 20;
 /// A line of PEM input longer than this is not read as a BEGIN line (it is reported).
 pub const MAX_PEM_LINE: usize = 8 << 20;
+/// Certificates kept from one input (a PEM file, a PKCS#7 bundle, a PKCS#12 file, stdin) by
+/// default. Real bundles hold a chain or a trust store (tens to hundreds); 100,000 is a
+/// large CA's whole export. Each certificate kept costs about 1.2 KiB (benches/README), so
+/// one input stays near 120 MiB; the rest of an input past the cap is skipped with a record.
+pub const DEFAULT_MAX_CERTS: u64 = 100_000;
+
+/// A line of a CSV manifest or a `--targets` file longer than this is not read (a record
+/// names it): a real line is under a kilobyte; a million-column header is 7 MB. The columns
+/// of a line are bounded by its length (a CSV reader keeps 8 bytes per field).
+pub const MAX_LINE: usize = 1 << 20;
+/// JSON nesting read at most: serde_json's recursion limit, on in this build (its
+/// `unbounded_depth` feature is not enabled), for manifests, pages, plans and summaries.
+pub const MAX_JSON_DEPTH: usize = 128;
 
 static MAX_INPUT: AtomicU64 = AtomicU64::new(DEFAULT_MAX_INPUT);
+static MAX_CERTS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_CERTS);
 static P12_LEFT: AtomicU64 = AtomicU64::new(DEFAULT_P12_BUDGET);
 static P12_BUDGET: AtomicU64 = AtomicU64::new(DEFAULT_P12_BUDGET);
 
-/// Sets the run's limits (from `--max-input-size` and `--p12-iteration-budget`) and refills
-/// the PKCS#12 budget.
-pub fn configure(max_input: u64, p12_budget: u64) {
+/// Sets the run's limits (from `--max-input-size`, `--max-certs-per-input` and
+/// `--p12-iteration-budget`) and refills the PKCS#12 budget.
+pub fn configure(max_input: u64, max_certs: u64, p12_budget: u64) {
     MAX_INPUT.store(max_input, Ordering::Relaxed);
+    MAX_CERTS.store(max_certs, Ordering::Relaxed);
     P12_BUDGET.store(p12_budget, Ordering::Relaxed);
     P12_LEFT.store(p12_budget, Ordering::Relaxed);
 }
@@ -41,6 +56,11 @@ pub fn configure(max_input: u64, p12_budget: u64) {
 /// Bytes read from one input at most.
 pub fn max_input() -> u64 {
     MAX_INPUT.load(Ordering::Relaxed)
+}
+
+/// Certificates kept from one input at most.
+pub fn max_certs() -> u64 {
+    MAX_CERTS.load(Ordering::Relaxed)
 }
 
 /// The run's PKCS#12 iteration budget, as configured.
@@ -88,6 +108,126 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 pub fn show_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// A JSON parse error in words: nesting past [`MAX_JSON_DEPTH`] says the limit.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        format!(
+            "nested more than the limit of {MAX_JSON_DEPTH} levels deep (at line {}, column \
+             {}); not read",
+            e.line(),
+            e.column()
+        )
+    } else {
+        text
+    }
+}
+
+/// The physical lines of `text` longer than [`MAX_LINE`]: (line number from 1, byte range
+/// without its line end).
+pub fn long_lines(text: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+    for (n, end) in ends.enumerate() {
+        if start > text.len() {
+            break;
+        }
+        if end - start > MAX_LINE {
+            out.push((n + 1, start..end));
+        }
+        start = end + 1;
+    }
+    out
+}
+
+/// Reads `text` with the given byte ranges left out (long lines, their line ends kept, so
+/// line numbers stay those of the file).
+pub struct Without<'a> {
+    text: &'a [u8],
+    pos: usize,
+    skip: std::collections::VecDeque<std::ops::Range<usize>>,
+}
+
+impl<'a> Without<'a> {
+    pub fn new(text: &'a [u8], skip: impl IntoIterator<Item = std::ops::Range<usize>>) -> Self {
+        Without {
+            text,
+            pos: 0,
+            skip: skip.into_iter().collect(),
+        }
+    }
+}
+
+impl Read for Without<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while let Some(r) = self.skip.front() {
+            if self.pos < r.start {
+                break;
+            }
+            self.pos = self.pos.max(r.end);
+            self.skip.pop_front();
+        }
+        let until = self.skip.front().map_or(self.text.len(), |r| r.start);
+        let n = (until - self.pos).min(out.len());
+        out[..n].copy_from_slice(&self.text[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads the next line of `r` into `buf` (its line end dropped), keeping at most
+/// [`MAX_LINE`] bytes: `None` at the end, `Some(true)` for a line that was longer (the rest
+/// of it is read past, never held).
+pub fn next_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(any.then_some(too_long));
+        }
+        any = true;
+        let (part, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        let room = MAX_LINE.saturating_sub(buf.len());
+        if part.len() > room {
+            too_long = true;
+        }
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        let used = done.unwrap_or(chunk.len());
+        r.consume(used);
+        if done.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+/// The record for a line over [`MAX_LINE`].
+pub fn long_line_reason(line: usize, len: usize) -> String {
+    format!(
+        "line {line} is {} long, more than the limit of {} for one line; not read",
+        show_size_rounded(len as u64),
+        show_size(MAX_LINE as u64)
+    )
+}
+
+/// A size rounded down to whole MiB/KiB for messages: "150 MiB".
+fn show_size_rounded(bytes: u64) -> String {
+    for (shift, unit) in [(20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift {
             return format!("{} {unit}", bytes >> shift);
         }
     }
@@ -352,6 +492,23 @@ mod tests {
         let mut exact = Capped::new(&data[..], 100);
         exact.read_to_end(&mut Vec::new()).unwrap();
         assert!(!exact.hit);
+    }
+
+    #[test]
+    fn long_lines_are_found_and_left_out_keeping_line_ends() {
+        let long = "x".repeat(MAX_LINE + 1);
+        let text = format!("a,b\n{long}\nc,d\n{long}");
+        let found = long_lines(text.as_bytes());
+        assert_eq!(
+            found.iter().map(|(n, r)| (*n, r.len())).collect::<Vec<_>>(),
+            [(2, MAX_LINE + 1), (4, MAX_LINE + 1)]
+        );
+        let mut out = String::new();
+        Without::new(text.as_bytes(), found.into_iter().map(|(_, r)| r))
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "a,b\n\nc,d\n");
+        assert!(long_lines(b"short\nlines\n").is_empty());
     }
 
     #[test]

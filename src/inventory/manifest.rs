@@ -236,7 +236,10 @@ fn json_rows(text: &str, problems: &mut Vec<String>) -> Vec<Raw> {
     let doc: JsonManifest = match serde_json::from_str(text) {
         Ok(d) => d,
         Err(e) => {
-            problems.push(format!("manifest is not valid JSON: {e}"));
+            problems.push(format!(
+                "manifest is not valid JSON: {}",
+                super::limits::json_error(&e)
+            ));
             return Vec::new();
         }
     };
@@ -476,10 +479,25 @@ impl<'de> serde::Deserialize<'de> for JsonField {
 }
 
 fn csv_rows(text: &str, problems: &mut Vec<String>) -> Vec<Raw> {
+    // A line over the limit is left out (the CSV reader would hold it whole, and more).
+    let long = super::limits::long_lines(text.as_bytes());
+    for (line, range) in &long {
+        problems.push(format!(
+            "manifest CSV: {}",
+            super::limits::long_line_reason(*line, range.len())
+        ));
+        if *line == 1 {
+            problems.push("manifest CSV header unreadable: its first line was not read".into());
+            return Vec::new();
+        }
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(text.as_bytes());
+        .from_reader(super::limits::Without::new(
+            text.as_bytes(),
+            long.into_iter().map(|(_, r)| r),
+        ));
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -502,6 +520,8 @@ fn csv_rows(text: &str, problems: &mut Vec<String>) -> Vec<Raw> {
     }
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
+        // The row's line in the file (a left-out line or a quoted line break shifts it).
+        let row = |p: Option<&csv::Position>| p.map_or(i + 2, |p| p.line() as usize);
         match record {
             Ok(rec) => {
                 let mut raw = Raw::default();
@@ -511,7 +531,7 @@ fn csv_rows(text: &str, problems: &mut Vec<String>) -> Vec<Raw> {
                 }
                 rows.push(raw);
             }
-            Err(e) => problems.push(format!("row {}: {e}; skipped", i + 2)),
+            Err(e) => problems.push(format!("row {}: {e}; skipped", row(e.position()))),
         }
     }
     rows

@@ -446,9 +446,43 @@ pub struct Loaded {
     other_blocks: Vec<&'static str>,
     /// Problems of this input by kind: past a few of a kind they are only counted.
     tally: limits::Tally,
+    /// Certificates not kept: past `--max-certs-per-input`.
+    skipped_certs: u64,
+    /// Reading stopped at the certificate cap, before the input's end.
+    stopped_at_cap: bool,
 }
 
 impl Loaded {
+    /// Keeps a certificate (and its DER, when kept), unless the input already gave
+    /// `--max-certs-per-input` of them: then it is only counted.
+    fn push_cert(&mut self, index: usize, facts: Box<CertFacts>, der: Option<Vec<u8>>) {
+        if self.certs.len() as u64 >= limits::max_certs() {
+            self.skipped_certs += 1;
+            return;
+        }
+        self.certs.push((index, facts));
+        self.ders.extend(der);
+    }
+
+    /// The record for certificates past the cap, if any were.
+    fn cap_record(&self) -> Option<String> {
+        if self.skipped_certs == 0 && !self.stopped_at_cap {
+            return None;
+        }
+        Some(format!(
+            "more than the limit of {} certificates in one input: the first {} were kept, {} \
+             more were skipped{} (raise --max-certs-per-input to read them)",
+            limits::max_certs(),
+            self.certs.len(),
+            self.skipped_certs,
+            if self.stopped_at_cap {
+                " and the rest of the input was not read"
+            } else {
+                ""
+            }
+        ))
+    }
+
     /// Records a problem with a block, unless many of its kind were listed already.
     fn error(&mut self, index: Option<usize>, reason: String) {
         if self.tally.keep(&reason) {
@@ -515,6 +549,9 @@ pub fn read_input_with(reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Resu
     let mut loaded = read_capped(&mut capped, opts)?;
     for summary in std::mem::take(&mut loaded.tally).summaries() {
         loaded.errors.push((None, summary));
+    }
+    if let Some(record) = loaded.cap_record() {
+        loaded.errors.push((None, record));
     }
     if capped.hit {
         loaded.errors.push((
@@ -730,10 +767,8 @@ fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle<
         let index = block.unwrap_or(i + 1);
         match cert::parse_der(der) {
             Ok(facts) => {
-                loaded.certs.push((index, Box::new(facts)));
-                if loaded.keep_der {
-                    loaded.ders.push(der.to_vec());
-                }
+                let der = loaded.keep_der.then(|| der.to_vec());
+                loaded.push_cert(index, Box::new(facts), der);
             }
             Err(e) => loaded.error(
                 Some(index),
@@ -752,10 +787,8 @@ fn add_pkcs12(loaded: &mut Loaded, contents: pkcs12::Contents) {
     for (i, der) in contents.certificates.into_iter().enumerate() {
         match cert::parse_der(&der) {
             Ok(facts) => {
-                loaded.certs.push((i + 1, Box::new(facts)));
-                if loaded.keep_der {
-                    loaded.ders.push(der);
-                }
+                let der = loaded.keep_der.then_some(der);
+                loaded.push_cert(i + 1, Box::new(facts), der);
             }
             Err(e) => loaded.error(
                 Some(i + 1),
@@ -878,6 +911,12 @@ fn read_pem_sized(
         lines_before += lines;
         blocks_before += blocks;
         buf.drain(..cut);
+        if loaded.skipped_certs > 0 {
+            // Past the certificate cap: what follows is not read (memory and time stay
+            // bounded; the record says so).
+            loaded.stopped_at_cap = !(eof && buf.is_empty());
+            return Ok(blocks_before);
+        }
         if eof && buf.is_empty() {
             return Ok(blocks_before);
         }
@@ -1033,15 +1072,11 @@ where
                 }
                 for (n, outcome) in sub.outcomes {
                     match outcome {
-                        BlockOutcome::Cert(facts, der) => {
-                            loaded.certs.push((n, facts));
-                            loaded.ders.extend(der);
-                        }
+                        BlockOutcome::Cert(facts, der) => loaded.push_cert(n, facts, der),
                         BlockOutcome::Key(spki) => loaded.keys.push((n, spki)),
                         BlockOutcome::Bundle(certs, errors) => {
                             for (facts, der) in certs {
-                                loaded.certs.push((n, facts));
-                                loaded.ders.extend(der);
+                                loaded.push_cert(n, facts, der);
                             }
                             for e in errors {
                                 loaded.error(Some(n), e);

@@ -246,6 +246,22 @@ pub fn read_file(
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let first = text.trim_start().chars().next();
+    let is_json = ext.as_deref() == Some("json") || matches!(first, Some('[') | Some('{'));
+    // Lines over the limit are left out, with a record each (JSON is read as a whole).
+    let long = if is_json {
+        Vec::new()
+    } else {
+        crate::inventory::limits::long_lines(text.as_bytes())
+    };
+    for (line, range) in &long {
+        errors.push(input_error(
+            &shown,
+            format!(
+                "--targets: {}",
+                crate::inventory::limits::long_line_reason(*line, range.len())
+            ),
+        ));
+    }
     let mut out = Vec::new();
     let mut push = |line: usize, r: Result<(Target, bool), String>| match r {
         Ok((mut t, own_starttls)) => {
@@ -257,7 +273,7 @@ pub fn read_file(
         }
         Err(e) => errors.push(input_error(&shown, format!("--targets: line {line}: {e}"))),
     };
-    if ext.as_deref() == Some("json") || matches!(first, Some('[') | Some('{')) {
+    if is_json {
         match json_entries(text) {
             Ok(entries) => {
                 for (i, e) in entries.into_iter().enumerate() {
@@ -267,7 +283,7 @@ pub fn read_file(
             Err(e) => errors.push(input_error(&shown, format!("--targets: {e}"))),
         }
     } else if ext.as_deref() == Some("csv") || looks_like_csv_header(text) {
-        match csv_entries(text) {
+        match csv_entries(text, long.into_iter().map(|(_, r)| r)) {
             Ok(entries) => {
                 for (line, e) in entries {
                     push(line, e.and_then(|e| e.target(sni)));
@@ -277,6 +293,9 @@ pub fn read_file(
         }
     } else {
         for (n, line) in text.lines().enumerate() {
+            if long.iter().any(|(l, _)| *l == n + 1) {
+                continue;
+            }
             let line = line.split('#').next().unwrap_or("");
             let (opts, words): (Vec<&str>, Vec<&str>) = line
                 .split_whitespace()
@@ -354,12 +373,18 @@ fn join(host: &str, port: Option<&str>) -> String {
     }
 }
 
-fn csv_entries(text: &str) -> Result<Vec<(usize, EntryResult)>, String> {
+fn csv_entries(
+    text: &str,
+    skip: impl IntoIterator<Item = std::ops::Range<usize>>,
+) -> Result<Vec<(usize, EntryResult)>, String> {
     let mut rd = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(crate::inventory::limits::Without::new(
+            text.as_bytes(),
+            skip,
+        ));
     let headers = rd
         .headers()
         .map_err(|e| format!("CSV header: {e}"))?
@@ -386,7 +411,8 @@ fn csv_entries(text: &str) -> Result<Vec<(usize, EntryResult)>, String> {
 }
 
 fn json_entries(text: &str) -> Result<Vec<EntryResult>, String> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("JSON: {e}"))?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("JSON: {}", crate::inventory::limits::json_error(&e)))?;
     let items = match &value {
         serde_json::Value::Array(a) => a,
         serde_json::Value::Object(o) => match o.get("targets") {

@@ -619,6 +619,22 @@ pub fn reasons(report: &ScanReport<'_>, entry: &CertEntry, v: &Verdict<'_>) -> V
             v.shares_key_total
         ));
     }
+    if f.omitted_sans > 0 {
+        out.push(format!(
+            "it has {} subject alternative names: the first {} are listed, {} more are not \
+             (certsweep keeps at most {} per certificate; `certsweep csr` copies them all)",
+            f.omitted_sans + crate::cert::MAX_SANS,
+            crate::cert::MAX_SANS,
+            f.omitted_sans,
+            crate::cert::MAX_SANS
+        ));
+    }
+    if f.names_cut {
+        out.push(format!(
+            "its subject or issuer is longer than {} bytes as text: shown cut",
+            crate::cert::name::MAX_NAME_TEXT
+        ));
+    }
     out
 }
 

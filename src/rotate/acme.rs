@@ -474,8 +474,18 @@ fn read_account_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, String> 
         }
     }
     let mut bytes = Zeroizing::new(Vec::new());
-    file.read_to_end(&mut bytes)
+    // An account file is a few KiB: never more than 1 MiB is read.
+    const MAX_ACCOUNT_FILE: u64 = 1 << 20;
+    (&mut file)
+        .take(MAX_ACCOUNT_FILE + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| format!("--acme-account {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_ACCOUNT_FILE {
+        return Err(format!(
+            "--acme-account {}: larger than the limit of 1 MiB for an account file; not read",
+            path.display()
+        ));
+    }
     Ok(Some(bytes))
 }
 
@@ -549,7 +559,9 @@ pub fn account(
 /// The EAB key from the file the CA gave (base64url, as CAs print it).
 pub fn eab_key(kid: &str, file: &Path) -> Result<ExternalAccountKey, String> {
     let raw = Zeroizing::new(
-        std::fs::read_to_string(file)
+        crate::input::read_all(file, 64 << 10)
+            .map_err(|e| crate::inventory::describe_io(&e))
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
             .map_err(|e| format!("--eab-hmac-file {}: {e}", file.display()))?,
     );
     let text = raw.trim();

@@ -122,7 +122,11 @@ pub fn issue_noted(
                 .as_ref()
                 .ok_or_else(|| Error::Refused("no CSR yet: run `rotate csr` first".into()))?;
             let csr_path = PathBuf::from(shown_path(&args.state, &csr.csr_path));
-            let text = std::fs::read_to_string(&csr_path)
+            // A regular file of at most 1 MiB (a CSR is a few KiB; a device or FIFO planted
+            // there must not hang the run).
+            let text = crate::input::read_all(&csr_path, 1 << 20)
+                .map_err(|e| crate::inventory::describe_io(&e))
+                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
                 .map_err(|e| Error::Refused(format!("the CSR {}: {e}", csr_path.display())))?;
             let der = pem_der(&text).ok_or_else(|| {
                 Error::Refused(format!(

@@ -310,6 +310,12 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
             .clone()
             .or_else(|| f.dns_names.first().cloned())
             .unwrap_or_else(|| f.subject.clone());
+        // The plan keeps every name the replacement must cover, past what a scan lists.
+        let (dns_names, ip_addresses) = match f.omitted_sans {
+            0 => None,
+            _ => crate::cert::all_names(der),
+        }
+        .unwrap_or_else(|| (f.dns_names.clone(), f.ip_addresses.clone()));
         let mut id = format!("{}-{}", csr::safe_name(&name), &fp[..6]);
         if plan.items.iter().any(|i| i.id == id) {
             id = format!("{}-{}", csr::safe_name(&name), &fp[..12]);
@@ -329,8 +335,8 @@ fn init(args: &RotateArgs, inv_args: &InventoryArgs, ctx: &Context) -> Result<Ex
                 subject: f.subject.clone(),
                 issuer: f.issuer.to_string(),
                 issuer_name_sha256: f.issuer_id.to_string(),
-                dns_names: f.dns_names.clone(),
-                ip_addresses: f.ip_addresses.clone(),
+                dns_names,
+                ip_addresses,
                 not_after: timefmt::rfc3339(f.not_after),
                 pem: csr::keyfile::pem("CERTIFICATE", der),
             },

@@ -338,8 +338,15 @@ pub fn load(path: &Path) -> Result<Option<State>, Error> {
     };
     let text = String::from_utf8(bytes).map_err(|_| unreadable(path, "not UTF-8 text"))?;
     // The version first, so a newer file gets the right message, not a field error.
-    let version = serde_json::from_str::<serde_json::Value>(&text)
-        .map_err(|e| unreadable(path, &format!("not valid JSON: {e}")))?["schema_version"]
+    let version = serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+        unreadable(
+            path,
+            &format!(
+                "not valid JSON: {}",
+                crate::inventory::limits::json_error(&e)
+            ),
+        )
+    })?["schema_version"]
         .as_u64();
     match version {
         Some(v) if v > u64::from(STATE_SCHEMA_VERSION) => {

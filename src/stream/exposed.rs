@@ -118,21 +118,55 @@ impl ExposedSet {
 
     /// Reads `--exposed-keys` lists: one SHA-256 hex digest per line, `#` comments allowed.
     /// Returns the reasons for lines that are not digests (line number first).
-    pub fn read_list(&mut self, input: impl BufRead) -> io::Result<Vec<(usize, String)>> {
+    /// Lines of at most `limits::MAX_LINE` bytes are read; the problems returned are the
+    /// first ten (and the count of the rest), not one per bad line.
+    pub fn read_list(&mut self, mut input: impl BufRead) -> io::Result<Vec<(usize, String)>> {
         let mut bad = Vec::new();
-        for (n, line) in input.lines().enumerate() {
-            let line = line?;
-            let token = line
+        let mut more_bad = 0usize;
+        let mut line = Vec::new();
+        let mut n = 0;
+        while let Some(too_long) = crate::inventory::limits::next_line(&mut input, &mut line)? {
+            n += 1;
+            let problem = if too_long {
+                Some(format!(
+                    "longer than the limit of {} for one line; not read",
+                    crate::inventory::limits::show_size(crate::inventory::limits::MAX_LINE as u64)
+                ))
+            } else {
+                None
+            };
+            let text = String::from_utf8_lossy(&line);
+            let token = text
                 .split('#')
                 .next()
                 .unwrap_or("")
                 .split_whitespace()
                 .next();
-            let Some(token) = token else { continue };
-            match Sha256::parse_hex(token) {
-                Some(d) => self.add_upload(&[d]),
-                None => bad.push((n + 1, "not a SHA-256 hex digest".to_owned())),
+            let problem = match (problem, token) {
+                (Some(p), _) => Some(p),
+                (None, None) => None,
+                (None, Some(token)) => match Sha256::parse_hex(token) {
+                    Some(d) => {
+                        self.add_upload(&[d]);
+                        None
+                    }
+                    None => Some("not a SHA-256 hex digest".to_owned()),
+                },
+            };
+            if let Some(p) = problem {
+                if bad.len() < 10 {
+                    bad.push((n, p));
+                } else {
+                    more_bad += 1;
+                }
             }
+        }
+        if more_bad > 0 {
+            // Line 0: about the whole list.
+            bad.push((
+                0,
+                format!("{more_bad} more bad line(s) were counted, not listed"),
+            ));
         }
         Ok(bad)
     }

@@ -40,6 +40,8 @@ use exposed::{ExposedSet, Origin};
 const LINE_BATCH: usize = 4096;
 /// Files judged per parallel batch (each is read whole, as in the in-memory scan).
 const FILE_BATCH: usize = 64;
+/// Bytes of input judged at a time (files, inline PEM, NDJSON lines), whatever their count.
+const BATCH_BYTES: u64 = 32 << 20;
 
 /// What `--help` and the summary say stream mode does not do.
 pub const REDUCED: &str = "each upload is judged on its own with the exposed-key set: the same \
@@ -85,10 +87,17 @@ struct Judge<'a> {
     write_records: bool,
 }
 
+/// Units with more certificates than this are rendered when written, straight to the
+/// output: their records as bytes (about 1.8 KiB each) would otherwise be held on top of the
+/// certificates (a 100,000-certificate file peaked at 437 MiB).
+const RENDER_INLINE: usize = 1000;
+
 /// One unit's output.
 #[derive(Default)]
-struct Judged {
+struct Judged<'r> {
     out: Vec<u8>,
+    /// A large unit, rendered when written (see [`RENDER_INLINE`]).
+    deferred: Option<Box<Deferred<'r>>>,
     summary: Summary,
     errors: Vec<InputError>,
     warnings: Vec<InputError>,
@@ -314,12 +323,13 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
             };
             match read {
                 Ok(bad) => {
-                    for (line, reason) in bad.into_iter().take(10) {
-                        setup.error(
-                            shown.clone(),
-                            None,
-                            format!("exposed keys: line {line}: {reason}"),
-                        );
+                    for (line, reason) in bad {
+                        let at = if line > 0 {
+                            format!("line {line}: ")
+                        } else {
+                            String::new()
+                        };
+                        setup.error(shown.clone(), None, format!("exposed keys: {at}{reason}"));
                     }
                 }
                 Err(e) => setup.error(shown, None, format!("exposed keys: {}", describe_io(&e))),
@@ -366,9 +376,11 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
 
     if args.exposed_keys_only {
         crate::report::messages::report_errors(&setup.errors);
-        let mut out = ctx.sink()?;
-        set.write(&mut out)?;
-        out.finish()?;
+        if ctx.wants_report() {
+            let mut out = ctx.sink()?;
+            set.write(&mut out)?;
+            out.finish()?;
+        }
         return Ok(ExitCode::of(!setup.errors.is_empty(), false));
     }
 
@@ -386,10 +398,21 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 .join(", "),
             _ => "(stream first pass: keys exposed before the cutoff by other uploads)".into(),
         },
-        write_records: !args.summary_only,
+        write_records: !args.summary_only && ctx.wants_report(),
     };
     let mut total = Summary::default();
-    let mut out = ctx.sink()?;
+    // `-q`: no data on stdout (records nor summary), only the diagnostics on stderr; an
+    // `--output` file is still written.
+    let mut sink = if ctx.wants_report() {
+        Some(ctx.sink()?)
+    } else {
+        None
+    };
+    let mut nowhere = io::sink();
+    let mut out: &mut dyn Write = match &mut sink {
+        Some(s) => s,
+        None => &mut nowhere,
+    };
     crate::report::messages::report_errors(&setup.errors);
     crate::report::messages::report_warnings(&setup.warnings);
     total.errors += count_paths(&setup.errors);
@@ -410,6 +433,15 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
         let judged: Vec<Judged> = batch.into_par_iter().map(|u| judge.unit(u)).collect();
         for j in judged {
             out.write_all(&j.out)?;
+            if let Some(d) = &j.deferred {
+                let report = ScanReport {
+                    policy: &policy,
+                    inventory: &d.inventory,
+                    classified: &d.classified,
+                    exposed_list: &d.list,
+                };
+                judge.render(&report, &mut *out)?;
+            }
             crate::report::messages::report_errors(&j.errors);
             crate::report::messages::report_warnings(&j.warnings);
             add(&mut total, &j.summary);
@@ -437,17 +469,27 @@ pub fn run(args: &ScanArgs, ctx: &Context) -> Result<ExitCode, Error> {
     } else {
         crate::report::write_ndjson_tail(&[], PolicyOut::from(&policy), &line, &mut out)?;
     }
-    out.finish()?;
+    if let Some(s) = sink {
+        s.finish()?;
+    }
     drop(spool);
     Ok(ExitCode::of(!total.complete, total.action_required))
 }
 
-/// Copies stdin to a temporary file (0600, removed when dropped) for two passes.
+/// Copies stdin to a temporary file (0600, removed when dropped) for two passes. NDJSON is
+/// copied whole (each line is one upload, capped when read); any other input is one upload,
+/// so no more than `--max-input-size` (and one byte, to tell it was larger) is copied.
 fn spool_stdin() -> io::Result<tempfile::NamedTempFile> {
     let mut tmp = tempfile::NamedTempFile::new()?;
     {
         let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        io::copy(&mut io::stdin().lock(), &mut w)?;
+        let mut stdin = io::stdin().lock();
+        let limit = if ndjson_in::looks_like(stdin.fill_buf()?) {
+            u64::MAX
+        } else {
+            inventory::limits::max_input().saturating_add(1)
+        };
+        io::copy(&mut io::Read::take(stdin, limit), &mut w)?;
         w.flush()?;
     }
     Ok(tmp)
@@ -459,15 +501,25 @@ fn drive(
     handle: &mut dyn FnMut(Vec<Unit>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut batch = Vec::new();
+    // Bytes of input in the batch: its units are judged at once and held until written, so
+    // a batch of large files is cut short (one 100,000-certificate file is about 70 MB).
+    let mut batch_bytes = 0u64;
     for item in plan {
         match item {
             Item::Job(upload, body) => {
+                batch_bytes += match body {
+                    Body::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+                    Body::Inline(t) => t.len() as u64,
+                    Body::Stdin => BATCH_BYTES,
+                    Body::Line(..) | Body::Bad(_) => 0,
+                };
                 batch.push(Unit {
                     upload: upload.clone(),
                     body: body.clone(),
                 });
-                if batch.len() >= FILE_BATCH {
+                if batch.len() >= FILE_BATCH || batch_bytes >= BATCH_BYTES {
                     handle(std::mem::take(&mut batch))?;
+                    batch_bytes = 0;
                 }
             }
             Item::Ndjson { source, shown } => {
@@ -497,7 +549,10 @@ fn drive(
                     let body = match next {
                         None => break,
                         Some(ndjson_in::Next::Line(l)) if l.trim().is_empty() => continue,
-                        Some(ndjson_in::Next::Line(l)) => Body::Line(l, n),
+                        Some(ndjson_in::Next::Line(l)) => {
+                            batch_bytes += l.len() as u64;
+                            Body::Line(l, n)
+                        }
                         Some(ndjson_in::Next::TooLong) => {
                             Body::Bad(format!("line {n}: longer than --max-input-size; not read"))
                         }
@@ -512,8 +567,9 @@ fn drive(
                         },
                         body,
                     });
-                    if batch.len() >= LINE_BATCH {
+                    if batch.len() >= LINE_BATCH || batch_bytes >= BATCH_BYTES {
                         handle(std::mem::take(&mut batch))?;
+                        batch_bytes = 0;
                     }
                 }
             }
@@ -619,8 +675,15 @@ fn own_exposed_unit(unit: Unit, policy: &Policy, opts: &ReadOptions<'_>) -> Vec<
     own_exposed(&load(unit, opts), policy)
 }
 
+/// What a large unit's records are rendered from.
+struct Deferred<'r> {
+    inventory: Inventory,
+    classified: classify::Classified<'r>,
+    list: ExposedList,
+}
+
 impl Judge<'_> {
-    fn unit(&self, unit: Unit) -> Judged {
+    fn unit(&self, unit: Unit) -> Judged<'_> {
         let inv = load(unit, &self.opts);
         let spkis: Vec<Sha256> = inv
             .certs
@@ -656,15 +719,23 @@ impl Judge<'_> {
             summary: report.summary(),
             ..Judged::default()
         };
-        if self.write_records {
-            let _ = self.render(&report, &mut j.out);
-        }
         j.errors = inv.errors.clone();
         j.warnings = inv.warnings.clone();
+        if self.write_records {
+            if inv.certs.len() > RENDER_INLINE {
+                j.deferred = Some(Box::new(Deferred {
+                    inventory: inv,
+                    classified,
+                    list,
+                }));
+            } else {
+                let _ = self.render(&report, &mut j.out);
+            }
+        }
         j
     }
 
-    fn render(&self, report: &ScanReport<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    fn render(&self, report: &ScanReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         for i in 0..report.inventory.certs.len() {
             let mut r = report.record(i);
             r.kind = Some("certificate");
@@ -673,12 +744,12 @@ impl Judge<'_> {
                     .push("stream mode: only this upload was searched for its private key".into());
             }
             serde_json::to_writer(&mut *out, &r).map_err(io::Error::from)?;
-            out.push(b'\n');
+            out.write_all(b"\n")?;
         }
         for mut f in report.key_findings() {
             f.kind = Some("key-finding");
             serde_json::to_writer(&mut *out, &f).map_err(io::Error::from)?;
-            out.push(b'\n');
+            out.write_all(b"\n")?;
         }
         for (e, kind) in report
             .inventory
@@ -689,7 +760,7 @@ impl Judge<'_> {
         {
             serde_json::to_writer(&mut *out, &ErrorRecord::new(e, Some(kind)))
                 .map_err(io::Error::from)?;
-            out.push(b'\n');
+            out.write_all(b"\n")?;
         }
         Ok(())
     }

@@ -38,7 +38,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_pages: 1000,
-            max_page_bytes: 32 << 20,
+            // A page parses to about 10 times its size (a 16 MiB page peaks at 171 MiB).
+            max_page_bytes: 16 << 20,
             max_retries: 4,
             max_wait: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
@@ -102,36 +103,62 @@ impl Client {
     /// so the audit is incomplete. `scope` names what the token needs (for 403 errors).
     pub fn pages(&self, path: &str, scope: &str) -> Vec<Page> {
         let mut out = Vec::new();
+        let _ = self.each_page(path, scope, &mut |_, page| {
+            out.push(page);
+            Ok(())
+        });
+        out
+    }
+
+    /// As [`Client::pages`], handing each page (numbered from 1) to `judge` as it arrives
+    /// and dropping it then: a run holds one page (at most `--max-page-mib` and its parse),
+    /// not the whole list. An error from `judge` ends the list and is returned.
+    pub fn each_page(
+        &self,
+        path: &str,
+        scope: &str,
+        judge: &mut dyn FnMut(usize, Page) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut fetched = 0;
         let mut seen = HashSet::new();
         let mut url = self.origin.url(path);
         loop {
-            if out.len() >= self.limits.max_pages {
-                out.push(Page {
-                    label: label(&url),
-                    body: Err(format!(
-                        "stopped after {} pages (--max-pages): the list goes on, so it was not \
-                         audited in full; raise --max-pages",
-                        self.limits.max_pages
-                    )),
-                });
-                return out;
+            if fetched >= self.limits.max_pages {
+                return judge(
+                    fetched + 1,
+                    Page {
+                        label: label(&url),
+                        body: Err(format!(
+                            "stopped after {} pages (--max-pages): the list goes on, so it was \
+                             not audited in full; raise --max-pages",
+                            self.limits.max_pages
+                        )),
+                    },
+                );
             }
             seen.insert(url.clone());
             let body = self.get(&url, scope).and_then(|bytes| {
                 serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
-                    format!("the API sent a page that is not valid JSON ({e}); run again later")
+                    format!(
+                        "the API sent a page that is not valid JSON ({}); run again later",
+                        crate::inventory::limits::json_error(&e)
+                    )
                 })
             });
             let next = body.as_ref().ok().and_then(|page| {
                 let links = PageLinks::of(page, 0);
                 links.more().then_some(links.next).flatten()
             });
-            out.push(Page {
-                label: label(&url),
-                body,
-            });
+            fetched += 1;
+            judge(
+                fetched,
+                Page {
+                    label: label(&url),
+                    body,
+                },
+            )?;
             let Some(next) = next else {
-                return out;
+                return Ok(());
             };
             let problem = if !self.origin.same_origin(&next) {
                 Some(format!(
@@ -149,11 +176,13 @@ impl Client {
                 None
             };
             if let Some(reason) = problem {
-                out.push(Page {
-                    label: label(&url),
-                    body: Err(reason),
-                });
-                return out;
+                return judge(
+                    fetched + 1,
+                    Page {
+                        label: label(&url),
+                        body: Err(reason),
+                    },
+                );
             }
             url = next;
         }
@@ -391,9 +420,15 @@ pub fn connect(account: &str, args: &crate::cli::ApiArgs) -> Result<Client, Erro
     Client::new(origin, &auth, &args.roots, limits)
 }
 
-/// With `--save-raw DIR`: every page fetched, as `NAME-001.json`…, credential values masked
-/// as in the report (see [`crate::apps::detect::mask_json`]); pages that failed are skipped.
-pub fn save_raw(args: &crate::cli::ApiArgs, name: &str, pages: &[Page]) -> Result<(), Error> {
+/// With `--save-raw DIR`: page `number` (from 1) of the list `name`, as `NAME-001.json`…,
+/// credential values masked as in the report (see [`crate::apps::detect::mask_json`]); a
+/// page that failed is skipped.
+pub fn save_raw_page(
+    args: &crate::cli::ApiArgs,
+    name: &str,
+    number: usize,
+    page: &Page,
+) -> Result<(), Error> {
     let Some(dir) = &args.save_raw else {
         return Ok(());
     };
@@ -404,21 +439,20 @@ pub fn save_raw(args: &crate::cli::ApiArgs, name: &str, pages: &[Page]) -> Resul
             crate::inventory::describe_io(&e)
         ))
     })?;
-    for (i, page) in pages.iter().enumerate() {
-        let Ok(body) = &page.body else { continue };
-        let saved = serde_json::json!({
-            "url": page.label,
-            "page": crate::apps::detect::mask_json(body),
-        });
-        let path = dir.join(format!("{name}-{:03}.json", i + 1));
-        let text = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
-        std::fs::write(&path, text).map_err(|e| {
-            Error::Usage(format!(
-                "--save-raw {}: {}",
-                path.display(),
-                crate::inventory::describe_io(&e)
-            ))
-        })?;
-    }
-    Ok(())
+    let Ok(body) = &page.body else {
+        return Ok(());
+    };
+    let saved = serde_json::json!({
+        "url": page.label,
+        "page": crate::apps::detect::mask_json(body),
+    });
+    let path = dir.join(format!("{name}-{number:03}.json"));
+    let text = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
+    std::fs::write(&path, text).map_err(|e| {
+        Error::Usage(format!(
+            "--save-raw {}: {}",
+            path.display(),
+            crate::inventory::describe_io(&e)
+        ))
+    })
 }
