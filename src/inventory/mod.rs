@@ -1,7 +1,6 @@
 //! Loading what was uploaded: files, directories, stdin and manifests → certificates, keys and
 //! error records. A bad input never stops the run; it becomes an `InputError`.
 
-mod der;
 pub mod limits;
 pub mod manifest;
 pub mod pem;
@@ -707,10 +706,9 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKin
             return DerKind::Read;
         }
     }
-    let structure = match der::read(bytes) {
-        Err(e) => format!("; {e}"),
-        Ok(_) => String::new(),
-    };
+    let structure = pkcs7::structure_error(bytes)
+        .map(|e| format!("; {e}"))
+        .unwrap_or_default();
     loaded.errors.push((
         None,
         format!(
@@ -722,7 +720,7 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKin
 
 /// The certificates of a PKCS#7 bundle. In a DER file (`block` None) each is numbered by
 /// its position in the bundle; in PEM, all carry the number of their `PKCS7` block.
-fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle<'_>) {
+fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle) {
     for (i, der) in bundle.certificates.iter().enumerate() {
         let index = block.unwrap_or(i + 1);
         match cert::parse_der(der) {
