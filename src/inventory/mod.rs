@@ -700,6 +700,12 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKin
             }
         };
     }
+    if pkcs12::looks_like_ber(bytes) {
+        loaded
+            .errors
+            .push((None, pkcs12::P12Error::Ber.to_string()));
+        return DerKind::ContainerFailed;
+    }
     for format in [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1] {
         if let Ok(spki) = key::public_key_digest(format, bytes) {
             loaded.keys.push((1, spki));
@@ -769,6 +775,15 @@ fn add_pkcs12(loaded: &mut Loaded, contents: pkcs12::Contents) {
     }
     for note in contents.skipped {
         loaded.errors.push((None, note));
+    }
+    if contents.trailing > 0 {
+        loaded.errors.push((
+            None,
+            format!(
+                "{} unexpected bytes after the PKCS#12 file",
+                contents.trailing
+            ),
+        ));
     }
 }
 

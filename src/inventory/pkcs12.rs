@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use cms::content_info::ContentInfo;
 use cms::encrypted_data::EncryptedData;
 use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetStringRef};
-use der::{Decode, Encode, Sequence, SliceReader, Tag, Tagged};
+use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged};
 use pkcs12::cert_type::CertBag;
 use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pbes2Params, Pkcs12PbeParams};
 use pkcs12::pfx::Pfx;
@@ -87,6 +87,8 @@ pub struct Contents {
     pub keys: Vec<Zeroizing<Vec<u8>>>,
     /// Bags that were not read (CRLs, secrets, other certificate types), as notes.
     pub skipped: Vec<String>,
+    /// Bytes after the PFX.
+    pub trailing: usize,
 }
 
 /// Why a PKCS#12 file could not be read. The messages never contain secret material.
@@ -110,6 +112,8 @@ pub enum P12Error {
     Malformed(String),
     #[error("the PKCS#12 password is not valid UTF-8")]
     PasswordNotUtf8,
+    #[error("PKCS#12 file in BER encoding (indefinite lengths), which is not supported: rewrite it as DER with `keytool -importkeystore -srckeystore FILE -srcstoretype PKCS12 -destkeystore NEW.p12 -deststoretype PKCS12` (Java reads BER and writes DER; the key stays encrypted)")]
+    Ber,
 }
 
 impl P12Error {
@@ -126,6 +130,10 @@ impl P12Error {
             ),
             P12Error::Unsupported(what) => format!("it uses {what}, which is not supported"),
             P12Error::Malformed(why) => format!("malformed: {why}"),
+            P12Error::Ber => {
+                "it is in BER encoding (indefinite lengths), which is not supported; DER is required"
+                    .into()
+            }
             other => other.to_string(),
         }
     }
@@ -149,8 +157,17 @@ pub fn decrypt_pkcs8(der_bytes: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Ve
 
 impl From<der::Error> for P12Error {
     fn from(e: der::Error) -> Self {
-        P12Error::Malformed(reason(e))
+        match e.kind() {
+            der::ErrorKind::IndefiniteLength => P12Error::Ber,
+            _ => P12Error::Malformed(reason(e)),
+        }
     }
+}
+
+/// True if `input` starts like a PFX in BER with an indefinite outer length, as BouncyCastle
+/// and EJBCA write them: SEQUENCE (indefinite) { INTEGER 3, … }. Refused with [`P12Error::Ber`].
+pub fn looks_like_ber(input: &[u8]) -> bool {
+    input.starts_with(&[0x30, 0x80, 0x02, 0x01, 0x03])
 }
 
 /// True if `der` is shaped like a PFX: SEQUENCE { INTEGER 3, SEQUENCE { OID … } … }.
@@ -230,7 +247,10 @@ pub fn decode(input: &[u8], password: Option<&[u8]>) -> Result<Contents, P12Erro
     let mut budget = Budget {
         left: MAX_TOTAL_ITERATIONS,
     };
-    let pfx = Pfx::from_der(input)?;
+    let mut reader = SliceReader::new(input)?;
+    let pfx = Pfx::decode(&mut reader)?;
+    // Bytes after the PFX are outside the MAC: said, not read.
+    let trailing = usize::try_from(u32::from(reader.remaining_len())).unwrap_or(usize::MAX);
     if pfx.auth_safe.content_type != DATA {
         return Err(P12Error::Unsupported(format!(
             "an authSafe of type {} (public-key integrity mode)",
@@ -271,7 +291,10 @@ pub fn decode(input: &[u8], password: Option<&[u8]>) -> Result<Contents, P12Erro
             .ok_or(P12Error::NeedsPassword)?,
     };
 
-    let mut contents = Contents::default();
+    let mut contents = Contents {
+        trailing,
+        ..Contents::default()
+    };
     // AuthenticatedSafe ::= SEQUENCE OF ContentInfo
     for ci in Vec::<ContentInfo>::from_der(auth_safe)? {
         if ci.content_type == DATA {
