@@ -569,6 +569,84 @@ mod tests {
         );
     }
 
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![tag];
+        match body.len() {
+            n if n < 0x80 => v.push(n as u8),
+            n if n < 0x100 => v.extend([0x81, n as u8]),
+            n => v.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn oid_der(o: Oid) -> Vec<u8> {
+        o.to_der().unwrap()
+    }
+
+    /// PFX { 3, data { AuthenticatedSafe { data { safe_contents } } } }, without a MAC.
+    fn pfx(safe_contents: &[u8]) -> Vec<u8> {
+        let data = |body: &[u8]| {
+            let mut ci = oid_der(DATA);
+            ci.extend(tlv(0xa0, &tlv(0x04, body)));
+            tlv(0x30, &ci)
+        };
+        let auth_safe = tlv(0x30, &data(safe_contents));
+        let mut p = vec![0x02, 0x01, 0x03];
+        p.extend(data(&auth_safe));
+        tlv(0x30, &p)
+    }
+
+    fn bag(id: Oid, tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut b = oid_der(id);
+        b.extend(tlv(tag, value));
+        tlv(0x30, &b)
+    }
+
+    /// SafeContents holding a SafeContentsBag `depth` deep around an empty SafeContents.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut inner = tlv(0x30, &[]);
+        for _ in 0..depth {
+            inner = tlv(
+                0x30,
+                &bag(pkcs12::PKCS_12_SAFE_CONTENTS_BAG_OID, 0xa0, &inner),
+            );
+        }
+        inner
+    }
+
+    #[test]
+    fn structure_limits_and_hostile_encodings() {
+        let key = tlv(0x30, &[0x02, 0x01, 0x00]);
+        let plain = pfx(&tlv(0x30, &bag(pkcs12::PKCS_12_KEY_BAG_OID, 0xa0, &key)));
+        assert!(looks_like(&plain));
+        let contents = decode(&plain, None).unwrap();
+        assert_eq!(contents.keys.len(), 1);
+        assert_eq!(&contents.keys[0][..], &key[..]);
+        assert_eq!(contents.trailing, 0);
+
+        assert!(decode(&pfx(&nested(MAX_DEPTH)), None).is_ok());
+        assert_eq!(
+            decode(&pfx(&nested(MAX_DEPTH + 1)), None).err(),
+            Some(P12Error::Malformed("SafeContents nested too deeply".into()))
+        );
+        // A bag value under [1] instead of [0].
+        let wrong = pfx(&tlv(0x30, &bag(pkcs12::PKCS_12_KEY_BAG_OID, 0xa1, &key)));
+        assert!(matches!(decode(&wrong, None), Err(P12Error::Malformed(_))));
+        // BER inside: an indefinite-length SafeContents.
+        let mut ber = vec![0x30, 0x80];
+        ber.extend(bag(pkcs12::PKCS_12_KEY_BAG_OID, 0xa0, &key));
+        ber.extend([0, 0]);
+        assert_eq!(decode(&pfx(&ber), None).err(), Some(P12Error::Ber));
+        // Truncated: the kind stays "truncated".
+        let e = decode(&plain[..plain.len() - 3], None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("malformed PKCS#12: truncated"), "{e}");
+        assert!(!looks_like(&plain[..plain.len() - 3]));
+    }
+
     #[test]
     fn password_encodings() {
         let p = Password::new("añ".as_bytes()).unwrap();

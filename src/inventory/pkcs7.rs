@@ -174,6 +174,8 @@ mod tests {
             let len = body.len();
             if len < 0x80 {
                 v.push(len as u8);
+            } else if len < 0x100 {
+                v.extend([0x81, len as u8]);
             } else {
                 v.extend([0x82, (len >> 8) as u8, len as u8]);
             }
