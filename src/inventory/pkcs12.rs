@@ -1,10 +1,13 @@
 //! PKCS#12 files (`.p12`, `.pfx`, RFC 7292): the certificates and private keys inside.
 //!
-//! The structure is walked here; the cryptography comes from maintained crates: aws-lc-rs
-//! (PBKDF2, HMAC, AES-CBC), RustCrypto `pkcs12` (the RFC 7292 appendix B key derivation),
-//! `des` and `rc2` with `cbc` (the legacy PBEs OpenSSL's `-legacy` writes). The MAC is
-//! verified before anything is decrypted, every iteration count is checked against a cap
-//! before any key is derived, and decrypted key bytes live only in `Zeroizing` buffers.
+//! The structure is decoded by RustCrypto's strict DER types (`pkcs12`'s Pfx, MacData,
+//! CertBag and PBE parameters, `cms`'s ContentInfo and EncryptedData, `der`); the
+//! cryptography comes from maintained crates too: aws-lc-rs (PBKDF2, HMAC, AES-CBC),
+//! `pkcs12::kdf` (the RFC 7292 appendix B key derivation), `des` and `rc2` with `cbc` (the
+//! legacy PBEs OpenSSL's `-legacy` writes). The MAC is verified before anything is
+//! decrypted, every iteration count is checked against a cap before any key is derived,
+//! and decrypted bags and key bytes live only in `Zeroizing` buffers (bags are read in
+//! place, borrowed, never copied out).
 
 use std::num::NonZeroU32;
 
@@ -14,17 +17,16 @@ use aws_lc_rs::cipher::{
 use aws_lc_rs::{hmac, pbkdf2};
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockDecryptMut, InnerIvInit, KeyIvInit};
-use pkcs12::kdf::{derive_key, Pkcs12KeyType};
-use zeroize::Zeroizing;
-
 use cms::content_info::ContentInfo;
 use cms::encrypted_data::EncryptedData;
 use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetStringRef};
 use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged};
 use pkcs12::cert_type::CertBag;
+use pkcs12::kdf::{derive_key, Pkcs12KeyType};
 use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pbes2Params, Pkcs12PbeParams};
 use pkcs12::pfx::Pfx;
 use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
+use zeroize::Zeroizing;
 
 use super::pkcs7::{first_tlv, reason, RawSet};
 
