@@ -7,7 +7,7 @@
 //! kept as its raw DER and parsed later by x509-parser, so one bad entry of a bundle is
 //! reported on its own and does not lose the others.
 
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::content_info::CmsVersion;
 use der::asn1::{AnyRef, ObjectIdentifier, SequenceRef};
 use der::{
     Decode, DecodeValue, EncodeValue, ErrorKind, FixedTag, Header, Length, Reader, Sequence,
@@ -27,11 +27,21 @@ pub fn looks_like(der: &[u8]) -> bool {
 
 /// What a bundle holds: each certificate's DER, and why any other entry was skipped.
 #[derive(Debug, Default)]
-pub struct Bundle {
-    pub certificates: Vec<Vec<u8>>,
+pub struct Bundle<'a> {
+    pub certificates: Vec<&'a [u8]>,
     pub skipped: Vec<String>,
     /// Bytes after the ContentInfo.
     pub trailing: usize,
+}
+
+/// ContentInfo (RFC 5652 §3) borrowed from the input: `cms::content_info::ContentInfo` owns
+/// a copy of its content, and a hostile bundle of millions of tiny entries would then cost
+/// a copy of each too.
+#[derive(Sequence)]
+struct ContentInfoRef<'a> {
+    content_type: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    content: AnyRef<'a>,
 }
 
 /// SignedData as far as certsweep reads it. `cms::signed_data::SignedData` would parse every
@@ -50,10 +60,10 @@ struct SignedDataCertificates<'a> {
 }
 
 /// Reads the certificates of a DER ContentInfo holding SignedData.
-pub fn certificates(input: &[u8]) -> Result<Bundle, String> {
+pub fn certificates(input: &[u8]) -> Result<Bundle<'_>, String> {
     let malformed = |e: der::Error| format!("malformed PKCS#7: {}", reason(e));
     let mut reader = SliceReader::new(input).map_err(malformed)?;
-    let info = ContentInfo::decode(&mut reader).map_err(malformed)?;
+    let info = ContentInfoRef::decode(&mut reader).map_err(malformed)?;
     let trailing = usize::try_from(u32::from(reader.remaining_len())).unwrap_or(usize::MAX);
     if info.content_type != SIGNED_DATA {
         return Err(format!(
@@ -69,7 +79,7 @@ pub fn certificates(input: &[u8]) -> Result<Bundle, String> {
     };
     for (n, entry) in signed.certificates.iter().flat_map(|s| &s.0).enumerate() {
         match entry.first() {
-            Some(0x30) => bundle.certificates.push(entry.to_vec()),
+            Some(0x30) => bundle.certificates.push(entry),
             // extendedCertificate [0], v1/v2 attribute certificates [1] [2], other [3].
             tag => bundle.skipped.push(format!(
                 "entry {} of the PKCS#7 certificate set is not an X.509 certificate (tag 0x{:02x}); skipped",
@@ -200,7 +210,8 @@ mod tests {
     fn entries_keep_their_order_and_duplicates_and_others_are_skipped() {
         // Two identical "certificates" (a SET OF that DER would forbid), then a [1] entry.
         let certs = [0x30, 0x00, 0x30, 0x00, 0xa1, 0x00, 0x30, 0x01, 0x05];
-        let bundle = certificates(&signed_data(&certs)).unwrap();
+        let input = signed_data(&certs);
+        let bundle = certificates(&input).unwrap();
         assert_eq!(
             bundle.certificates,
             [vec![0x30, 0x00], vec![0x30, 0x00], vec![0x30, 0x01, 0x05]]
