@@ -139,17 +139,46 @@ pub(super) fn first_tlv(bytes: &[u8]) -> Option<AnyRef<'_>> {
     AnyRef::decode(&mut reader).ok()
 }
 
-/// A decoding error as a sentence fragment (truncation and BER said plainly).
+/// A decoding error as a sentence fragment, in certsweep's words: der's own texts say
+/// "unsupported" or "DER" for plain malformations, which would give the record the wrong
+/// kind (see `report::kinds`). Truncation says "truncated", BER says "not supported".
 pub(super) fn reason(e: der::Error) -> String {
-    match e.kind() {
+    let what = match e.kind() {
         ErrorKind::Incomplete {
             expected_len,
             actual_len,
-        } => format!("truncated: {expected_len} bytes needed but only {actual_len} present"),
-        ErrorKind::IndefiniteLength => {
-            "indefinite length (BER) is not supported; DER is required".into()
+        } => {
+            return format!("truncated: {expected_len} bytes needed but only {actual_len} present")
         }
-        _ => e.to_string(),
+        ErrorKind::IndefiniteLength => {
+            return "indefinite length (BER) is not supported; DER is required".into()
+        }
+        ErrorKind::TagUnexpected {
+            expected: Some(expected),
+            actual,
+        } => format!("expected {expected}, found {actual}"),
+        ErrorKind::TagUnexpected {
+            expected: None,
+            actual,
+        } => format!("unexpected {actual}"),
+        ErrorKind::TagUnknown { byte } => format!("unknown tag 0x{byte:02x}"),
+        ErrorKind::TagNumberInvalid => "a tag number out of range".into(),
+        ErrorKind::TrailingData { remaining, .. } => {
+            format!("{remaining} unexpected bytes after a structure")
+        }
+        ErrorKind::Length { tag } => format!("wrong length for {tag}"),
+        ErrorKind::Noncanonical { tag } => format!("{tag} not in its canonical encoding"),
+        ErrorKind::Value { tag } => format!("malformed {tag} value"),
+        ErrorKind::Overflow | ErrorKind::Overlength => "a length or number too large".into(),
+        ErrorKind::OidMalformed => "malformed OBJECT IDENTIFIER".into(),
+        ErrorKind::OidUnknown { oid } => format!("unknown OBJECT IDENTIFIER {oid}"),
+        ErrorKind::SetDuplicate | ErrorKind::SetOrdering => "a SET OF out of order".into(),
+        ErrorKind::Utf8(_) => "a string that is not UTF-8".into(),
+        _ => "a structure that cannot be read".into(),
+    };
+    match e.position() {
+        Some(at) => format!("{what} at byte {at}"),
+        None => what,
     }
 }
 
@@ -255,5 +284,27 @@ mod tests {
             Some("truncated: a value of 5 bytes but only 1 left")
         );
         assert_eq!(structure_error(&[0x30, 0x01, 0x01]), None);
+    }
+
+    /// der's own texts say "unsupported" and "DER" for plain malformations; ours keep the kinds
+    /// the hand-written reader's messages had (unreadable, truncated; BER unsupported).
+    #[test]
+    fn decoding_errors_keep_their_kinds() {
+        use crate::report::kinds::kind_of;
+        let good = signed_data(&[0x30, 0x00]);
+        let mut cases: Vec<(Vec<u8>, &str)> = vec![(good[..good.len() - 2].to_vec(), "truncated")];
+        let mut ber = good.clone();
+        ber[1] = 0x80;
+        ber.extend([0, 0]);
+        cases.push((ber, "unsupported"));
+        for (at, byte) in [(0, 0x00), (0, 0x31), (2, 0x1f), (13, 0x00), (15, 0x02), (17, 0xff)] {
+            let mut bad = good.clone();
+            bad[at] = byte;
+            cases.push((bad, "unreadable"));
+        }
+        for (input, kind) in cases {
+            let e = certificates(&input).unwrap_err();
+            assert_eq!(kind_of(&e), kind, "{e}");
+        }
     }
 }
