@@ -381,8 +381,10 @@ fn read_safe_contents(
     for bag in bags {
         let value = bag.bag_value;
         if bag.bag_id == pkcs12::PKCS_12_KEY_BAG_OID {
-            // to_der allocates the exact length once, so no unzeroized copy is left behind.
-            contents.keys.push(Zeroizing::new(value.to_der()?));
+            // Encoded straight into the zeroizing buffer (one allocation of the exact size).
+            let mut key = Zeroizing::new(Vec::new());
+            value.encode_to_vec(&mut key)?;
+            contents.keys.push(key);
         } else if bag.bag_id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
             let epki: EncryptedPrivateKeyInfo = value.decode_as()?;
             let key = decrypt(
