@@ -726,7 +726,7 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKin
 
 /// The certificates of a PKCS#7 bundle. In a DER file (`block` None) each is numbered by
 /// its position in the bundle; in PEM, all carry the number of their `PKCS7` block.
-fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle) {
+fn add_bundle(loaded: &mut Loaded, block: Option<usize>, bundle: &pkcs7::Bundle<'_>) {
     for (i, der) in bundle.certificates.iter().enumerate() {
         let index = block.unwrap_or(i + 1);
         match cert::parse_der(der) {

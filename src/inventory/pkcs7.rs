@@ -297,7 +297,14 @@ mod tests {
         ber[1] = 0x80;
         ber.extend([0, 0]);
         cases.push((ber, "unsupported"));
-        for (at, byte) in [(0, 0x00), (0, 0x31), (2, 0x1f), (13, 0x00), (15, 0x02), (17, 0xff)] {
+        for (at, byte) in [
+            (0, 0x00),
+            (0, 0x31),
+            (2, 0x1f),
+            (13, 0x00),
+            (15, 0x02),
+            (17, 0xff),
+        ] {
             let mut bad = good.clone();
             bad[at] = byte;
             cases.push((bad, "unreadable"));
