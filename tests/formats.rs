@@ -251,3 +251,241 @@ fn roots_may_be_a_pkcs7_bundle() {
     .json();
     assert_eq!(r["certificates"][0]["status"], "revoked");
 }
+
+/// Runs a tool (openssl, keytool) in `dir`; the test fails if it does.
+fn tool(dir: &std::path::Path, program: &str, args: &[&str]) {
+    let out = std::process::Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes the PKCS#12 layouts real tools produce, in `dir`, from the shop upload (leaf, CA,
+/// P-256 key): OpenSSL 3 in each of its modes, and Java's keytool (modern and legacy).
+fn real_world_p12s(dir: &std::path::Path) -> Vec<(&'static str, usize, usize)> {
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    let shop = shop.to_str().unwrap();
+    write(dir, "pass.txt", format!("{PASSWORD}\n"));
+    let openssl: [(&str, &[&str]); 8] = [
+        ("default.p12", &[]),
+        ("legacy.p12", &["-legacy"]),
+        ("nomac.p12", &["-nomac"]),
+        ("nomac-legacy.p12", &["-legacy", "-nomac"]),
+        ("plain-bags.p12", &["-keypbe", "NONE", "-certpbe", "NONE"]),
+        (
+            "sha512-aes128.p12",
+            &[
+                "-macalg",
+                "sha512",
+                "-keypbe",
+                "AES-128-CBC",
+                "-certpbe",
+                "AES-192-CBC",
+            ],
+        ),
+        ("descert.p12", &["-descert"]),
+        ("one-iteration.p12", &["-noiter", "-nomaciter"]),
+    ];
+    let mut files = Vec::new();
+    for (name, flags) in openssl {
+        let mut args = vec!["pkcs12", "-export", "-in", shop, "-name", "shop"];
+        args.extend(["-passout", "file:pass.txt", "-out", name]);
+        args.extend(flags);
+        tool(dir, "openssl", &args);
+        files.push((name, 2, 1));
+    }
+    // keytool rewrites a store in Java's own layout (PBES2/AES-256 and an HMAC-SHA256 MAC; with
+    // keystore.pkcs12.legacy, RC2-40 and 3DES) and writes trusted-certificate-only stores.
+    let store = |legacy: bool, dest: &'static str| {
+        let mut args = vec![];
+        if legacy {
+            args.push("-J-Dkeystore.pkcs12.legacy");
+        }
+        args.extend([
+            "-importkeystore",
+            "-noprompt",
+            "-srckeystore",
+            "default.p12",
+        ]);
+        args.extend(["-srcstoretype", "PKCS12", "-srcstorepass", PASSWORD]);
+        args.extend(["-destkeystore", dest, "-deststoretype", "PKCS12"]);
+        args.extend(["-deststorepass", PASSWORD]);
+        tool(dir, "keytool", &args);
+    };
+    store(false, "keytool.p12");
+    store(true, "keytool-legacy.p12");
+    files.extend([("keytool.p12", 2, 1), ("keytool-legacy.p12", 2, 1)]);
+    tool(dir, "openssl", &["x509", "-in", shop, "-out", "leaf.pem"]);
+    tool(
+        dir,
+        "keytool",
+        &[
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "leaf",
+            "-file",
+            "leaf.pem",
+            "-keystore",
+            "keytool-trust.p12",
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            PASSWORD,
+        ],
+    );
+    files.push(("keytool-trust.p12", 1, 0));
+    files
+}
+
+/// The strict DER reader (RustCrypto `der`) reads what OpenSSL and keytool really write: none
+/// of these layouts is BER, and each one's certificates and key come out, the key matched.
+#[test]
+fn pkcs12_as_openssl_and_keytool_write_them_load_and_the_key_is_matched() {
+    let dir = temp();
+    let files = real_world_p12s(dir.path());
+    let pass = dir.path().join("pass.txt").display().to_string();
+    // One run per file: the report lists a certificate seen in several files once.
+    for (file, certs, keys) in files {
+        let r = Test::new()
+            .args(["scan", dir.path().join(file).to_str().unwrap()])
+            .args(["--format", "json", "--p12-password-file", &pass])
+            .run()
+            .code(0)
+            .json();
+        assert_eq!(
+            r["errors"].as_array().unwrap().len(),
+            0,
+            "{file}: {}",
+            r["errors"]
+        );
+        assert_eq!(r["certificates"].as_array().unwrap().len(), certs, "{file}");
+        assert_eq!(r["summary"]["private_keys"], keys, "{file}");
+        let leaf = &r["certificates"][0];
+        assert_eq!(leaf["subject"], "CN=shop.example.com", "{file}");
+        assert_eq!(leaf["private_key_in_upload"], keys == 1, "{file}");
+    }
+}
+
+/// A PKCS#12 in BER (indefinite lengths, as BouncyCastle and EJBCA write) is named as such
+/// with the way to rewrite it, and the run goes on. It used to be "not a DER certificate,
+/// PKCS#7 bundle, PKCS#12 file or private key".
+#[test]
+fn a_ber_pkcs12_is_named_with_the_keytool_fix_and_the_run_goes_on() {
+    let dir = temp();
+    let der = fixture("formats/shop-empty.p12");
+    assert_eq!(&der[..2], [0x30, 0x82]);
+    let mut ber = vec![0x30, 0x80];
+    ber.extend(&der[4..]);
+    ber.extend([0, 0]);
+    let p = write(dir.path(), "ber.p12", ber);
+    let run = scan_json(&[p.to_str().unwrap(), &format!("{F}/bundle.p7c")]).code(2);
+    let r = run.json();
+    assert_eq!(r["certificates"].as_array().unwrap().len(), 3);
+    let e = &r["errors"][0];
+    assert_eq!(e["kind"], "unsupported");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "PKCS#12 file in BER encoding (indefinite lengths), which is not supported"
+        ) && reason.contains("keytool -importkeystore"),
+        "{reason}"
+    );
+    // keytool's rewrite of it is DER and loads.
+    tool(
+        dir.path(),
+        "keytool",
+        &[
+            "-importkeystore",
+            "-noprompt",
+            "-srckeystore",
+            "ber.p12",
+            "-srcstoretype",
+            "PKCS12",
+            "-srcstorepass",
+            "",
+            "-destkeystore",
+            "der.p12",
+            "-deststoretype",
+            "PKCS12",
+            "-deststorepass",
+            PASSWORD,
+        ],
+    );
+    let pass = write(dir.path(), "pass.txt", PASSWORD);
+    let r = Test::new()
+        .args(["scan", dir.path().join("der.p12").to_str().unwrap()])
+        .args([
+            "--format",
+            "json",
+            "--p12-password-file",
+            pass.to_str().unwrap(),
+        ])
+        .run()
+        .json();
+    assert_eq!(r["summary"]["private_keys"], 1, "{}", r["errors"]);
+}
+
+/// Bytes after a PFX are outside its MAC: the file is read and the junk is named, as after a
+/// PKCS#7 bundle or a DER certificate (they used to be ignored silently).
+#[test]
+fn bytes_after_a_pkcs12_are_named() {
+    let dir = temp();
+    let mut bytes = fixture("formats/shop-empty.p12");
+    bytes.extend(b"junk");
+    let p = write(dir.path(), "junk.p12", bytes);
+    let r = scan_json(&[p.to_str().unwrap()]).code(2).json();
+    assert_eq!(r["summary"]["private_keys"], 1);
+    assert_eq!(r["certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        r["errors"][0]["reason"],
+        "4 unexpected bytes after the PKCS#12 file"
+    );
+}
+
+/// PBES2 with the PBKDF2 PRF left out (it defaults to HMAC-SHA1; OpenSSL omits it then):
+/// RustCrypto's `Pbkdf2Params` requires it, ours does not.
+#[test]
+fn an_encrypted_key_with_the_default_prf_is_opened() {
+    let dir = temp();
+    let shop = root().join("fixtures/demo/uploads/shop.pem");
+    write(dir.path(), "pass.txt", format!("{PASSWORD}\n"));
+    tool(
+        dir.path(),
+        "openssl",
+        &["pkey", "-in", shop.to_str().unwrap(), "-out", "key.pem"],
+    );
+    tool(
+        dir.path(),
+        "openssl",
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            "key.pem",
+            "-v2",
+            "aes-128-cbc",
+            "-v2prf",
+            "hmacWithSHA1",
+            "-passout",
+            "file:pass.txt",
+            "-out",
+            "enc.pem",
+        ],
+    );
+    let enc = std::fs::read_to_string(dir.path().join("enc.pem")).unwrap();
+    assert!(enc.contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    let r = Test::new()
+        .args(["scan", dir.path().join("enc.pem").to_str().unwrap()])
+        .args(["--format", "json", "--key-passphrase-file"])
+        .arg(dir.path().join("pass.txt"))
+        .run()
+        .json();
+    assert_eq!(r["summary"]["private_keys"], 1, "{}", r["errors"]);
+}

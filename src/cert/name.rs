@@ -1,6 +1,6 @@
 //! Distinguished names as RFC 4514 strings (x509-parser's `Display` uses its own order and escaping).
 
-use x509_parser::der_parser::asn1_rs::{Any, Class, Tag};
+use x509_parser::der_parser::asn1_rs::{Any, Class, Tag, ToDer};
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
 /// Renders a name as RFC 4514 requires: RDNs in reverse order of their encoding, `+` between the
@@ -62,8 +62,12 @@ fn push_attribute(out: &mut String, atv: &AttributeTypeAndValue<'_>) {
     match decode_string(atv.attr_value()) {
         Some(text) => escape_value(out, &text),
         None => {
+            // x509-parser keeps the value's header and content; asn1-rs writes them back as
+            // DER (identifier, definite length, content).
             out.push('#');
-            out.push_str(&hex::encode(der_of(atv.attr_value())));
+            out.push_str(&hex::encode(
+                atv.attr_value().to_der_vec().unwrap_or_default(),
+            ));
         }
     }
 }
@@ -102,53 +106,6 @@ fn decode_string(value: &Any<'_>) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// Re-encodes an `Any` as DER (identifier, definite length, contents) for the `#hex` form.
-fn der_of(value: &Any<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.data.len() + 6);
-    let class_bits = (value.class() as u8) << 6;
-    let constructed = if value.header.is_constructed() {
-        0x20
-    } else {
-        0
-    };
-    let tag = value.tag().0;
-    if tag < 31 {
-        out.push(class_bits | constructed | tag as u8);
-    } else {
-        out.push(class_bits | constructed | 0x1f);
-        let mut groups = Vec::new();
-        let mut t = tag;
-        loop {
-            groups.push((t & 0x7f) as u8);
-            t >>= 7;
-            if t == 0 {
-                break;
-            }
-        }
-        for (i, g) in groups.iter().rev().enumerate() {
-            let more = if i + 1 < groups.len() { 0x80 } else { 0 };
-            out.push(g | more);
-        }
-    }
-    push_der_length(&mut out, value.data.len());
-    out.extend_from_slice(value.data);
-    out
-}
-
-fn push_der_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let first = bytes
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(bytes.len() - 1);
-    out.push(0x80 | (bytes.len() - first) as u8);
-    out.extend_from_slice(&bytes[first..]);
 }
 
 /// RFC 4514 section 2.4: escape the special characters, a leading space or `#`, a trailing
@@ -191,11 +148,26 @@ mod tests {
     }
 
     #[test]
-    fn der_lengths() {
-        let mut v = Vec::new();
-        push_der_length(&mut v, 5);
-        push_der_length(&mut v, 200);
-        push_der_length(&mut v, 300);
-        assert_eq!(v, [5, 0x81, 200, 0x82, 1, 44]);
+    fn values_that_are_not_strings_are_written_as_der_hex() {
+        use x509_parser::prelude::FromDer;
+        // Name { RDN { CN = OCTET STRING of 200 bytes (a two-byte length) },
+        //        RDN { 1.2.3.4 = [APPLICATION 40] (a multi-byte tag) 0x2a } }.
+        let mut cn = vec![0x06, 0x03, 0x55, 0x04, 0x03, 0x04, 0x81, 200];
+        cn.extend([0xab; 200]);
+        let mut rdn1 = vec![0x31, 0x81, cn.len() as u8 + 3, 0x30, 0x81, cn.len() as u8];
+        rdn1.extend(&cn);
+        let rdn2 = [
+            0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x2a, 0x03, 0x04, 0x5f, 0x28, 0x01, 0x2a,
+        ];
+        let body_len = rdn1.len() + rdn2.len();
+        let mut name = vec![0x30, 0x82, (body_len >> 8) as u8, body_len as u8];
+        name.extend(&rdn1);
+        name.extend(rdn2);
+        let (_, parsed) = X509Name::from_der(&name).unwrap();
+        let text = rfc4514(&parsed);
+        assert_eq!(
+            text,
+            format!("1.2.3.4=#5f28012a,CN=#0481c8{}", "ab".repeat(200))
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! Loading what was uploaded: files, directories, stdin and manifests → certificates, keys and
 //! error records. A bad input never stops the run; it becomes an `InputError`.
 
-mod der;
 pub mod limits;
 pub mod manifest;
 pub mod pem;
@@ -741,16 +740,21 @@ fn read_der(bytes: &[u8], loaded: &mut Loaded, opts: &ReadOptions<'_>) -> DerKin
             }
         };
     }
+    if pkcs12::looks_like_ber(bytes) {
+        loaded
+            .errors
+            .push((None, pkcs12::P12Error::Ber.to_string()));
+        return DerKind::ContainerFailed;
+    }
     for format in [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1] {
         if let Ok(spki) = key::public_key_digest(format, bytes) {
             loaded.keys.push((1, spki));
             return DerKind::Read;
         }
     }
-    let structure = match der::read(bytes) {
-        Err(e) => format!("; {e}"),
-        Ok(_) => String::new(),
-    };
+    let structure = pkcs7::structure_error(bytes)
+        .map(|e| format!("; {e}"))
+        .unwrap_or_default();
     loaded.errors.push((
         None,
         format!(
@@ -807,6 +811,15 @@ fn add_pkcs12(loaded: &mut Loaded, contents: pkcs12::Contents) {
     }
     for note in contents.skipped {
         loaded.errors.push((None, note));
+    }
+    if contents.trailing > 0 {
+        loaded.errors.push((
+            None,
+            format!(
+                "{} unexpected bytes after the PKCS#12 file",
+                contents.trailing
+            ),
+        ));
     }
 }
 

@@ -1,10 +1,13 @@
 //! PKCS#12 files (`.p12`, `.pfx`, RFC 7292): the certificates and private keys inside.
 //!
-//! The structure is walked here; the cryptography comes from maintained crates: aws-lc-rs
-//! (PBKDF2, HMAC, AES-CBC), RustCrypto `pkcs12` (the RFC 7292 appendix B key derivation),
-//! `des` and `rc2` with `cbc` (the legacy PBEs OpenSSL's `-legacy` writes). The MAC is
-//! verified before anything is decrypted, every iteration count is checked against a cap
-//! before any key is derived, and decrypted key bytes live only in `Zeroizing` buffers.
+//! The structure is decoded by RustCrypto's strict DER types (`pkcs12`'s Pfx, MacData,
+//! CertBag and PBE parameters, `cms`'s ContentInfo and EncryptedData, `der`); the
+//! cryptography comes from maintained crates too: aws-lc-rs (PBKDF2, HMAC, AES-CBC),
+//! `pkcs12::kdf` (the RFC 7292 appendix B key derivation), `des` and `rc2` with `cbc` (the
+//! legacy PBEs OpenSSL's `-legacy` writes). The MAC is verified before anything is
+//! decrypted, every iteration count is checked against a cap before any key is derived,
+//! and decrypted bags and key bytes live only in `Zeroizing` buffers (bags are read in
+//! place, borrowed, never copied out).
 
 use std::num::NonZeroU32;
 
@@ -14,10 +17,18 @@ use aws_lc_rs::cipher::{
 use aws_lc_rs::{hmac, pbkdf2};
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockDecryptMut, InnerIvInit, KeyIvInit};
+use cms::content_info::ContentInfo;
+use cms::encrypted_data::EncryptedData;
+use der::asn1::{AnyRef, ObjectIdentifier as Oid, OctetStringRef};
+use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged};
+use pkcs12::cert_type::CertBag;
 use pkcs12::kdf::{derive_key, Pkcs12KeyType};
+use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pbes2Params, Pkcs12PbeParams};
+use pkcs12::pfx::Pfx;
+use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef};
 use zeroize::Zeroizing;
 
-use super::der::{self, DerError, Reader, Tlv};
+use super::pkcs7::{first_tlv, reason, RawSet};
 
 /// The most iterations one key derivation may ask for (PBKDF2 or the PKCS#12 KDF).
 /// OpenSSL writes 2,048; a count above this is refused before deriving anything, so a
@@ -28,50 +39,47 @@ const MAX_TOTAL_ITERATIONS: u64 = 5 * MAX_ITERATIONS;
 /// SafeContents nested in SafeContents, at most this deep.
 const MAX_DEPTH: usize = 4;
 
-const PKCS: [u8; 6] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d];
-const fn pkcs(tail: [u8; 3]) -> [u8; 9] {
-    [
-        PKCS[0], PKCS[1], PKCS[2], PKCS[3], PKCS[4], PKCS[5], tail[0], tail[1], tail[2],
-    ]
-}
-const fn bag(n: u8) -> [u8; 11] {
-    [
-        0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, n,
-    ]
-}
-const fn pkcs12_pbe(n: u8) -> [u8; 10] {
-    [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, n]
-}
-const fn nist(kind: u8, n: u8) -> [u8; 9] {
-    [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, kind, n]
+const fn oid(dotted: &str) -> Oid {
+    Oid::new_unwrap(dotted)
 }
 
-const DATA: [u8; 9] = pkcs([0x01, 0x07, 0x01]);
-const ENCRYPTED_DATA: [u8; 9] = pkcs([0x01, 0x07, 0x06]);
-const ENVELOPED_DATA: [u8; 9] = pkcs([0x01, 0x07, 0x03]);
-const KEY_BAG: [u8; 11] = bag(1);
-const SHROUDED_KEY_BAG: [u8; 11] = bag(2);
-const CERT_BAG: [u8; 11] = bag(3);
-const SAFE_CONTENTS_BAG: [u8; 11] = bag(6);
-/// x509Certificate, 1.2.840.113549.1.9.22.1.
-const X509_CERTIFICATE: [u8; 10] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01];
-const PBES2: [u8; 9] = pkcs([0x01, 0x05, 0x0d]);
-const PBKDF2: [u8; 9] = pkcs([0x01, 0x05, 0x0c]);
-const HMAC_SHA1: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x07];
-const HMAC_SHA256: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x09];
-const HMAC_SHA384: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x0a];
-const HMAC_SHA512: [u8; 8] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x0b];
-const AES128_CBC: [u8; 9] = nist(0x01, 0x02);
-const AES192_CBC: [u8; 9] = nist(0x01, 0x16);
-const AES256_CBC: [u8; 9] = nist(0x01, 0x2a);
-const SHA1: [u8; 5] = [0x2b, 0x0e, 0x03, 0x02, 0x1a];
-const SHA256: [u8; 9] = nist(0x02, 0x01);
-const SHA384: [u8; 9] = nist(0x02, 0x02);
-const SHA512: [u8; 9] = nist(0x02, 0x03);
-const PBE_SHA_3DES: [u8; 10] = pkcs12_pbe(3);
-const PBE_SHA_2DES: [u8; 10] = pkcs12_pbe(4);
-const PBE_SHA_RC2_128: [u8; 10] = pkcs12_pbe(5);
-const PBE_SHA_RC2_40: [u8; 10] = pkcs12_pbe(6);
+const DATA: Oid = oid("1.2.840.113549.1.7.1");
+const ENCRYPTED_DATA: Oid = oid("1.2.840.113549.1.7.6");
+const ENVELOPED_DATA: Oid = oid("1.2.840.113549.1.7.3");
+const PBES2: Oid = oid("1.2.840.113549.1.5.13");
+const PBKDF2: Oid = oid("1.2.840.113549.1.5.12");
+const HMAC_SHA1: Oid = oid("1.2.840.113549.2.7");
+const HMAC_SHA256: Oid = oid("1.2.840.113549.2.9");
+const HMAC_SHA384: Oid = oid("1.2.840.113549.2.10");
+const HMAC_SHA512: Oid = oid("1.2.840.113549.2.11");
+const AES128_CBC: Oid = oid("2.16.840.1.101.3.4.1.2");
+const AES192_CBC: Oid = oid("2.16.840.1.101.3.4.1.22");
+const AES256_CBC: Oid = oid("2.16.840.1.101.3.4.1.42");
+const SHA1: Oid = oid("1.3.14.3.2.26");
+const SHA256: Oid = oid("2.16.840.1.101.3.4.2.1");
+const SHA384: Oid = oid("2.16.840.1.101.3.4.2.2");
+const SHA512: Oid = oid("2.16.840.1.101.3.4.2.3");
+
+/// SafeBag (RFC 7292 §4.2), borrowed from the buffer it is read from. `pkcs12::safe_bag::
+/// SafeBag` copies each bag value into a plain `Vec` (a key bag's private key would outlive
+/// the zeroized plaintext) and does not check the `[0]` tag.
+#[derive(Sequence)]
+struct SafeBagRef<'a> {
+    bag_id: Oid,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    bag_value: AnyRef<'a>,
+    bag_attributes: Option<RawSet<'a>>,
+}
+
+/// PBKDF2-params (RFC 8018 appendix A.2). `pkcs12::pbe_params::Pbkdf2Params` makes the PRF
+/// mandatory, but it defaults to HMAC-SHA1 and OpenSSL leaves it out then.
+#[derive(Sequence)]
+struct Pbkdf2Params<'a> {
+    salt: OctetStringRef<'a>,
+    iteration_count: u64,
+    key_length: Option<u64>,
+    prf: Option<AlgorithmIdentifierRef<'a>>,
+}
 
 /// What a PKCS#12 file held. Keys are PKCS#8 `PrivateKeyInfo` DER, to be reduced to their
 /// public key digest at once and dropped (zeroized).
@@ -81,6 +89,8 @@ pub struct Contents {
     pub keys: Vec<Zeroizing<Vec<u8>>>,
     /// Bags that were not read (CRLs, secrets, other certificate types), as notes.
     pub skipped: Vec<String>,
+    /// Bytes after the PFX.
+    pub trailing: usize,
 }
 
 /// Why a PKCS#12 file could not be read. The messages never contain secret material.
@@ -104,6 +114,8 @@ pub enum P12Error {
     Malformed(String),
     #[error("the PKCS#12 password is not valid UTF-8")]
     PasswordNotUtf8,
+    #[error("PKCS#12 file in BER encoding (indefinite lengths), which is not supported: rewrite it as DER with `keytool -importkeystore -srckeystore FILE -srcstoretype PKCS12 -destkeystore NEW.p12 -deststoretype PKCS12` (Java reads BER and writes DER; the key stays encrypted)")]
+    Ber,
 }
 
 impl P12Error {
@@ -120,6 +132,10 @@ impl P12Error {
             ),
             P12Error::Unsupported(what) => format!("it uses {what}, which is not supported"),
             P12Error::Malformed(why) => format!("malformed: {why}"),
+            P12Error::Ber => {
+                "it is in BER encoding (indefinite lengths), which is not supported; DER is required"
+                    .into()
+            }
             other => other.to_string(),
         }
     }
@@ -132,32 +148,48 @@ pub fn decrypt_pkcs8(der_bytes: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Ve
     let mut budget = Budget {
         left: MAX_TOTAL_ITERATIONS,
     };
-    let (epki, _) = der::read(der_bytes)?;
-    let mut r = Reader::new(epki.expect(der::SEQUENCE, "EncryptedPrivateKeyInfo")?);
-    let alg = r.next("key encryption algorithm")?;
-    let data = r.take(der::OCTET_STRING, "encrypted key")?;
-    decrypt(alg, data, &password, &mut budget)
+    let epki = EncryptedPrivateKeyInfo::from_der(der_bytes)?;
+    decrypt(
+        &epki.encryption_algorithm,
+        epki.encrypted_data.as_bytes(),
+        &password,
+        &mut budget,
+    )
 }
 
-impl From<DerError> for P12Error {
-    fn from(e: DerError) -> Self {
-        P12Error::Malformed(e.0)
+impl From<der::Error> for P12Error {
+    fn from(e: der::Error) -> Self {
+        match e.kind() {
+            der::ErrorKind::IndefiniteLength => P12Error::Ber,
+            _ => P12Error::Malformed(reason(e)),
+        }
     }
+}
+
+/// True if `input` starts like a PFX in BER with an indefinite outer length, as BouncyCastle
+/// and EJBCA write them: SEQUENCE (indefinite) { INTEGER 3, … }. Refused with [`P12Error::Ber`].
+pub fn looks_like_ber(input: &[u8]) -> bool {
+    input.starts_with(&[0x30, 0x80, 0x02, 0x01, 0x03])
 }
 
 /// True if `der` is shaped like a PFX: SEQUENCE { INTEGER 3, SEQUENCE { OID … } … }.
 pub fn looks_like(input: &[u8]) -> bool {
-    let Ok((outer, _)) = der::read(input) else {
+    let Some(outer) = first_tlv(input).filter(|t| t.tag() == Tag::Sequence) else {
         return false;
     };
-    if outer.tag != der::SEQUENCE {
+    let Ok(mut r) = SliceReader::new(outer.value()) else {
         return false;
-    }
-    let mut r = outer.children();
-    let version = r.optional(der::INTEGER).map(|t| t.content);
-    let auth_safe = r.optional(der::SEQUENCE);
-    version == Some(&[3][..])
-        && auth_safe.is_some_and(|t| der::read(t.content).is_ok_and(|(f, _)| f.tag == der::OID))
+    };
+    let version = AnyRef::decode(&mut r)
+        .ok()
+        .filter(|t| t.tag() == Tag::Integer);
+    let auth_safe = AnyRef::decode(&mut r)
+        .ok()
+        .filter(|t| t.tag() == Tag::Sequence);
+    version.is_some_and(|v| v.value() == [3])
+        && auth_safe
+            .and_then(|t| first_tlv(t.value()))
+            .is_some_and(|f| f.tag() == Tag::ObjectIdentifier)
 }
 
 /// A password in the two encodings PKCS#12 uses: UTF-8 for PBES2/PBKDF2, and BMPString
@@ -217,36 +249,32 @@ pub fn decode(input: &[u8], password: Option<&[u8]>) -> Result<Contents, P12Erro
     let mut budget = Budget {
         left: MAX_TOTAL_ITERATIONS,
     };
-    let (outer, _) = der::read(input)?;
-    let mut pfx = Reader::new(outer.expect(der::SEQUENCE, "PFX")?);
-    let version = der::unsigned(pfx.take(der::INTEGER, "PFX version")?, "PFX version")?;
-    if version != 3 {
-        return Err(P12Error::Unsupported(format!("PFX version {version}")));
-    }
-    let mut auth_safe = pfx.next("authSafe")?.expect(der::SEQUENCE, "authSafe")?;
-    let mut ci = Reader::new(auth_safe);
-    let content_type = ci.take(der::OID, "authSafe contentType")?;
-    if content_type != DATA {
+    let mut reader = SliceReader::new(input)?;
+    let pfx = Pfx::decode(&mut reader)?;
+    // Bytes after the PFX are outside the MAC: said, not read.
+    let trailing = usize::try_from(u32::from(reader.remaining_len())).unwrap_or(usize::MAX);
+    if pfx.auth_safe.content_type != DATA {
         return Err(P12Error::Unsupported(format!(
             "an authSafe of type {} (public-key integrity mode)",
-            der::oid_text(content_type)
+            pfx.auth_safe.content_type
         )));
     }
-    let explicit = ci.take(der::CONTEXT_0, "authSafe content")?;
-    auth_safe = Reader::new(explicit).take(der::OCTET_STRING, "authSafe data")?;
-    let mac = pfx.optional(der::SEQUENCE);
+    let auth_safe: OctetStringRef<'_> = pfx.auth_safe.content.decode_as()?;
+    let auth_safe = auth_safe.as_bytes();
 
     let candidates: Vec<Password> = match password {
         Some(p) => vec![Password::new(p)?, Password::new(b"")?, Password::absent()],
         None => vec![Password::new(b"")?, Password::absent()],
     };
-    let password = match mac {
+    let password = match &pfx.mac_data {
         Some(mac) => {
-            let mac = MacData::parse(mac)?;
+            let iterations = u64::try_from(mac.iterations).map_err(|_| {
+                P12Error::Malformed("MAC iterations: not a non-negative INTEGER".into())
+            })?;
             let mut found = None;
             for candidate in candidates {
-                let count = budget.spend("MAC", mac.iterations)?;
-                if mac.verify(&candidate, count, auth_safe)? {
+                let count = budget.spend("MAC", iterations)?;
+                if verify_mac(mac, &candidate, count, auth_safe)? {
                     found = Some(candidate);
                     break;
                 }
@@ -265,121 +293,83 @@ pub fn decode(input: &[u8], password: Option<&[u8]>) -> Result<Contents, P12Erro
             .ok_or(P12Error::NeedsPassword)?,
     };
 
-    let mut contents = Contents::default();
-    let mut safes = Reader::new(auth_safe);
-    let mut authenticated = safes.next("AuthenticatedSafe")?.children();
-    while !authenticated.is_empty() {
-        let ci = authenticated.next("ContentInfo")?;
-        let mut r = ci.children();
-        let kind = r.take(der::OID, "ContentInfo contentType")?;
-        let body = Reader::new(r.take(der::CONTEXT_0, "ContentInfo content")?);
-        if kind == DATA {
-            let data = body.first(der::OCTET_STRING, "data")?;
-            read_safe_contents(data, &password, &mut budget, &mut contents, 0)?;
-        } else if kind == ENCRYPTED_DATA {
-            let plain = decrypt_encrypted_data(body, &password, &mut budget)?;
-            read_safe_contents(&plain, &password, &mut budget, &mut contents, 0)?;
-        } else if kind == ENVELOPED_DATA {
+    let mut contents = Contents {
+        trailing,
+        ..Contents::default()
+    };
+    // AuthenticatedSafe ::= SEQUENCE OF ContentInfo
+    for ci in Vec::<ContentInfo>::from_der(auth_safe)? {
+        if ci.content_type == DATA {
+            let data: OctetStringRef<'_> = ci.content.decode_as()?;
+            let bags = Vec::<SafeBagRef<'_>>::from_der(data.as_bytes())?;
+            read_safe_contents(bags, &password, &mut budget, &mut contents, 0)?;
+        } else if ci.content_type == ENCRYPTED_DATA {
+            let ed: EncryptedData = ci.content.decode_as()?;
+            let eci = ed.enc_content_info;
+            let data = eci
+                .encrypted_content
+                .ok_or_else(|| P12Error::Malformed("encrypted content missing".into()))?;
+            let plain = decrypt(
+                &eci.content_enc_alg,
+                data.as_bytes(),
+                &password,
+                &mut budget,
+            )?;
+            let bags = Vec::<SafeBagRef<'_>>::from_der(&plain)?;
+            read_safe_contents(bags, &password, &mut budget, &mut contents, 0)?;
+        } else if ci.content_type == ENVELOPED_DATA {
             return Err(P12Error::Unsupported(
                 "public-key privacy mode (envelopedData)".into(),
             ));
         } else {
             return Err(P12Error::Unsupported(format!(
                 "a ContentInfo of type {}",
-                der::oid_text(kind)
+                ci.content_type
             )));
         }
     }
     Ok(contents)
 }
 
-struct MacData<'a> {
-    digest: &'a [u8],
-    expected: &'a [u8],
-    salt: &'a [u8],
-    iterations: u64,
-}
-
-impl<'a> MacData<'a> {
-    fn parse(t: Tlv<'a>) -> Result<Self, P12Error> {
-        let mut r = t.children();
-        let mut digest_info = Reader::new(r.take(der::SEQUENCE, "MAC DigestInfo")?);
-        let mut alg = Reader::new(digest_info.take(der::SEQUENCE, "MAC algorithm")?);
-        let digest = alg.take(der::OID, "MAC algorithm")?;
-        let expected = digest_info.take(der::OCTET_STRING, "MAC digest")?;
-        let salt = r.take(der::OCTET_STRING, "MAC salt")?;
-        let iterations = match r.optional(der::INTEGER) {
-            Some(t) => der::unsigned(t.content, "MAC iterations")?,
-            None => 1,
-        };
-        Ok(MacData {
-            digest,
-            expected,
-            salt,
-            iterations,
-        })
-    }
-
-    /// True if the MAC over `data` verifies with `password` (constant-time comparison).
-    fn verify(&self, password: &Password, count: u32, data: &[u8]) -> Result<bool, P12Error> {
-        let id = Pkcs12KeyType::Mac;
-        let rounds = count as i32; // Invariant: count <= MAX_ITERATIONS < i32::MAX.
-        let (alg, key) = match self.digest {
-            d if d == SHA1 => (
-                hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-                derive_key::<sha1::Sha1>(&password.bmp, self.salt, id, rounds, 20),
-            ),
-            d if d == SHA256 => (
-                hmac::HMAC_SHA256,
-                derive_key::<sha2::Sha256>(&password.bmp, self.salt, id, rounds, 32),
-            ),
-            d if d == SHA384 => (
-                hmac::HMAC_SHA384,
-                derive_key::<sha2::Sha384>(&password.bmp, self.salt, id, rounds, 48),
-            ),
-            d if d == SHA512 => (
-                hmac::HMAC_SHA512,
-                derive_key::<sha2::Sha512>(&password.bmp, self.salt, id, rounds, 64),
-            ),
-            other => {
-                return Err(P12Error::Unsupported(format!(
-                    "the MAC digest {}",
-                    der::oid_text(other)
-                )))
-            }
-        };
-        let key = Zeroizing::new(key);
-        let key = hmac::Key::new(alg, &key);
-        Ok(hmac::verify(&key, data, self.expected).is_ok())
-    }
-}
-
-/// EncryptedData { version, EncryptedContentInfo { contentType, algorithm, [0] content } }.
-fn decrypt_encrypted_data(
-    mut body: Reader<'_>,
+/// True if the MAC over `data` verifies with `password` (constant-time comparison).
+fn verify_mac(
+    mac: &pkcs12::mac_data::MacData,
     password: &Password,
-    budget: &mut Budget,
-) -> Result<Zeroizing<Vec<u8>>, P12Error> {
-    let mut ed = Reader::new(body.take(der::SEQUENCE, "EncryptedData")?);
-    ed.take(der::INTEGER, "EncryptedData version")?;
-    let mut eci = Reader::new(ed.take(der::SEQUENCE, "EncryptedContentInfo")?);
-    eci.take(der::OID, "EncryptedContentInfo contentType")?;
-    let alg = eci.next("content encryption algorithm")?;
-    let data = match eci.optional(der::CONTEXT_0_PRIMITIVE) {
-        Some(t) => t.content,
-        None if eci.optional(der::CONTEXT_0).is_some() => {
-            return Err(P12Error::Unsupported(
-                "constructed (BER) encrypted content".into(),
-            ))
+    count: u32,
+    data: &[u8],
+) -> Result<bool, P12Error> {
+    let id = Pkcs12KeyType::Mac;
+    let rounds = count as i32; // Invariant: count <= MAX_ITERATIONS < i32::MAX.
+    let salt = mac.mac_salt.as_bytes();
+    let (alg, key) = match mac.mac.algorithm.oid {
+        SHA1 => (
+            hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            derive_key::<sha1::Sha1>(&password.bmp, salt, id, rounds, 20),
+        ),
+        SHA256 => (
+            hmac::HMAC_SHA256,
+            derive_key::<sha2::Sha256>(&password.bmp, salt, id, rounds, 32),
+        ),
+        SHA384 => (
+            hmac::HMAC_SHA384,
+            derive_key::<sha2::Sha384>(&password.bmp, salt, id, rounds, 48),
+        ),
+        SHA512 => (
+            hmac::HMAC_SHA512,
+            derive_key::<sha2::Sha512>(&password.bmp, salt, id, rounds, 64),
+        ),
+        other => {
+            return Err(P12Error::Unsupported(format!("the MAC digest {other}")));
         }
-        None => return Err(P12Error::Malformed("encrypted content missing".into())),
     };
-    decrypt(alg, data, password, budget)
+    let key = Zeroizing::new(key);
+    let key = hmac::Key::new(alg, &key);
+    Ok(hmac::verify(&key, data, mac.mac.digest.as_bytes()).is_ok())
 }
 
 /// Reads SafeContents: SEQUENCE OF SafeBag { bagId, [0] bagValue, attributes OPTIONAL }.
 fn read_safe_contents(
-    der_bytes: &[u8],
+    bags: Vec<SafeBagRef<'_>>,
     password: &Password,
     budget: &mut Budget,
     contents: &mut Contents,
@@ -388,71 +378,78 @@ fn read_safe_contents(
     if depth > MAX_DEPTH {
         return Err(P12Error::Malformed("SafeContents nested too deeply".into()));
     }
-    let (seq, _) = der::read(der_bytes)?;
-    let mut bags = Reader::new(seq.expect(der::SEQUENCE, "SafeContents")?);
-    while !bags.is_empty() {
-        let mut b = bags.next("SafeBag")?.children();
-        let id = b.take(der::OID, "SafeBag bagId")?;
-        let value = b.take(der::CONTEXT_0, "SafeBag value")?;
-        if id == KEY_BAG {
-            let (key, _) = der::read(value)?;
-            contents.keys.push(Zeroizing::new(key.raw.to_vec()));
-        } else if id == SHROUDED_KEY_BAG {
-            let (epki, _) = der::read(value)?;
-            let mut r = Reader::new(epki.expect(der::SEQUENCE, "EncryptedPrivateKeyInfo")?);
-            let alg = r.next("key encryption algorithm")?;
-            let data = r.take(der::OCTET_STRING, "encrypted key")?;
-            contents.keys.push(decrypt(alg, data, password, budget)?);
-        } else if id == CERT_BAG {
-            let (cert_bag, _) = der::read(value)?;
-            let mut r = Reader::new(cert_bag.expect(der::SEQUENCE, "CertBag")?);
-            let cert_type = r.take(der::OID, "CertBag certId")?;
-            let inner = r.take(der::CONTEXT_0, "CertBag value")?;
-            if cert_type == X509_CERTIFICATE {
-                let cert = Reader::new(inner).first(der::OCTET_STRING, "certificate")?;
-                contents.certificates.push(cert.to_vec());
+    for bag in bags {
+        let value = bag.bag_value;
+        if bag.bag_id == pkcs12::PKCS_12_KEY_BAG_OID {
+            // Encoded straight into the zeroizing buffer (one allocation of the exact size).
+            let mut key = Zeroizing::new(Vec::new());
+            value.encode_to_vec(&mut key)?;
+            contents.keys.push(key);
+        } else if bag.bag_id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
+            let epki: EncryptedPrivateKeyInfo = value.decode_as()?;
+            let key = decrypt(
+                &epki.encryption_algorithm,
+                epki.encrypted_data.as_bytes(),
+                password,
+                budget,
+            )?;
+            contents.keys.push(key);
+        } else if bag.bag_id == pkcs12::PKCS_12_CERT_BAG_OID {
+            let cert: CertBag = value.decode_as()?;
+            if cert.cert_id == pkcs12::PKCS_12_X509_CERT_OID {
+                contents.certificates.push(cert.cert_value.into_bytes());
             } else {
                 contents.skipped.push(format!(
                     "a certificate of type {} (not X.509) was skipped",
-                    der::oid_text(cert_type)
+                    cert.cert_id
                 ));
             }
-        } else if id == SAFE_CONTENTS_BAG {
-            read_safe_contents(value, password, budget, contents, depth + 1)?;
+        } else if bag.bag_id == pkcs12::PKCS_12_SAFE_CONTENTS_BAG_OID {
+            let inner: Vec<SafeBagRef<'_>> = value.decode_as()?;
+            read_safe_contents(inner, password, budget, contents, depth + 1)?;
         }
         // CRL and secret bags hold nothing certsweep reads.
     }
     Ok(())
 }
 
-/// Decrypts `data` as `alg` (an AlgorithmIdentifier) says.
+/// The parameters of an algorithm, which must be present.
+fn params<'a, T: der::DecodeValue<'a> + der::FixedTag + 'a>(
+    alg: &'a AlgorithmIdentifierOwned,
+    what: &str,
+) -> Result<T, P12Error> {
+    alg.parameters
+        .as_ref()
+        .ok_or_else(|| P12Error::Malformed(format!("{what}: parameters missing")))?
+        .decode_as()
+        .map_err(P12Error::from)
+}
+
+/// Decrypts `data` as `alg` says.
 fn decrypt(
-    alg: Tlv<'_>,
+    alg: &AlgorithmIdentifierOwned,
     data: &[u8],
     password: &Password,
     budget: &mut Budget,
 ) -> Result<Zeroizing<Vec<u8>>, P12Error> {
-    let mut r = Reader::new(alg.expect(der::SEQUENCE, "AlgorithmIdentifier")?);
-    let oid = r.take(der::OID, "algorithm")?;
-    let params = r.next("algorithm parameters")?;
-    if oid == PBES2 {
-        return pbes2(params, data, password, budget);
+    if alg.oid == PBES2 {
+        return pbes2(params(alg, "PBES2")?, data, password, budget);
     }
-    let (key_len, kind) = match oid {
-        o if o == PBE_SHA_3DES => (24, Legacy::Tdes3),
-        o if o == PBE_SHA_2DES => (16, Legacy::Tdes2),
-        o if o == PBE_SHA_RC2_128 => (16, Legacy::Rc2(128)),
-        o if o == PBE_SHA_RC2_40 => (5, Legacy::Rc2(40)),
+    let (key_len, kind) = match alg.oid {
+        pkcs12::PKCS_12_PBE_WITH_SHAAND3_KEY_TRIPLE_DES_CBC => (24, Legacy::Tdes3),
+        pkcs12::PKCS_12_PBE_WITH_SHAAND2_KEY_TRIPLE_DES_CBC => (16, Legacy::Tdes2),
+        pkcs12::PKCS_12_PBE_WITH_SHAAND128_BIT_RC2_CBC => (16, Legacy::Rc2(128)),
+        pkcs12::PKCS_12_PBEWITH_SHAAND40_BIT_RC2_CBC => (5, Legacy::Rc2(40)),
         other => {
             return Err(P12Error::Unsupported(format!(
-                "the encryption algorithm {}",
-                der::oid_text(other)
+                "the encryption algorithm {other}"
             )))
         }
     };
-    let mut p = params.children();
-    let salt = p.take(der::OCTET_STRING, "PBE salt")?;
-    let iterations = der::unsigned(p.take(der::INTEGER, "PBE iterations")?, "PBE iterations")?;
+    let p: Pkcs12PbeParams = params(alg, "PBE")?;
+    let salt = p.salt.as_bytes();
+    let iterations = u64::try_from(p.iterations)
+        .map_err(|_| P12Error::Malformed("PBE iterations: not a non-negative INTEGER".into()))?;
     let count = budget.spend("PBE", iterations)?;
     let rounds = count as i32; // Invariant: count <= MAX_ITERATIONS < i32::MAX.
     let key = Zeroizing::new(derive_key::<sha1::Sha1>(
@@ -495,73 +492,47 @@ enum Legacy {
 
 /// PBES2 (RFC 8018): PBKDF2 with an HMAC, then AES-CBC.
 fn pbes2(
-    params: Tlv<'_>,
+    p: Pbes2Params,
     data: &[u8],
     password: &Password,
     budget: &mut Budget,
 ) -> Result<Zeroizing<Vec<u8>>, P12Error> {
-    let mut p = params.children();
-    let mut kdf = Reader::new(p.take(der::SEQUENCE, "PBES2 keyDerivationFunc")?);
-    let kdf_oid = kdf.take(der::OID, "PBES2 KDF")?;
-    if kdf_oid != PBKDF2 {
+    if p.kdf.oid != PBKDF2 {
         return Err(P12Error::Unsupported(format!(
             "the key derivation {}",
-            der::oid_text(kdf_oid)
+            p.kdf.oid
         )));
     }
-    let mut kp = Reader::new(kdf.take(der::SEQUENCE, "PBKDF2 parameters")?);
-    let salt = kp.take(der::OCTET_STRING, "PBKDF2 salt")?;
-    let iterations = der::unsigned(
-        kp.take(der::INTEGER, "PBKDF2 iterations")?,
-        "PBKDF2 iterations",
-    )?;
-    let key_length = kp
-        .optional(der::INTEGER)
-        .map(|t| der::unsigned(t.content, "PBKDF2 keyLength"))
-        .transpose()?;
-    let prf = match kp.optional(der::SEQUENCE) {
-        Some(t) => {
-            let mut a = t.children();
-            match a.take(der::OID, "PBKDF2 prf")? {
-                o if o == HMAC_SHA1 => pbkdf2::PBKDF2_HMAC_SHA1,
-                o if o == HMAC_SHA256 => pbkdf2::PBKDF2_HMAC_SHA256,
-                o if o == HMAC_SHA384 => pbkdf2::PBKDF2_HMAC_SHA384,
-                o if o == HMAC_SHA512 => pbkdf2::PBKDF2_HMAC_SHA512,
-                other => {
-                    return Err(P12Error::Unsupported(format!(
-                        "the PBKDF2 PRF {}",
-                        der::oid_text(other)
-                    )))
-                }
-            }
-        }
-        None => pbkdf2::PBKDF2_HMAC_SHA1,
-    };
-    let mut enc = Reader::new(p.take(der::SEQUENCE, "PBES2 encryptionScheme")?);
-    let (cipher, len) = match enc.take(der::OID, "PBES2 cipher")? {
-        o if o == AES128_CBC => (&AES_128, 16),
-        o if o == AES192_CBC => (&AES_192, 24),
-        o if o == AES256_CBC => (&AES_256, 32),
-        other => {
-            return Err(P12Error::Unsupported(format!(
-                "the cipher {}",
-                der::oid_text(other)
-            )))
+    let kp: Pbkdf2Params<'_> = params(&p.kdf, "PBKDF2")?;
+    let prf = match kp.prf.map(|a| a.oid) {
+        None | Some(HMAC_SHA1) => pbkdf2::PBKDF2_HMAC_SHA1,
+        Some(HMAC_SHA256) => pbkdf2::PBKDF2_HMAC_SHA256,
+        Some(HMAC_SHA384) => pbkdf2::PBKDF2_HMAC_SHA384,
+        Some(HMAC_SHA512) => pbkdf2::PBKDF2_HMAC_SHA512,
+        Some(other) => {
+            return Err(P12Error::Unsupported(format!("the PBKDF2 PRF {other}")));
         }
     };
-    if key_length.is_some_and(|k| k != len as u64) {
+    let (cipher, len) = match p.encryption.oid {
+        AES128_CBC => (&AES_128, 16),
+        AES192_CBC => (&AES_192, 24),
+        AES256_CBC => (&AES_256, 32),
+        other => return Err(P12Error::Unsupported(format!("the cipher {other}"))),
+    };
+    if kp.key_length.is_some_and(|k| k != len as u64) {
         return Err(P12Error::Malformed(
             "PBKDF2 keyLength does not match the cipher".into(),
         ));
     }
-    let iv = enc.take(der::OCTET_STRING, "PBES2 IV")?;
+    let iv: OctetStringRef<'_> = params(&p.encryption, "PBES2 cipher")?;
     let iv: [u8; 16] = iv
+        .as_bytes()
         .try_into()
         .map_err(|_| P12Error::Malformed("AES-CBC IV is not 16 bytes".into()))?;
-    let count = budget.spend("PBKDF2", iterations)?;
+    let count = budget.spend("PBKDF2", kp.iteration_count)?;
     let count = NonZeroU32::new(count).ok_or(P12Error::DecryptionFailed)?;
     let mut key = Zeroizing::new(vec![0u8; len]);
-    pbkdf2::derive(prf, count, salt, &password.utf8, &mut key);
+    pbkdf2::derive(prf, count, kp.salt.as_bytes(), &password.utf8, &mut key);
     let key = PaddedBlockDecryptingKey::cbc_pkcs7(
         UnboundCipherKey::new(cipher, &key).map_err(|_| P12Error::DecryptionFailed)?,
     )
@@ -600,6 +571,84 @@ mod tests {
             b.spend("PBKDF2", MAX_ITERATIONS),
             Err(P12Error::TooMuchWork)
         );
+    }
+
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![tag];
+        match body.len() {
+            n if n < 0x80 => v.push(n as u8),
+            n if n < 0x100 => v.extend([0x81, n as u8]),
+            n => v.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn oid_der(o: Oid) -> Vec<u8> {
+        o.to_der().unwrap()
+    }
+
+    /// PFX { 3, data { AuthenticatedSafe { data { safe_contents } } } }, without a MAC.
+    fn pfx(safe_contents: &[u8]) -> Vec<u8> {
+        let data = |body: &[u8]| {
+            let mut ci = oid_der(DATA);
+            ci.extend(tlv(0xa0, &tlv(0x04, body)));
+            tlv(0x30, &ci)
+        };
+        let auth_safe = tlv(0x30, &data(safe_contents));
+        let mut p = vec![0x02, 0x01, 0x03];
+        p.extend(data(&auth_safe));
+        tlv(0x30, &p)
+    }
+
+    fn bag(id: Oid, tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut b = oid_der(id);
+        b.extend(tlv(tag, value));
+        tlv(0x30, &b)
+    }
+
+    /// SafeContents holding a SafeContentsBag `depth` deep around an empty SafeContents.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut inner = tlv(0x30, &[]);
+        for _ in 0..depth {
+            inner = tlv(
+                0x30,
+                &bag(pkcs12::PKCS_12_SAFE_CONTENTS_BAG_OID, 0xa0, &inner),
+            );
+        }
+        inner
+    }
+
+    #[test]
+    fn structure_limits_and_hostile_encodings() {
+        let key = tlv(0x30, &[0x02, 0x01, 0x00]);
+        let plain = pfx(&tlv(0x30, &bag(pkcs12::PKCS_12_KEY_BAG_OID, 0xa0, &key)));
+        assert!(looks_like(&plain));
+        let contents = decode(&plain, None).unwrap();
+        assert_eq!(contents.keys.len(), 1);
+        assert_eq!(&contents.keys[0][..], &key[..]);
+        assert_eq!(contents.trailing, 0);
+
+        assert!(decode(&pfx(&nested(MAX_DEPTH)), None).is_ok());
+        assert_eq!(
+            decode(&pfx(&nested(MAX_DEPTH + 1)), None).err(),
+            Some(P12Error::Malformed("SafeContents nested too deeply".into()))
+        );
+        // A bag value under [1] instead of [0].
+        let wrong = pfx(&tlv(0x30, &bag(pkcs12::PKCS_12_KEY_BAG_OID, 0xa1, &key)));
+        assert!(matches!(decode(&wrong, None), Err(P12Error::Malformed(_))));
+        // BER inside: an indefinite-length SafeContents.
+        let mut ber = vec![0x30, 0x80];
+        ber.extend(bag(pkcs12::PKCS_12_KEY_BAG_OID, 0xa0, &key));
+        ber.extend([0, 0]);
+        assert_eq!(decode(&pfx(&ber), None).err(), Some(P12Error::Ber));
+        // Truncated: the kind stays "truncated".
+        let e = decode(&plain[..plain.len() - 3], None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("malformed PKCS#12: truncated"), "{e}");
+        assert!(!looks_like(&plain[..plain.len() - 3]));
     }
 
     #[test]
