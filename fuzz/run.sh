@@ -14,11 +14,14 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(sniff pem manifest crl plan apps dn_roundtrip)
+    targets=(sniff pem manifest crl plan apps dn_roundtrip ocsp acme stream targets merge credentials
+        handshake inspect_other)
 fi
 export RUSTC_BOOTSTRAP=1
 cd "$root"
-[ -d "$here/corpus/sniff" ] || bash "$here/seed.sh"
+for t in "${targets[@]}"; do
+    [ -d "$here/corpus/$t" ] || { bash "$here/seed.sh"; break; }
+done
 cargo fuzz build -O
 for t in "${targets[@]}"; do
     mkdir -p "$here/artifacts/$t"

@@ -55,20 +55,7 @@ pub fn run(args: &MergeArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 continue;
             }
         };
-        match summaries_in(&text) {
-            Ok(found) if found.is_empty() => problems.push(format!(
-                "{shown}: no summary found (give the NDJSON output of `certsweep scan --format \
-                 ndjson` or `--summary-only`, or a JSON report)"
-            )),
-            Ok(found) => {
-                for (policy, summary) in found {
-                    if let Err(reason) = merged.add(policy, summary) {
-                        problems.push(format!("{shown}: {reason}"));
-                    }
-                }
-            }
-            Err(reason) => problems.push(format!("{shown}: {reason}")),
-        }
+        merged.absorb(&shown, &text, &mut problems);
     }
     for p in &problems {
         let _ = writeln!(
@@ -107,7 +94,37 @@ struct Merged {
     count: u64,
 }
 
+/// The merged summary of `texts` (each as one SUMMARY file) and the problems found, for the
+/// fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_merge(texts: &[&str]) -> (Map<String, Value>, Vec<String>) {
+    let mut merged = Merged::default();
+    let mut problems = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        merged.absorb(&format!("summary-{i}"), text, &mut problems);
+    }
+    (merged.summary, problems)
+}
+
 impl Merged {
+    /// Adds every summary in `text` (the file `shown`); problems are noted, not fatal.
+    fn absorb(&mut self, shown: &str, text: &str, problems: &mut Vec<String>) {
+        match summaries_in(text) {
+            Ok(found) if found.is_empty() => problems.push(format!(
+                "{shown}: no summary found (give the NDJSON output of `certsweep scan --format \
+                 ndjson` or `--summary-only`, or a JSON report)"
+            )),
+            Ok(found) => {
+                for (policy, summary) in found {
+                    if let Err(reason) = self.add(policy, summary) {
+                        problems.push(format!("{shown}: {reason}"));
+                    }
+                }
+            }
+            Err(reason) => problems.push(format!("{shown}: {reason}")),
+        }
+    }
+
     fn add(&mut self, policy: Value, summary: Map<String, Value>) -> Result<(), String> {
         match &self.policy {
             None => self.policy = Some(policy),
