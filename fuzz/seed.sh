@@ -44,7 +44,7 @@ while IFS= read -r csr; do
     cp "$csr" "$corpus/inspect_other/csr-$n.pem"
     openssl req -in "$csr" -outform DER -out "$corpus/inspect_other/csr-$n.der"
     { printf '\001\000'; cat "$corpus/inspect_other/csr-$n.der"; } > "$corpus/acme/csr-$n"
-done < <(find "$tmp" -name '*.csr' | sort | head -n 4)
+done < <(find "$tmp" -name '*.csr.pem' | sort | head -n 4)
 cp "$fx"/demo/revocations.crl "$fx"/demo/revocations.der.crl "$corpus/inspect_other/"
 
 # apps: the installation pages.
