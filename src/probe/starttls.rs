@@ -228,8 +228,17 @@ impl Talk<'_> {
     /// lines' texts.
     fn numbered_reply(&mut self, step: &str) -> Result<(u16, Vec<String>), String> {
         let mut lines = Vec::new();
+        let mut size = 0;
         loop {
             let line = self.line(step)?;
+            // Each line is drained from `buf`: the reply as a whole is bounded here.
+            size += line.len() + 2;
+            if size > MAX_REPLY {
+                return Err(format!(
+                    "{} STARTTLS: the server's reply is longer than {MAX_REPLY} bytes ({step})",
+                    self.proto
+                ));
+            }
             let code = line
                 .get(..3)
                 .and_then(|c| c.parse::<u16>().ok())
@@ -550,6 +559,19 @@ mod tests {
         for implicit in [465, 993, 995, 636, 443] {
             assert_eq!(Starttls::by_port(implicit), None);
         }
+    }
+
+    #[test]
+    fn a_multi_line_reply_is_bounded_as_a_whole() {
+        // An SMTP greeting of 100,000 continuation lines (each drained from the buffer on
+        // its own) is refused at MAX_REPLY bytes instead of being kept whole.
+        let mut server = "220-spam\r\n".repeat(100_000).into_bytes();
+        server.extend_from_slice(b"220 ready\r\n250 STARTTLS\r\n220 go\r\n");
+        let e = fuzz_prelude(Starttls::Smtp, &server, 2048).unwrap_err();
+        assert!(e.contains("longer than 65536 bytes"), "{e}");
+        // A short one still works.
+        let ok = b"220-hello\r\n220 ready\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n";
+        assert_eq!(fuzz_prelude(Starttls::Smtp, ok, 7), Ok(()));
     }
 
     #[test]
