@@ -136,36 +136,49 @@ impl Merged {
                 ))
             }
         }
-        self.count += summary
-            .get("merged_summaries")
-            .and_then(Value::as_u64)
-            .unwrap_or(1);
+        let too_big = |k: &str| {
+            format!("its {k} added to the summaries before is more than a count can hold; it is not a scan summary")
+        };
+        let count = self
+            .count
+            .checked_add(
+                summary
+                    .get("merged_summaries")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1),
+            )
+            .ok_or_else(|| too_big("merged_summaries"))?;
         if self.summary.is_empty() {
+            self.count = count;
             self.summary = summary;
             self.summary.remove("merged_summaries");
             return Ok(());
         }
+        // Added into a copy: a summary that cannot be added leaves the total as it was.
+        let mut next = self.summary.clone();
         for (k, v) in summary {
             if k == "merged_summaries" {
                 continue;
             }
-            let merged = match (k.as_str(), self.summary.get(&k), &v) {
+            let merged = match (k.as_str(), next.get(&k), &v) {
                 ("complete", Some(Value::Bool(a)), Value::Bool(b)) => Value::Bool(*a && *b),
                 (_, Some(Value::Bool(a)), Value::Bool(b)) => Value::Bool(*a || *b),
                 (_, Some(Value::Number(a)), Value::Number(b)) => match (a.as_u64(), b.as_u64()) {
-                    (Some(a), Some(b)) => Value::from(a + b),
+                    (Some(a), Some(b)) => Value::from(a.checked_add(b).ok_or_else(|| too_big(&k))?),
                     _ => Value::from(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0)),
                 },
                 (_, Some(a), b) if a == b => v.clone(),
                 (_, Some(_), _) => {
                     // Differing descriptions (e.g. the stream's key-set size): dropped.
-                    self.summary.remove(&k);
+                    next.remove(&k);
                     continue;
                 }
                 (_, None, _) => v.clone(),
             };
-            self.summary.insert(k, merged);
+            next.insert(k, merged);
         }
+        self.summary = next;
+        self.count = count;
         Ok(())
     }
 }
