@@ -65,11 +65,12 @@ fn resigned(body: &[u8], key: &rcgen::KeyPair) -> Option<Vec<u8>> {
 }
 
 fn check(r: &ocsp::Revocation) {
-    // A verdict other than an error has no detail; an error says why, as a sentence.
+    // An error says why (names from the answer may hold any character: the report escapes
+    // them where it prints them).
     match r.status {
         RevocationStatus::Error => {
             let d = r.detail.as_deref().expect("an error says why");
-            assert!(!d.is_empty() && !d.contains('\n'), "{d:?}");
+            assert!(!d.trim().is_empty(), "{d:?}");
         }
         _ => assert!(r.this_update.is_none() || r.this_update.as_deref().unwrap().ends_with('Z')),
     }
