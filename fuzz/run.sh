@@ -14,16 +14,20 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(sniff pem manifest crl plan apps dn_roundtrip)
+    targets=(sniff pem manifest crl plan apps dn_roundtrip ocsp acme stream targets merge credentials
+        handshake inspect_other)
 fi
 export RUSTC_BOOTSTRAP=1
 cd "$root"
-[ -d "$here/corpus/sniff" ] || bash "$here/seed.sh"
-cargo fuzz build -O
+for t in "${targets[@]}"; do
+    [ -d "$here/corpus/$t" ] || { bash "$here/seed.sh"; break; }
+done
+# -a: debug assertions and overflow checks, so an integer overflow on hostile input is a finding.
+cargo fuzz build -O -a
 for t in "${targets[@]}"; do
     mkdir -p "$here/artifacts/$t"
     echo "== $t: ${secs}s"
-    cargo fuzz run -O "$t" "$here/corpus/$t" -- \
+    cargo fuzz run -O -a "$t" "$here/corpus/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
         -artifact_prefix="$here/artifacts/$t/" -print_final_stats=1 2>&1 |
         grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+== ERROR|SUMMARY|Done)' || true

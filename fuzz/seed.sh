@@ -7,6 +7,7 @@ root="$(dirname "$here")"
 fx="$root/fixtures"
 corpus="$here/corpus"
 mkdir -p "$corpus"/{sniff,pem,manifest,crl,plan,apps,dn_roundtrip}
+mkdir -p "$corpus"/{ocsp,acme,stream,targets,merge,credentials,handshake,inspect_other}
 
 # sniff and pem: every certificate-ish fixture (PEM, DER, PKCS#7, PKCS#12, keys, junk).
 for f in "$fx"/demo/uploads/* "$fx"/broken/* "$fx"/special/* "$fx"/formats/* "$fx"/ca/*.pem; do
@@ -36,6 +37,15 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$tmp/plan.json" "$corpus/plan/initial.json"
 "$bin" --now 2026-11-24T00:00:00Z rotate --state "$tmp/plan.json" csr --all >/dev/null
 cp "$tmp/plan.json" "$corpus/plan/csr-generated.json"
+# inspect_other and acme: the CSRs that walk wrote (PEM and DER), and the demo CRLs.
+n=0
+while IFS= read -r csr; do
+    n=$((n + 1))
+    cp "$csr" "$corpus/inspect_other/csr-$n.pem"
+    openssl req -in "$csr" -outform DER -out "$corpus/inspect_other/csr-$n.der"
+    { printf '\001\000'; cat "$corpus/inspect_other/csr-$n.der"; } > "$corpus/acme/csr-$n"
+done < <(find "$tmp" -name '*.csr.pem' | sort | head -n 4)
+cp "$fx"/demo/revocations.crl "$fx"/demo/revocations.der.crl "$corpus/inspect_other/"
 
 # apps: the installation pages.
 cp "$fx"/apps/*.json "$corpus/apps/"
@@ -53,5 +63,117 @@ for c in json.load(sys.stdin).get("certificates", []):
         done || true
 done
 printf 'CN=a+OU=b,OU=c,OU=d,DC=example,DC=com' > "$corpus/dn_roundtrip/multi-valued"
+
+ca="$fx/ca/intermediate-ca.pem"
+cakey="$fx/ca/intermediate-ca.key.pem"
+shop="$fx/demo/uploads/shop.pem"
+
+# ocsp: answers for shop.pem from `openssl ocsp` signed by the Issuing CA (good, revoked),
+# and a refusal (tryLater).
+serial="$(openssl x509 -in "$shop" -noout -serial | cut -d= -f2)"
+subject="$(openssl x509 -in "$shop" -noout -subject -nameopt compat | sed 's/^subject=//')"
+openssl ocsp -issuer "$ca" -cert "$shop" -no_nonce -reqout "$tmp/req.der" >/dev/null
+printf 'V\t991231235959Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" > "$tmp/good.idx"
+printf 'R\t991231235959Z\t160101000000Z,keyCompromise\t%s\tunknown\t%s\n' "$serial" "$subject" \
+    > "$tmp/revoked.idx"
+for state in good revoked; do
+    openssl ocsp -index "$tmp/$state.idx" -rsigner "$ca" -rkey "$cakey" -CA "$ca" \
+        -reqin "$tmp/req.der" -respout "$corpus/ocsp/$state.der" -ndays 3650 >/dev/null 2>&1
+done
+printf '\060\003\012\001\003' > "$corpus/ocsp/try-later.der"
+
+# acme: a directory, problem documents (one with subproblems), an answer without JSON.
+printf '\000\000{"newNonce":"https://ca.example/nonce","newAccount":"https://ca.example/acct","newOrder":"https://ca.example/order","revokeCert":"https://ca.example/revoke","meta":{"externalAccountRequired":false}}' \
+    > "$corpus/acme/directory"
+for kind in unauthorized alreadyRevoked badNonce rateLimited externalAccountRequired malformed; do
+    printf '\001\000{"type":"urn:ietf:params:acme:error:%s","detail":"Unable to find specified certificate","status":400}' \
+        "$kind" > "$corpus/acme/problem-$kind"
+done
+printf '\002\000{"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"Error creating new order","status":403,"subproblems":[{"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"no.example is forbidden","identifier":{"type":"dns","value":"no.example"}},{"type":"urn:ietf:params:acme:error:caa","detail":"CAA forbids","identifier":{"type":"ip","value":"192.0.2.1"}}]}' \
+    > "$corpus/acme/subproblems"
+printf '\003\001<html>Bad Gateway</html>' > "$corpus/acme/html"
+
+# stream: NDJSON lines carrying the demo uploads, as der_b64 and as pem.
+python3 - "$corpus/stream" "$fx"/demo/uploads/*.pem <<'PY'
+import base64, json, re, sys
+out, files = sys.argv[1], sys.argv[2:]
+lines = []
+for i, f in enumerate(files):
+    pem = open(f).read()
+    m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END", pem, re.S)
+    if m:
+        der = base64.b64decode("".join(m.group(1).split()))
+        lines.append(json.dumps({"id": f"u{i}", "der_b64": base64.b64encode(der).decode(),
+                                 "uploaded_at": "2016-10-01T00:00:00Z", "host": "h", "account": "a"}))
+    lines.append(json.dumps({"id": f"p{i}", "pem": pem, "uploaded_at": "2017-01-01"}))
+for i in range(0, len(lines), 4):
+    open(f"{out}/lines-{i // 4}.ndjson", "w").write("\n".join(lines[i:i + 4]) + "\n")
+open(f"{out}/errors.ndjson", "w").write('{"id":"x","der_b64":"!!"}\n{"pem":"a","der_b64":"b"}\n[1]\n\n{"id":7}\n')
+PY
+
+# targets: the three file forms (the first byte picks txt, csv, json, sniffed).
+printf '\000# endpoints\nshop.example.com\nmail.example.com:25 starttls=smtp\n[2001:db8::1]:8443 api.example.com\n192.0.2.7:993\n' \
+    > "$corpus/targets/lines"
+printf '\001host,port,sni,starttls\nshop.example.com,443,,\n2001:db8::1,8443,api.example.com,\nldap.example.com,389,,ldap\n' \
+    > "$corpus/targets/csv"
+printf '\002[{"host":"shop.example.com","port":443},"mail.example.com:587",{"host":"::1","port":"5432","starttls":"postgres","sni":"db.example.com"}]' \
+    > "$corpus/targets/json"
+printf '\003{"targets":["https://shop.example.com:8443/path","xmpp.example.com:5222 "]}' > "$corpus/targets/sniffed"
+
+# merge: summaries the binary writes (NDJSON report, --summary-only, JSON report; two of
+# them joined by 0xff), and the exposed-key list of the demo (first byte odd).
+m="$corpus/merge"
+scan=("$bin" --now 2026-11-24T00:00:00Z scan --manifest "$fx/demo/manifest.json" --cutoff 2016-11-01)
+(cd "$root" && "${scan[@]}" --format ndjson > "$tmp/report.ndjson" || true)
+(cd "$root" && "${scan[@]}" --format ndjson --summary-only > "$tmp/summary.ndjson" || true)
+(cd "$root" && "${scan[@]}" --format json > "$tmp/report.json" || true)
+{ printf '\000'; cat "$tmp/report.ndjson"; } > "$m/ndjson-report"
+{ printf '\000'; cat "$tmp/summary.ndjson"; printf '\377'; cat "$tmp/summary.ndjson"; } > "$m/two-summaries"
+{ printf '\000'; cat "$tmp/report.json"; } > "$m/json-report"
+(cd "$root" && "${scan[@]}" --format ndjson --export-exposed-keys "$tmp/exposed.txt" >/dev/null || true)
+{ printf '\001# exposed keys\n'; cat "$tmp/exposed.txt"; printf 'not-a-digest\n'; } > "$m/exposed-keys"
+
+# credentials: token pages as the API sends them, one page per line.
+cat > "$corpus/credentials/pages" <<'JSON'
+{"tokens":[{"id":1,"client_id":2,"user_id":3,"token":"****abcd","created_at":"2015-01-01T00:00:00Z","used_at":"2016-01-01T00:00:00Z"},{"id":2,"token":"a-long-raw-token-value-0001","created_at":"2017-01-01T00:00:00Z","expires_at":"2018-01-01T00:00:00Z"}],"next_page":"https://acme.zendesk.com/api/v2/oauth/tokens.json?page=2","count":3}
+{"tokens":[{"id":3,"active":false,"created_at":"2014-05-05T00:00:00Z"}],"next_page":null,"count":3}
+{"api_tokens":[{"id":9,"description":"ci","token":"****9f3e","created_at":"2016-02-01T00:00:00Z","last_used_at":"2020-02-01T00:00:00Z"}],"meta":{"has_more":true},"links":{"next":"https://other.example/api/v2/api_tokens?page[after]=x"}}
+JSON
+
+# handshake: server transcripts (first byte: 0-7 a STARTTLS protocol, 8 legacy TLS; second:
+# the read size in 64-byte steps).
+h="$corpus/handshake"
+printf '\000\001220 mail.example ESMTP\r\n250-mail.example\r\n250-SIZE 1000\r\n250 STARTTLS\r\n220 go ahead\r\n' > "$h/smtp"
+printf '\001\001* OK IMAP4rev1 ready\r\n* CAPABILITY STARTTLS\r\ncs1 OK begin TLS\r\n' > "$h/imap"
+printf '\002\001+OK POP3 ready\r\n+OK begin TLS\r\n' > "$h/pop3"
+printf '\003\001220-welcome\r\n220 ready\r\n234 AUTH TLS ok\r\n' > "$h/ftp"
+printf '\004\001\060\014\002\001\001\170\007\012\001\000\004\000\004\000' > "$h/ldap"
+printf '\005\001S' > "$h/postgres"
+python3 - "$h" <<'PY'
+import sys
+h = sys.argv[1]
+body = b"\x0a" + b"8.0.36\x00" + b"\x01\x00\x00\x00" + b"abcdefgh" + b"\x00" + b"\xff\xff" + b"\x21" + b"\x00" * 20
+open(f"{h}/mysql", "wb").write(b"\x06\x01" + len(body).to_bytes(3, "little") + b"\x00" + body)
+PY
+printf '\007\001<?xml version="1.0"?><stream:stream from="x" id="1" version="1.0"><stream:features><starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required/></starttls></stream:features><proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"/>' > "$h/xmpp"
+# legacy TLS: a TLS 1.0 ServerHello and Certificate (shop.pem, then the Issuing CA), one
+# record each, then the same in one record.
+python3 - "$h" "$shop" "$ca" <<'PY'
+import base64, re, sys
+h, certs = sys.argv[1], sys.argv[2:]
+def der(f):
+    m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END", open(f).read(), re.S)
+    return base64.b64decode("".join(m.group(1).split()))
+u24 = lambda n: n.to_bytes(3, "big")
+hello = b"\x03\x01" + b"\x11" * 32 + b"\x00" + b"\xc0\x13" + b"\x00"
+hs_hello = b"\x02" + u24(len(hello)) + hello
+chain = b"".join(u24(len(d)) + d for d in map(der, certs))
+cert = u24(len(chain)) + chain
+hs_cert = b"\x0b" + u24(len(cert)) + cert
+rec = lambda b: b"\x16\x03\x01" + len(b).to_bytes(2, "big") + b
+open(f"{h}/legacy", "wb").write(b"\x08\x04" + rec(hs_hello) + rec(hs_cert))
+open(f"{h}/legacy-one-record", "wb").write(b"\x08\x40" + rec(hs_hello + hs_cert))
+open(f"{h}/legacy-alert", "wb").write(b"\x08\x01\x15\x03\x01\x00\x02\x02\x28")
+PY
 
 for t in "$corpus"/*; do echo "$(basename "$t"): $(ls "$t" | wc -l) seed(s)"; done

@@ -44,20 +44,7 @@ pub fn run(args: &MergeArgs, ctx: &Context) -> Result<ExitCode, Error> {
                 continue;
             }
         };
-        match summaries_in(&text) {
-            Ok(found) if found.is_empty() => problems.push(format!(
-                "{shown}: no summary found (give the NDJSON output of `certsweep scan --format \
-                 ndjson` or `--summary-only`, or a JSON report)"
-            )),
-            Ok(found) => {
-                for (policy, summary) in found {
-                    if let Err(reason) = merged.add(policy, summary) {
-                        problems.push(format!("{shown}: {reason}"));
-                    }
-                }
-            }
-            Err(reason) => problems.push(format!("{shown}: {reason}")),
-        }
+        merged.absorb(&shown, &text, &mut problems);
     }
     for p in &problems {
         let _ = writeln!(
@@ -96,7 +83,37 @@ struct Merged {
     count: u64,
 }
 
+/// The merged summary of `texts` (each as one SUMMARY file) and the problems found, for the
+/// fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_merge(texts: &[&str]) -> (Map<String, Value>, Vec<String>) {
+    let mut merged = Merged::default();
+    let mut problems = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        merged.absorb(&format!("summary-{i}"), text, &mut problems);
+    }
+    (merged.summary, problems)
+}
+
 impl Merged {
+    /// Adds every summary in `text` (the file `shown`); problems are noted, not fatal.
+    fn absorb(&mut self, shown: &str, text: &str, problems: &mut Vec<String>) {
+        match summaries_in(text) {
+            Ok(found) if found.is_empty() => problems.push(format!(
+                "{shown}: no summary found (give the NDJSON output of `certsweep scan --format \
+                 ndjson` or `--summary-only`, or a JSON report)"
+            )),
+            Ok(found) => {
+                for (policy, summary) in found {
+                    if let Err(reason) = self.add(policy, summary) {
+                        problems.push(format!("{shown}: {reason}"));
+                    }
+                }
+            }
+            Err(reason) => problems.push(format!("{shown}: {reason}")),
+        }
+    }
+
     fn add(&mut self, policy: Value, summary: Map<String, Value>) -> Result<(), String> {
         match &self.policy {
             None => self.policy = Some(policy),
@@ -108,36 +125,49 @@ impl Merged {
                 ))
             }
         }
-        self.count += summary
-            .get("merged_summaries")
-            .and_then(Value::as_u64)
-            .unwrap_or(1);
+        let too_big = |k: &str| {
+            format!("its {k} added to the summaries before is more than a count can hold; it is not a scan summary")
+        };
+        let count = self
+            .count
+            .checked_add(
+                summary
+                    .get("merged_summaries")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1),
+            )
+            .ok_or_else(|| too_big("merged_summaries"))?;
         if self.summary.is_empty() {
+            self.count = count;
             self.summary = summary;
             self.summary.remove("merged_summaries");
             return Ok(());
         }
+        // Added into a copy: a summary that cannot be added leaves the total as it was.
+        let mut next = self.summary.clone();
         for (k, v) in summary {
             if k == "merged_summaries" {
                 continue;
             }
-            let merged = match (k.as_str(), self.summary.get(&k), &v) {
+            let merged = match (k.as_str(), next.get(&k), &v) {
                 ("complete", Some(Value::Bool(a)), Value::Bool(b)) => Value::Bool(*a && *b),
                 (_, Some(Value::Bool(a)), Value::Bool(b)) => Value::Bool(*a || *b),
                 (_, Some(Value::Number(a)), Value::Number(b)) => match (a.as_u64(), b.as_u64()) {
-                    (Some(a), Some(b)) => Value::from(a + b),
+                    (Some(a), Some(b)) => Value::from(a.checked_add(b).ok_or_else(|| too_big(&k))?),
                     _ => Value::from(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0)),
                 },
                 (_, Some(a), b) if a == b => v.clone(),
                 (_, Some(_), _) => {
                     // Differing descriptions (e.g. the stream's key-set size): dropped.
-                    self.summary.remove(&k);
+                    next.remove(&k);
                     continue;
                 }
                 (_, None, _) => v.clone(),
             };
-            self.summary.insert(k, merged);
+            next.insert(k, merged);
         }
+        self.summary = next;
+        self.count = count;
         Ok(())
     }
 }

@@ -1572,3 +1572,35 @@ fn stream_mode_judges_large_files_a_few_at_a_time() {
     assert_eq!(summary["certificates"], 240_000);
     assert_eq!(summary["complete"], true);
 }
+
+#[test]
+fn merge_refuses_counts_that_overflow_instead_of_wrapping() {
+    // Found by the `merge` fuzz target's review: two summaries whose counts add past u64 (the
+    // old code panicked in debug builds and wrapped to a small number in release ones).
+    let dir = temp();
+    let policy = r#""policy":{"now":"2026-11-24T00:00:00Z","cutoff":"2016-11-01T00:00:00Z"}"#;
+    let line = |n: u64| {
+        format!(
+            r#"{{"type":"summary",{policy},"certificates":{n},"complete":true,"action_required":false}}"#
+        )
+    };
+    let a = write(dir.path(), "a.ndjson", line(u64::MAX - 10));
+    let b = write(dir.path(), "b.ndjson", line(20));
+    let c = write(dir.path(), "c.ndjson", line(3));
+    let run = Test::new()
+        .args(["merge", "--format", "json"])
+        .args([a, b, c])
+        .run()
+        .code(2)
+        .stderr_has("b.ndjson: its certificates added to the summaries before is more than a count can hold");
+    let out = run.json();
+    // The refused summary is left out whole; the others add up.
+    assert_eq!(
+        out["summary"]["certificates"],
+        u64::MAX - 10 + 3,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(out["summary"]["complete"], false);
+    assert_eq!(out["summary"]["merged_summaries"], 2);
+}

@@ -3,6 +3,11 @@
 
 mod other;
 
+#[doc(hidden)]
+pub use other::{
+    csv_rows as fuzz_other_csv_rows, read as fuzz_read_others, write_human as fuzz_write_others,
+};
+
 use std::io::{self, Cursor, Write};
 
 use serde::Serialize;

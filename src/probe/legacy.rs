@@ -4,9 +4,10 @@
 //! they travel in clear — and the connection is closed. No key exchange is done and no data
 //! is protected with legacy crypto: the capture stops after the certificates.
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::{Duration, Instant};
+
+use super::wire::{Replay, Wire};
 
 /// What the server answered.
 #[derive(Debug)]
@@ -49,15 +50,15 @@ const SUITES: [(u16, &str); 22] = [
 ];
 
 /// Sends the legacy ClientHello on `sock` and reads up to the server's Certificate.
-pub fn capture(
-    sock: &mut TcpStream,
+pub(crate) fn capture(
+    sock: &mut dyn Wire,
     sni: Option<&str>,
     deadline: Instant,
     total: Duration,
 ) -> Result<Captured, String> {
     let hello = client_hello(sni);
     let wait = left(deadline, total)?;
-    let _ = sock.set_write_timeout(Some(wait));
+    sock.write_wait(wait);
     sock.write_all(&hello)
         .map_err(|e| format!("legacy TLS: sending the ClientHello failed: {e}"))?;
 
@@ -95,7 +96,7 @@ pub fn capture(
                         "legacy TLS: the server sent its certificate before its ServerHello",
                     )?;
                     let chain = certificates(msg)?;
-                    let _ = sock.set_write_timeout(Some(Duration::from_millis(100)));
+                    sock.write_wait(Duration::from_millis(100));
                     // A fatal user_canceled alert: we go now (the version of the hello).
                     let _ = sock.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x5a]);
                     return Ok(Captured {
@@ -116,6 +117,23 @@ pub fn capture(
     }
 }
 
+/// The capture of a server that answers `server` (in reads of at most `chunk` bytes) and
+/// closes: for the fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_capture(server: &[u8], chunk: usize) -> Result<Captured, String> {
+    let mut wire = Replay {
+        input: server,
+        chunk,
+    };
+    let total = Duration::from_secs(3600);
+    capture(
+        &mut wire,
+        Some("fuzz.example"),
+        Instant::now() + total,
+        total,
+    )
+}
+
 fn left(deadline: Instant, total: Duration) -> Result<Duration, String> {
     let d = deadline.saturating_duration_since(Instant::now());
     if d.is_zero() {
@@ -130,7 +148,7 @@ fn left(deadline: Instant, total: Duration) -> Result<Duration, String> {
 
 /// One TLS record: its content type and body.
 fn record(
-    sock: &mut TcpStream,
+    sock: &mut dyn Wire,
     deadline: Instant,
     total: Duration,
 ) -> Result<(u8, Vec<u8>), String> {
@@ -149,14 +167,14 @@ fn record(
 }
 
 fn read_exact(
-    sock: &mut TcpStream,
+    sock: &mut dyn Wire,
     mut buf: &mut [u8],
     deadline: Instant,
     total: Duration,
 ) -> Result<(), String> {
     while !buf.is_empty() {
         let wait = left(deadline, total)?;
-        let _ = sock.set_read_timeout(Some(wait));
+        sock.read_wait(wait);
         match sock.read(buf) {
             Ok(0) => {
                 return Err(

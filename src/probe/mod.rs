@@ -12,6 +12,7 @@ pub mod ocsp;
 pub mod report;
 pub mod starttls;
 pub mod targets;
+mod wire;
 
 use std::collections::HashSet;
 use std::io::{self, Write};

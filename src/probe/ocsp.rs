@@ -144,6 +144,22 @@ pub fn check(
     r
 }
 
+/// The verdict on an OCSP answer `body` for `leaf` issued by `issuer` (both DER), as for a
+/// stapled answer: for the fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_judge(body: &[u8], leaf: &[u8], issuer: &[u8], now: OffsetDateTime) -> Revocation {
+    let (Ok((_, leaf)), Ok((_, issuer))) = (
+        X509Certificate::from_der(leaf),
+        X509Certificate::from_der(issuer),
+    ) else {
+        return Revocation::without(RevocationStatus::Error, "fixture".into());
+    };
+    match cert_id(&leaf, &issuer) {
+        Ok(id) => judge(body, &id, &issuer, now),
+        Err(e) => Revocation::without(RevocationStatus::Error, e),
+    }
+}
+
 /// RFC 6960 §4.1.1: SHA-1 of the issuer's name and key, and the serial.
 fn cert_id(leaf: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<CertId, String> {
     let bad = |e: der::Error| format!("cannot build the OCSP request: {e}");

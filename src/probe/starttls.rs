@@ -6,9 +6,10 @@
 //! A server that does not offer or refuses STARTTLS is a per-target error saying so.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::{Duration, Instant};
+
+use super::wire::{Replay, Wire};
 
 /// The longest plaintext reply read from a server (an EHLO list, XMPP stream features).
 const MAX_REPLY: usize = 64 * 1024;
@@ -94,7 +95,7 @@ impl fmt::Display for Starttls {
 
 /// One connection's plaintext conversation, bounded by the target's deadline.
 struct Talk<'a> {
-    sock: &'a mut TcpStream,
+    sock: &'a mut dyn Wire,
     proto: Starttls,
     deadline: Instant,
     total: Duration,
@@ -103,9 +104,9 @@ struct Talk<'a> {
 
 /// Speaks `proto`'s prelude on `sock` until the server is ready for the TLS handshake.
 /// `host` is the name the server is addressed by (XMPP's stream `to`).
-pub fn prelude(
+pub(crate) fn prelude(
     proto: Starttls,
-    sock: &mut TcpStream,
+    sock: &mut dyn Wire,
     host: &str,
     deadline: Instant,
     total: Duration,
@@ -129,6 +130,24 @@ pub fn prelude(
     }
 }
 
+/// `proto`'s prelude against a server that answers `server` (in reads of at most `chunk`
+/// bytes) and closes: for the fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_prelude(proto: Starttls, server: &[u8], chunk: usize) -> Result<(), String> {
+    let mut wire = Replay {
+        input: server,
+        chunk,
+    };
+    let total = Duration::from_secs(3600);
+    prelude(
+        proto,
+        &mut wire,
+        "fuzz.example",
+        Instant::now() + total,
+        total,
+    )
+}
+
 impl Talk<'_> {
     fn wait(&self, step: &str) -> Result<Duration, String> {
         let d = self.deadline.saturating_duration_since(Instant::now());
@@ -149,7 +168,7 @@ impl Talk<'_> {
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
         let wait = self.wait("sending")?;
-        let _ = self.sock.set_write_timeout(Some(wait));
+        self.sock.write_wait(wait);
         self.sock.write_all(bytes).map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => self.timed_out("sending"),
             _ => format!("{} STARTTLS: sending failed: {e}", self.proto),
@@ -166,7 +185,7 @@ impl Talk<'_> {
             ));
         }
         let wait = self.wait(step)?;
-        let _ = self.sock.set_read_timeout(Some(wait));
+        self.sock.read_wait(wait);
         let mut chunk = [0u8; 2048];
         let room = chunk.len().min(MAX_REPLY - self.buf.len());
         match self.sock.read(&mut chunk[..room]) {
@@ -209,8 +228,17 @@ impl Talk<'_> {
     /// lines' texts.
     fn numbered_reply(&mut self, step: &str) -> Result<(u16, Vec<String>), String> {
         let mut lines = Vec::new();
+        let mut size = 0;
         loop {
             let line = self.line(step)?;
+            // Each line is drained from `buf`: the reply as a whole is bounded here.
+            size += line.len() + 2;
+            if size > MAX_REPLY {
+                return Err(format!(
+                    "{} STARTTLS: the server's reply is longer than {MAX_REPLY} bytes ({step})",
+                    self.proto
+                ));
+            }
             let code = line
                 .get(..3)
                 .and_then(|c| c.parse::<u16>().ok())
@@ -531,6 +559,19 @@ mod tests {
         for implicit in [465, 993, 995, 636, 443] {
             assert_eq!(Starttls::by_port(implicit), None);
         }
+    }
+
+    #[test]
+    fn a_multi_line_reply_is_bounded_as_a_whole() {
+        // An SMTP greeting of 100,000 continuation lines (each drained from the buffer on
+        // its own) is refused at MAX_REPLY bytes instead of being kept whole.
+        let mut server = "220-spam\r\n".repeat(100_000).into_bytes();
+        server.extend_from_slice(b"220 ready\r\n250 STARTTLS\r\n220 go\r\n");
+        let e = fuzz_prelude(Starttls::Smtp, &server, 2048).unwrap_err();
+        assert!(e.contains("longer than 65536 bytes"), "{e}");
+        // A short one still works.
+        let ok = b"220-hello\r\n220 ready\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n";
+        assert_eq!(fuzz_prelude(Starttls::Smtp, ok, 7), Ok(()));
     }
 
     #[test]

@@ -281,6 +281,11 @@ pub fn check_directory(http: &Http, url: &str) -> Result<(), String> {
 
 fn directory(http: &Http, url: &str) -> Result<Directory, String> {
     let v = directory_json(http, url)?;
+    read_directory(url, &v)
+}
+
+/// The URLs this module needs from a directory document read from `url`.
+fn read_directory(url: &str, v: &Value) -> Result<Directory, String> {
     let field = |name: &str| {
         v[name].as_str().map(str::to_owned).ok_or_else(|| {
             format!("{url} is not an ACME directory (it has no {name}); check --acme-directory")
@@ -299,12 +304,17 @@ fn directory_json(http: &Http, url: &str) -> Result<Value, String> {
         .body_mut()
         .read_to_vec()
         .map_err(|e| transport(url, &e))?;
+    read_directory_json(url, status, &body)
+}
+
+/// The directory document in the CA's answer (`status`, `body`) to a GET of `url`.
+fn read_directory_json(url: &str, status: u16, body: &[u8]) -> Result<Value, String> {
     if status != 200 {
         return Err(format!(
             "the ACME directory {url} answered HTTP {status}; check --acme-directory"
         ));
     }
-    serde_json::from_slice::<Value>(&body)
+    serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
         .ok_or_else(|| {
@@ -355,30 +365,70 @@ pub fn revoke_with_key(
         let status = rsp.status().as_u16();
         http.note(status, rsp.headers());
         let next = replay_nonce(rsp.headers());
-        if status == 200 {
-            return Ok(Outcome::Revoked);
-        }
-        let text = rsp.body_mut().read_to_vec().unwrap_or_default();
-        let problem: Problem = serde_json::from_slice(&text).map_err(|_| {
-            format!(
-                "the ACME server answered HTTP {status} to the revocation, without a problem document"
-            )
-        })?;
-        match problem.r#type.as_deref().and_then(|t| t.strip_prefix(URN)) {
-            Some("alreadyRevoked") => return Ok(Outcome::AlreadyRevoked),
-            Some("badNonce") => {
+        // A 200 body is not read (revocation_answer judges it by the status alone).
+        let text = if status == 200 {
+            Vec::new()
+        } else {
+            rsp.body_mut().read_to_vec().unwrap_or_default()
+        };
+        match revocation_answer(status, &text).map_err(|e| http.explain(e))? {
+            Answer::Done(outcome) => return Ok(outcome),
+            Answer::BadNonce => {
                 nonce = match next {
                     Some(n) => n,
                     None => fresh_nonce(http, &dir.new_nonce)?,
                 };
             }
-            _ => return Err(http.explain(problem_text(&problem))),
         }
     }
     Err(problem_sentence(
         "badNonce",
         &format!("{NONCE_RETRIES} nonces in a row were refused"),
     ))
+}
+
+/// What a CA's answer to revokeCert means.
+#[derive(Debug)]
+enum Answer {
+    Done(Outcome),
+    /// Refused for a bad nonce: send it again with a fresh one.
+    BadNonce,
+}
+
+/// Reads the CA's answer (`status`, `body`) to revokeCert: done, try again, or why not.
+fn revocation_answer(status: u16, body: &[u8]) -> Result<Answer, String> {
+    if status == 200 {
+        return Ok(Answer::Done(Outcome::Revoked));
+    }
+    let problem: Problem = serde_json::from_slice(body).map_err(|_| {
+        format!(
+            "the ACME server answered HTTP {status} to the revocation, without a problem document"
+        )
+    })?;
+    match problem.r#type.as_deref().and_then(|t| t.strip_prefix(URN)) {
+        Some("alreadyRevoked") => Ok(Answer::Done(Outcome::AlreadyRevoked)),
+        Some("badNonce") => Ok(Answer::BadNonce),
+        _ => Err(problem_text(&problem)),
+    }
+}
+
+/// Every reader of a CA's bytes on `body`: as the directory, as the answer to revokeCert
+/// (HTTP `status`), as an instant-acme problem (its error, mapped), and as a CSR's names.
+/// Returns each reader's sentence or result, for the fuzz targets.
+#[doc(hidden)]
+pub fn fuzz_ca_answer(status: u16, body: &[u8]) -> Vec<Result<String, String>> {
+    const URL: &str = "https://ca.example/directory";
+    let mut out = vec![
+        read_directory_json(URL, status, body)
+            .and_then(|v| read_directory(URL, &v))
+            .map(|d| format!("{} {}", d.new_nonce, d.revoke_cert)),
+        revocation_answer(status, body).map(|a| format!("{a:?}")),
+    ];
+    if let Ok(p) = serde_json::from_slice::<Problem>(body) {
+        out.push(Err(acme_error(&instant_acme::Error::Api(p))));
+    }
+    out.push(csr_identifiers(body).map(|ids| format!("{} names", ids.len())));
+    out
 }
 
 /// Revokes with the ACME account key (`--with-account`), when the old key is gone.

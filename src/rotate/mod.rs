@@ -13,6 +13,9 @@ pub mod report;
 pub mod state;
 mod walk;
 
+#[doc(hidden)]
+pub use acme::fuzz_ca_answer;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Write};

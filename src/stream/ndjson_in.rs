@@ -58,7 +58,8 @@ pub fn parse(text: &str) -> Result<Entry, (Option<String>, String)> {
     let uploaded_at = match line.uploaded_at.as_deref() {
         None | Some("") => None,
         Some(t) => {
-            Some(crate::timefmt::parse(t).map_err(|e| fail(format!("uploaded_at {t:?}: {e}")))?)
+            // The parser's sentence quotes the text already.
+            Some(crate::timefmt::parse(t).map_err(|e| fail(format!("uploaded_at: {e}")))?)
         }
     };
     let body = match (line.der_b64, line.pem) {
@@ -158,5 +159,25 @@ impl<R: BufRead> Lines<R> {
             Ok(s) => Ok(Some(Next::Line(s.to_owned()))),
             Err(_) => Ok(Some(Next::NotUtf8)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_upload_date_is_quoted_once() {
+        let Err((id, reason)) =
+            parse(r#"{"id": "u1", "der_b64": "AA==", "uploaded_at": "yester\nday"}"#)
+        else {
+            panic!("a bad date is an error")
+        };
+        assert_eq!(id.as_deref(), Some("u1"));
+        assert!(
+            reason.starts_with("uploaded_at: 'yester\nday' is not a date"),
+            "{reason}"
+        );
+        assert_eq!(reason.matches("yester").count(), 1, "{reason}");
     }
 }

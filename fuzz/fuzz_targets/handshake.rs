@@ -1,0 +1,42 @@
+//! Bytes from a server before TLS: the legacy TLS capture's record and handshake reader,
+//! and the STARTTLS preludes. The first byte picks the reader, the second how many bytes
+//! each read returns.
+#![no_main]
+
+use certsweep::probe::legacy;
+use certsweep::probe::starttls::{self, Starttls};
+use libfuzzer_sys::fuzz_target;
+
+const PROTOS: [Starttls; 8] = [
+    Starttls::Smtp,
+    Starttls::Imap,
+    Starttls::Pop3,
+    Starttls::Ftp,
+    Starttls::Ldap,
+    Starttls::Postgres,
+    Starttls::Mysql,
+    Starttls::Xmpp,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some(([which, chunk], server)) = data.split_first_chunk::<2>().map(|(h, r)| (*h, r))
+    else {
+        return;
+    };
+    let chunk = usize::from(chunk).max(1) * 64;
+    let err = match usize::from(which) % 9 {
+        8 => match legacy::fuzz_capture(server, chunk) {
+            Ok(c) => {
+                assert!(!c.chain.is_empty());
+                return;
+            }
+            Err(e) => e,
+        },
+        i => match starttls::fuzz_prelude(PROTOS[i], server, chunk) {
+            Ok(()) => return,
+            Err(e) => e,
+        },
+    };
+    // Server text in the sentence is escaped where it is printed; the sentence is never empty.
+    assert!(!err.trim().is_empty());
+});
