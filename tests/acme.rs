@@ -277,6 +277,17 @@ impl Pebble {
     }
 }
 
+/// Pebble that really validates challenges, and the port it fetches http-01 answers from;
+/// None (skip) when pebble is not installed.
+pub fn validating_pebble() -> Option<(Pebble, u16)> {
+    let port = free_port();
+    let p = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    })?;
+    Some((p, port))
+}
+
 /// The real time: pebble signs with it (and does not backdate).
 pub fn real_now() -> String {
     at(time::OffsetDateTime::now_utc())
@@ -451,6 +462,13 @@ pub fn plan_around(old: &Path) -> Plan {
     let uploaded = real_now();
     std::thread::sleep(Duration::from_millis(1100));
     plan.init(old, &uploaded, &real_now());
+    plan
+}
+
+/// `plan_around(old)` taken to verified (`walk_to_verified`).
+pub fn verified_around(p: &Pebble, old: &Path) -> Plan {
+    let plan = plan_around(old);
+    walk_to_verified(p, &plan);
     plan
 }
 
@@ -663,10 +681,8 @@ fn revoked_already_at_the_ca_counts_as_success_and_with_account_revokes_too() {
         return;
     };
     // Two plans around the same old certificate: the second finds it already revoked.
-    let first = plan_around(&old);
-    walk_to_verified(&p, &first);
-    let second = plan_around(&old);
-    walk_to_verified(&p, &second);
+    let first = verified_around(&p, &old);
+    let second = verified_around(&p, &old);
     first
         .run(&revoke_args(&p, &first, &old_key))
         .code(0)
@@ -683,15 +699,13 @@ fn revoked_already_at_the_ca_counts_as_success_and_with_account_revokes_too() {
 
     // --with-account: the account that issued the NEW certificate revokes it (here: the
     // new certificate of a third plan, to have something pebble lets that account revoke).
-    let third = plan_around(&old);
-    walk_to_verified(&p, &third);
+    let third = verified_around(&p, &old);
     let new_serial = third.item()["issued"]["serial"]
         .as_str()
         .unwrap()
         .to_owned();
     let new_cert = third.file(&third.item()["issued"]["cert_path"]);
-    let fourth = plan_around(&new_cert);
-    walk_to_verified(&p, &fourth);
+    let fourth = verified_around(&p, &new_cert);
     let account = third.file(&third.item()["issued"]["acme"]["account_path"]);
     fourth
         .run(&revoke_with_account_args(&p, &fourth, &account))
@@ -750,11 +764,7 @@ fn eab_is_sent_when_the_ca_requires_it() {
 
 #[test]
 fn real_http01_validation_through_the_standalone_listener() {
-    let port = free_port();
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(port),
-        ..Options::default()
-    }) else {
+    let Some((p, port)) = validating_pebble() else {
         return;
     };
     let plan = Plan::at_csr_generated("shop", NAME);
@@ -780,10 +790,7 @@ fn real_http01_validation_through_the_standalone_listener() {
 
 #[test]
 fn real_dns01_validation_through_a_hook() {
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(free_port()),
-        ..Options::default()
-    }) else {
+    let Some((p, _)) = validating_pebble() else {
         return;
     };
     let mgmt = p.challtest.unwrap();
@@ -1245,8 +1252,7 @@ fn an_account_the_ca_does_not_let_revoke_is_a_clear_refusal_and_the_plan_stays()
     let Some((p, old, _old_key)) = pebble_with_issued("ecdsa-p256") else {
         return;
     };
-    let plan = plan_around(&old);
-    walk_to_verified(&p, &plan);
+    let plan = verified_around(&p, &old);
     let serial = plan.old_serial();
     // An account that never ordered (nor validated) the old certificate's name: the account
     // of a walk for another host.
@@ -1358,11 +1364,7 @@ fn issue_manually(
 
 #[test]
 fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
-    let port = free_port();
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(port),
-        ..Options::default()
-    }) else {
+    let Some((p, port)) = validating_pebble() else {
         return;
     };
     let webroot = p.dir.path().join("site");
@@ -1658,11 +1660,7 @@ fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
 
 #[test]
 fn a_recorded_order_that_is_dead_or_for_another_ca_is_replaced_and_the_run_says_so() {
-    let port = free_port();
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(port),
-        ..Options::default()
-    }) else {
+    let Some((p, port)) = validating_pebble() else {
         return;
     };
     let (plan, _) = shop_plan();

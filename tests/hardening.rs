@@ -130,6 +130,14 @@ impl Bounded {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
+    /// stdout as NDJSON: one value a line.
+    fn ndjson(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     fn stdout_has(&self, needle: &str) {
         assert!(self.stdout.contains(needle), "{}", self.stdout);
     }
@@ -1007,11 +1015,7 @@ fn the_default_certificate_cap_bounds_one_input() {
         Duration::from_secs(300),
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let lines: Vec<serde_json::Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = run.ndjson();
     let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
     assert_eq!(certs, 100_000);
     let stream_errors: Vec<&serde_json::Value> =
@@ -1043,11 +1047,7 @@ fn stream_mode_caps_each_upload_and_the_spooled_stdin() {
         ]);
         let run = bounded(&args, input, SECS);
         assert_eq!(run.code, 2, "{}", run.stderr);
-        let lines: Vec<serde_json::Value> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = run.ndjson();
         let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
         assert_eq!(certs, 1000, "{shown}");
         let errors: Vec<&serde_json::Value> =
@@ -1128,13 +1128,19 @@ fn quiet_stream_mode_prints_no_data_only_errors() {
         .contains("\"type\":\"summary\""));
 }
 
+/// rcgen's default certificate, naming the `n` hosts n0.example.com, n1.example.com, ….
+fn naming_hosts(n: usize) -> rcgen::CertificateParams {
+    let mut params = rcgen::CertificateParams::default();
+    params.subject_alt_names = (0..n)
+        .map(|i| rcgen::SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
+        .collect();
+    params
+}
+
 #[test]
 fn a_certificate_with_100000_sans_and_rdns_is_listed_cut_and_says_so() {
-    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
-    let mut params = CertificateParams::default();
-    params.subject_alt_names = (0..100_000)
-        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
-        .collect();
+    use rcgen::{DnType, KeyPair};
+    let mut params = naming_hosts(100_000);
     params
         .distinguished_name
         .push(DnType::CommonName, "huge.example.com");
@@ -1410,9 +1416,8 @@ fn exposed_key_lists_bound_their_lines_and_records() {
         "ndjson",
     ]);
     let errors: Vec<String> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .ndjson()
+        .into_iter()
         .filter(|l| l["type"] == "error" && l["path"] == list.as_str())
         .map(|l| l["reason"].as_str().unwrap().to_owned())
         .collect();
@@ -1437,11 +1442,8 @@ fn exposed_key_lists_bound_their_lines_and_records() {
 
 #[test]
 fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
-    use rcgen::{CertificateParams, KeyPair, SanType};
-    let mut params = CertificateParams::default();
-    params.subject_alt_names = (0..1500)
-        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
-        .collect();
+    use rcgen::KeyPair;
+    let mut params = naming_hosts(1500);
     params.not_before = rcgen::date_time_ymd(2015, 1, 1);
     params.not_after = rcgen::date_time_ymd(2099, 1, 1);
     let key = KeyPair::generate().unwrap();
