@@ -1508,6 +1508,22 @@ fn scripted_ca(
     base
 }
 
+/// `revoke ID --force` (before verification, reason "test") through the ACME `directory`,
+/// signed by the old key in `old_key`.
+fn forced_revoke(plan: &Plan, directory: &str, old_key: &Path) -> Run {
+    plan.run(&[
+        "revoke",
+        &plan.id(),
+        "--acme-directory",
+        directory,
+        "--old-key",
+        old_key.to_str().unwrap(),
+        "--force",
+        "--reason",
+        "test",
+    ])
+}
+
 /// A plan whose one item is the demo shop certificate (its key is in the same file), at
 /// csr-generated.
 fn shop_plan() -> (Plan, PathBuf) {
@@ -1559,20 +1575,10 @@ fn a_url_that_is_not_an_acme_directory_is_named_as_such() {
         .stderr_has(&url)
         .stderr_has(why)
         .stderr_has("check --acme-directory");
-        plan.run(&[
-            "revoke",
-            &plan.id(),
-            "--acme-directory",
-            &url,
-            "--old-key",
-            shop.to_str().unwrap(),
-            "--force",
-            "--reason",
-            "test",
-        ])
-        .code(2)
-        .stderr_has(why)
-        .stderr_has("check --acme-directory");
+        forced_revoke(&plan, &url, &shop)
+            .code(2)
+            .stderr_has(why)
+            .stderr_has("check --acme-directory");
     }
     // No account was made, nothing changed.
     assert_eq!(plan.plan_text(), before);
@@ -1630,18 +1636,7 @@ fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
     .stderr_has("(rateLimited: too many certificates already issued)")
     .stderr_has("the CA asks to try again after 2026-12-02T10:00:00Z");
     let start = time::OffsetDateTime::now_utc();
-    let run = plan
-        .run(&[
-            "revoke",
-            &plan.id(),
-            "--acme-directory",
-            &directory,
-            "--old-key",
-            shop.to_str().unwrap(),
-            "--force",
-            "--reason",
-            "test",
-        ])
+    let run = forced_revoke(&plan, &directory, &shop)
         .code(2)
         .stderr_has("(rateLimited: too many certificates already issued)")
         .stderr_has("the item is unchanged");

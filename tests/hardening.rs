@@ -551,14 +551,20 @@ fn one_item_plan() -> (tempfile::TempDir, String) {
             root().join("fixtures/demo/uploads/shop.pem").display()
         ),
     );
-    let state = dir.path().join("plan.json").display().to_string();
+    let state = init_plan(dir.path(), &manifest);
+    (dir, state)
+}
+
+/// `rotate init` from `manifest` of a plan in `dir`; the plan's path.
+fn init_plan(dir: &Path, manifest: &Path) -> String {
+    let state = dir.join("plan.json").display().to_string();
     Test::new()
         .args(["rotate", "--state", &state, "init", "--manifest"])
-        .arg(&manifest)
+        .arg(manifest)
         .args(["--cutoff", CUTOFF])
         .run()
         .code(0);
-    (dir, state)
+    state
 }
 
 fn rotate(state: &str, args: &[&str]) -> Run {
@@ -1455,13 +1461,7 @@ fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
         "m.json",
         r#"[{"id": "many", "file": "many-names.pem", "uploaded_at": "2015-06-01"}]"#,
     );
-    let state = dir.path().join("plan.json").display().to_string();
-    Test::new()
-        .args(["rotate", "--state", &state, "init", "--manifest"])
-        .arg(&manifest)
-        .args(["--cutoff", CUTOFF])
-        .run()
-        .code(0);
+    let state = init_plan(dir.path(), &manifest);
     // The scan lists 1,000; the plan, which the replacement must cover, has all 1,500.
     let names = plan_item(&state)["old"]["dns_names"].clone();
     let names = names.as_array().unwrap();
