@@ -1362,6 +1362,20 @@ fn issue_manually(
     (code, out.join().unwrap(), all)
 }
 
+/// `issue --manual` given up at the prompt (exit 2): the plan then, its pending order
+/// recorded, and that order's URL.
+fn abandon_manual_issue(p: &Pebble, plan: &Plan) -> (String, String) {
+    let args = p.issue_args(&plan.id(), &["--manual"]);
+    let (code, _, err) = issue_manually(plan, &args, |_| false);
+    assert_eq!(code, 2, "{err}");
+    let recorded = plan.plan_text();
+    let order = plan.item()["acme_intent"]["order_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (recorded, order)
+}
+
 #[test]
 fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
     let Some((p, port)) = validating_pebble() else {
@@ -1661,13 +1675,7 @@ fn a_recorded_order_that_is_dead_or_for_another_ca_is_replaced_and_the_run_says_
     let (plan, _) = shop_plan();
     let args = |how: &[&str]| p.issue_args(&plan.id(), how);
     // A run that gives up at the prompt leaves its pending order recorded.
-    let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| false);
-    assert_eq!(code, 2, "{err}");
-    let recorded = plan.plan_text();
-    let order = plan.item()["acme_intent"]["order_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (recorded, order) = abandon_manual_issue(&p, &plan);
     // The next run resumes it, is told the answer is served when it is not: pebble's
     // validation fails, the order is invalid, and its record is dropped.
     let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| true);
@@ -1722,14 +1730,7 @@ fn an_order_in_progress_shows_in_status_and_issue_as_json_notes_the_resume() {
     };
     let (plan, _) = shop_plan();
     let root = p.root_file();
-    let args = p.issue_args(&plan.id(), &["--manual"]);
-    let (code, _, err) = issue_manually(&plan, &args, |_| false);
-    assert_eq!(code, 2, "{err}");
-    let recorded = plan.plan_text();
-    let order = plan.item()["acme_intent"]["order_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (recorded, order) = abandon_manual_issue(&p, &plan);
 
     let status = plan.run(&["status", "--format", "json"]).code(1).json();
     let shown = &status["items"][0]["acme_order_in_progress"];
