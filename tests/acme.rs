@@ -260,6 +260,32 @@ impl Pebble {
             self.tls_ca.display().to_string(),
         ]
     }
+
+    /// The ACME arguments and pebble's issuing root as `--roots`.
+    pub fn trust_args(&self) -> Vec<String> {
+        let mut args = self.acme_args();
+        args.extend(["--roots".into(), self.root_file().display().to_string()]);
+        args
+    }
+
+    /// `issue TARGET` (an item id or `--all`) through pebble, then `more`.
+    pub fn issue_args(&self, target: &str, more: &[&str]) -> Vec<String> {
+        let mut args = vec!["issue".to_owned(), target.to_owned()];
+        args.extend(self.trust_args());
+        args.extend(more.iter().map(|s| s.to_string()));
+        args
+    }
+}
+
+/// Pebble that really validates challenges, and the port it fetches http-01 answers from;
+/// None (skip) when pebble is not installed.
+pub fn validating_pebble() -> Option<(Pebble, u16)> {
+    let port = free_port();
+    let p = Pebble::start(Options {
+        validate_http_port: Some(port),
+        ..Options::default()
+    })?;
+    Some((p, port))
 }
 
 /// The real time: pebble signs with it (and does not backdate).
@@ -320,14 +346,19 @@ impl Plan {
             .join(stored.as_str().expect("a stored path"))
     }
 
-    /// `init` with one certificate file for `NAME`, uploaded at `uploaded_at`.
-    pub fn init(&self, cert: &Path, uploaded_at: &str, cutoff: &str) {
-        let manifest = write(
-            self.dir.path(),
-            "manifest.json",
-            serde_json::json!([{"id": "shop", "file": cert, "uploaded_at": uploaded_at, "host": NAME}])
-                .to_string(),
-        );
+    /// The folder http-01 answers are written to (`--http01-webroot`).
+    pub fn webroot(&self) -> String {
+        self.dir.path().join("www").display().to_string()
+    }
+
+    /// The serial number of the one item's old certificate.
+    pub fn old_serial(&self) -> String {
+        self.item()["old"]["serial"].as_str().unwrap().to_owned()
+    }
+
+    /// `init` from a JSON manifest of `entries`.
+    pub fn init_manifest(&self, entries: serde_json::Value, cutoff: &str) -> Run {
+        let manifest = write(self.dir.path(), "manifest.json", entries.to_string());
         self.run(&[
             "init",
             "--manifest",
@@ -335,9 +366,54 @@ impl Plan {
             "--cutoff",
             cutoff,
         ])
-        .code(0)
-        .stdout_has("1 new item(s)");
     }
+
+    /// `init` with one item `id`: the certificate file `cert` for `host`, uploaded at
+    /// `uploaded_at`.
+    pub fn init_one(&self, id: &str, host: &str, cert: &Path, uploaded_at: &str, cutoff: &str) {
+        let entry =
+            serde_json::json!([{"id": id, "file": cert, "uploaded_at": uploaded_at, "host": host}]);
+        self.init_manifest(entry, cutoff)
+            .code(0)
+            .stdout_has("1 new item(s)");
+    }
+
+    /// `init` with one certificate file for `NAME`, uploaded at `uploaded_at`.
+    pub fn init(&self, cert: &Path, uploaded_at: &str, cutoff: &str) {
+        self.init_one("shop", NAME, cert, uploaded_at, cutoff);
+    }
+
+    /// A plan whose one item `id` is a self-signed certificate for `host` valid since 2016
+    /// (`old.pem` in the plan's folder), uploaded 2016-05-10, before the cutoff; and that
+    /// certificate's key.
+    pub fn with_old_cert(id: &str, host: &str) -> (Plan, KeyPair) {
+        let plan = Plan::new();
+        let (old, key) = old_cert(plan.dir.path(), "old.pem", host);
+        plan.init_one(id, host, &old, "2016-05-10", CUTOFF);
+        (plan, key)
+    }
+
+    /// `with_old_cert(id, host)` taken to csr-generated.
+    pub fn at_csr_generated(id: &str, host: &str) -> Plan {
+        let (plan, _) = Plan::with_old_cert(id, host);
+        plan.run(&["csr", "--all"]).code(0);
+        plan
+    }
+}
+
+/// A certificate for `host` valid from 2016 (before the cutoff) to 2099.
+fn since_2016(host: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
+    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
+    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    params
+}
+
+/// `since_2016(host)` self-signed with a new key, written to `dir/file`; and that key.
+fn old_cert(dir: &Path, file: &str, host: &str) -> (PathBuf, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let pem = since_2016(host).self_signed(&key).unwrap().pem();
+    (write(dir, file, pem), key)
 }
 
 /// A certificate pebble issued for `NAME` with a key of `key_type`, and that key: made by a
@@ -346,9 +422,7 @@ impl Plan {
 pub fn pebble_issued(p: &Pebble, key_type: &str) -> (PathBuf, PathBuf) {
     let boot = Plan::new();
     let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let mut params = since_2016(NAME);
     params.distinguished_name.push(DnType::CommonName, NAME);
     let old = write(
         boot.dir.path(),
@@ -357,16 +431,7 @@ pub fn pebble_issued(p: &Pebble, key_type: &str) -> (PathBuf, PathBuf) {
     );
     boot.init(&old, "2016-05-10", CUTOFF);
     boot.run(&["csr", "--all", "--key-type", key_type]).code(0);
-    let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), "--all".into()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--http01-webroot".into(),
-        boot.dir.path().join("www").display().to_string(),
-    ]);
-    boot.run(&args)
+    boot.run(&issue_from_webroot(p, &boot, "--all"))
         .code(0)
         .stdout_has("csr-generated -> issued");
     let item = boot.item();
@@ -381,6 +446,14 @@ pub fn pebble_issued(p: &Pebble, key_type: &str) -> (PathBuf, PathBuf) {
     (c, k)
 }
 
+/// Pebble started, and a certificate it issued for `NAME` on a new key of `key_type` with
+/// that key (`pebble_issued`); None (skip) when pebble is not installed.
+pub fn pebble_with_issued(key_type: &str) -> Option<(Pebble, PathBuf, PathBuf)> {
+    let p = Pebble::start(Options::default())?;
+    let (old, old_key) = pebble_issued(&p, key_type);
+    Some((p, old, old_key))
+}
+
 /// A plan whose one item is the pebble-issued `old` certificate, exposed by a breach after
 /// it was issued.
 pub fn plan_around(old: &Path) -> Plan {
@@ -389,6 +462,13 @@ pub fn plan_around(old: &Path) -> Plan {
     let uploaded = real_now();
     std::thread::sleep(Duration::from_millis(1100));
     plan.init(old, &uploaded, &real_now());
+    plan
+}
+
+/// `plan_around(old)` taken to verified (`walk_to_verified`).
+pub fn verified_around(p: &Pebble, old: &Path) -> Plan {
+    let plan = plan_around(old);
+    walk_to_verified(p, &plan);
     plan
 }
 
@@ -408,24 +488,19 @@ pub fn serve_tls(chain_pem: &[u8], key_pem: &[u8]) -> std::net::SocketAddr {
 /// csr → issue through pebble (http-01 from a webroot; pebble validates nothing).
 pub fn walk_to_issued(p: &Pebble, plan: &Plan) {
     plan.run(&["csr", "--all"]).code(0);
-    let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-    ]);
-    plan.run(&args)
+    plan.run(&issue_from_webroot(p, plan, &plan.id()))
         .code(0)
         .stdout_has("csr-generated -> issued");
 }
 
-/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
-pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
-    walk_to_issued(p, plan);
-    let root = p.root_file();
+/// `issue TARGET` through pebble, the http-01 answers written to the plan's webroot.
+fn issue_from_webroot(p: &Pebble, plan: &Plan, target: &str) -> Vec<String> {
+    p.issue_args(target, &["--http01-webroot", &plan.webroot()])
+}
+
+/// `uploaded ID` of the one item, checked against a loopback TLS server serving its new
+/// chain and key.
+fn upload(p: &Pebble, plan: &Plan) -> Run {
     let item = plan.item();
     let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
     let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
@@ -438,10 +513,14 @@ pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
         "--sni",
         NAME,
         "--roots",
-        root.to_str().unwrap(),
+        p.root_file().to_str().unwrap(),
     ])
-    .code(0)
-    .stdout_has("uploaded -> verified");
+}
+
+/// csr → issue → uploaded/verified against a loopback TLS server serving the new chain.
+pub fn walk_to_verified(p: &Pebble, plan: &Plan) {
+    walk_to_issued(p, plan);
+    upload(p, plan).code(0).stdout_has("uploaded -> verified");
 }
 
 fn revoke_args(p: &Pebble, plan: &Plan, key: &Path) -> Vec<String> {
@@ -451,14 +530,25 @@ fn revoke_args(p: &Pebble, plan: &Plan, key: &Path) -> Vec<String> {
     args
 }
 
+/// `revoke ID` signed by the ACME account in the file `account`.
+fn revoke_with_account_args(p: &Pebble, plan: &Plan, account: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["revoke".into(), plan.id()];
+    args.extend(p.acme_args());
+    args.extend([
+        "--with-account".into(),
+        "--acme-account".into(),
+        account.display().to_string(),
+    ]);
+    args
+}
+
 #[test]
 fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise() {
-    let Some(p) = Pebble::start(Options::default()) else {
+    let Some((p, old, old_key)) = pebble_with_issued("ecdsa-p256") else {
         return;
     };
-    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
     let plan = plan_around(&old);
-    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    let serial = plan.old_serial();
     assert_eq!(p.status(&serial)["Status"], "Valid");
 
     // Before verification: refused, nothing sent, the plan untouched.
@@ -479,15 +569,7 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
     assert_eq!(p.status(&serial)["Status"], "Valid");
 
     // issue: the order URL is in the history, the account file is 0600 beside the plan.
-    let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-    ]);
+    let args = issue_from_webroot(&p, &plan, &plan.id());
     plan.run(&args)
         .code(0)
         .stdout_has("csr-generated -> issued")
@@ -512,21 +594,7 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
     // A second issue for the same item changes nothing.
     plan.run(&args).code(0).stdout_has("unchanged");
 
-    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
-    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
-    let addr = serve_tls(&chain, &key);
-    plan.run(&[
-        "uploaded",
-        &plan.id(),
-        "--endpoint",
-        &addr.to_string(),
-        "--sni",
-        NAME,
-        "--roots",
-        root.to_str().unwrap(),
-    ])
-    .code(0)
-    .stdout_has("uploaded -> verified");
+    upload(&p, &plan).code(0).stdout_has("uploaded -> verified");
 
     // `next` now names the revocation through the CA the new certificate came from.
     plan.run(&["next"]).code(1).stdout_has(&format!(
@@ -580,12 +648,11 @@ fn the_whole_walk_with_an_acme_ca_revokes_the_old_certificate_for_key_compromise
 
 /// The revocation signed by the old key, for each key type pebble accepts.
 fn revoke_with_old_key_of_type(key_type: &str) {
-    let Some(p) = Pebble::start(Options::default()) else {
+    let Some((p, old, old_key)) = pebble_with_issued(key_type) else {
         return;
     };
-    let (old, old_key) = pebble_issued(&p, key_type);
     let plan = plan_around(&old);
-    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    let serial = plan.old_serial();
     walk_to_verified(&p, &plan);
     plan.run(&revoke_args(&p, &plan, &old_key))
         .code(0)
@@ -610,15 +677,12 @@ fn an_rsa_old_key_signs_its_own_revocation() {
 
 #[test]
 fn revoked_already_at_the_ca_counts_as_success_and_with_account_revokes_too() {
-    let Some(p) = Pebble::start(Options::default()) else {
+    let Some((p, old, old_key)) = pebble_with_issued("ecdsa-p256") else {
         return;
     };
-    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
     // Two plans around the same old certificate: the second finds it already revoked.
-    let first = plan_around(&old);
-    walk_to_verified(&p, &first);
-    let second = plan_around(&old);
-    walk_to_verified(&p, &second);
+    let first = verified_around(&p, &old);
+    let second = verified_around(&p, &old);
     first
         .run(&revoke_args(&p, &first, &old_key))
         .code(0)
@@ -635,24 +699,18 @@ fn revoked_already_at_the_ca_counts_as_success_and_with_account_revokes_too() {
 
     // --with-account: the account that issued the NEW certificate revokes it (here: the
     // new certificate of a third plan, to have something pebble lets that account revoke).
-    let third = plan_around(&old);
-    walk_to_verified(&p, &third);
+    let third = verified_around(&p, &old);
     let new_serial = third.item()["issued"]["serial"]
         .as_str()
         .unwrap()
         .to_owned();
     let new_cert = third.file(&third.item()["issued"]["cert_path"]);
-    let fourth = plan_around(&new_cert);
-    walk_to_verified(&p, &fourth);
+    let fourth = verified_around(&p, &new_cert);
     let account = third.file(&third.item()["issued"]["acme"]["account_path"]);
-    let mut args: Vec<String> = vec!["revoke".into(), fourth.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--with-account".into(),
-        "--acme-account".into(),
-        account.display().to_string(),
-    ]);
-    fourth.run(&args).code(0).stdout_has("verified -> revoked");
+    fourth
+        .run(&revoke_with_account_args(&p, &fourth, &account))
+        .code(0)
+        .stdout_has("verified -> revoked");
     assert_eq!(fourth.item()["revocation"]["acme"]["signer"], "account");
     assert_eq!(p.status(&new_serial)["Status"], "Revoked");
 }
@@ -663,18 +721,8 @@ fn a_certificate_this_ca_did_not_issue_is_a_clear_refusal() {
         return;
     };
     // The self-signed 2016 certificate: pebble never saw it.
-    let plan = Plan::new();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-    let old = write(
-        plan.dir.path(),
-        "old.pem",
-        params.self_signed(&key).unwrap().pem(),
-    );
+    let (plan, key) = Plan::with_old_cert("shop", NAME);
     let old_key = write(plan.dir.path(), "old.key", key.serialize_pem());
-    plan.init(&old, "2016-05-10", CUTOFF);
     walk_to_verified(&p, &plan);
     let before = plan.plan_text();
     plan.run(&revoke_args(&p, &plan, &old_key))
@@ -694,27 +742,8 @@ fn eab_is_sent_when_the_ca_requires_it() {
     }) else {
         return;
     };
-    let plan = Plan::new();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-    let old = write(
-        plan.dir.path(),
-        "old.pem",
-        params.self_signed(&key).unwrap().pem(),
-    );
-    plan.init(&old, "2016-05-10", CUTOFF);
-    plan.run(&["csr", "--all"]).code(0);
-    let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-    ]);
+    let plan = Plan::at_csr_generated("shop", NAME);
+    let mut args = issue_from_webroot(&p, &plan, &plan.id());
     let before = plan.plan_text();
     plan.run(&args)
         .code(2)
@@ -735,44 +764,22 @@ fn eab_is_sent_when_the_ca_requires_it() {
 
 #[test]
 fn real_http01_validation_through_the_standalone_listener() {
-    let port = free_port();
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(port),
-        ..Options::default()
-    }) else {
+    let Some((p, port)) = validating_pebble() else {
         return;
     };
-    let plan = Plan::new();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-    let old = write(
-        plan.dir.path(),
-        "old.pem",
-        params.self_signed(&key).unwrap().pem(),
-    );
-    plan.init(&old, "2016-05-10", CUTOFF);
-    plan.run(&["csr", "--all"]).code(0);
-    let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend(["--roots".into(), root.display().to_string()]);
+    let plan = Plan::at_csr_generated("shop", NAME);
     // Nothing answers on the port: pebble really validates, so the order fails.
-    let mut wrong = args.clone();
-    wrong.extend([
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-        "--wait".into(),
-        "10".into(),
-    ]);
+    let wrong = p.issue_args(
+        &plan.id(),
+        &["--http01-webroot", &plan.webroot(), "--wait", "10"],
+    );
     let before = plan.plan_text();
     plan.run(&wrong)
         .code(2)
         .stderr_has("the ACME server refused");
     assert_eq!(plan.plan_text(), before);
-    args.extend(["--http01-listen".into(), format!("127.0.0.1:{port}")]);
-    plan.run(&args)
+    let listen = format!("127.0.0.1:{port}");
+    plan.run(&p.issue_args(&plan.id(), &["--http01-listen", &listen]))
         .code(0)
         .stdout_has("csr-generated -> issued");
     assert_eq!(
@@ -783,14 +790,11 @@ fn real_http01_validation_through_the_standalone_listener() {
 
 #[test]
 fn real_dns01_validation_through_a_hook() {
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(free_port()),
-        ..Options::default()
-    }) else {
+    let Some((p, _)) = validating_pebble() else {
         return;
     };
     let mgmt = p.challtest.unwrap();
-    let plan = Plan::new();
+    let plan = Plan::at_csr_generated("shop", NAME);
     let hook = write(
         plan.dir.path(),
         "hook.py",
@@ -808,27 +812,8 @@ urllib.request.urlopen("http://127.0.0.1:{mgmt}" + path, json.dumps(body).encode
 "#
         ),
     );
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-    let old = write(
-        plan.dir.path(),
-        "old.pem",
-        params.self_signed(&key).unwrap().pem(),
-    );
-    plan.init(&old, "2016-05-10", CUTOFF);
-    plan.run(&["csr", "--all"]).code(0);
-    let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--dns01-hook".into(),
-        format!("python3 {}", hook.display()),
-    ]);
-    plan.run(&args)
+    let hook = format!("python3 {}", hook.display());
+    plan.run(&p.issue_args(&plan.id(), &["--dns01-hook", &hook]))
         .code(0)
         .stdout_has("csr-generated -> issued");
     let log = std::fs::read_to_string(plan.dir.path().join("hook.log")).unwrap();
@@ -867,20 +852,13 @@ fn walk_at_terminal(plan: &Plan, extra: &[String], answers: &str) -> String {
 
 #[test]
 fn walk_offers_the_acme_steps() {
-    let Some(p) = Pebble::start(Options::default()) else {
+    let Some((p, old, old_key)) = pebble_with_issued("ecdsa-p256") else {
         return;
     };
-    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
     let plan = plan_around(&old);
     plan.run(&["csr", "--all"]).code(0);
-    let root = p.root_file();
-    let mut extra = p.acme_args();
-    extra.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-    ]);
+    let mut extra = p.trust_args();
+    extra.extend(["--http01-webroot".into(), plan.webroot()]);
     let out = walk_at_terminal(&plan, &extra, "y\nq\n");
     assert!(
         out.contains("Get the certificate from the ACME CA at"),
@@ -889,25 +867,11 @@ fn walk_offers_the_acme_steps() {
     assert!(out.contains("csr-generated -> issued"), "{out}");
     assert_eq!(plan.item()["step"], "issued");
 
-    let item = plan.item();
-    let chain = std::fs::read(plan.file(&item["issued"]["cert_path"])).unwrap();
-    let key = std::fs::read(plan.file(&item["csr"]["key_path"])).unwrap();
-    let addr = serve_tls(&chain, &key);
-    plan.run(&[
-        "uploaded",
-        &plan.id(),
-        "--endpoint",
-        &addr.to_string(),
-        "--sni",
-        NAME,
-        "--roots",
-        root.to_str().unwrap(),
-    ])
-    .code(0);
+    upload(&p, &plan).code(0);
     let out = walk_at_terminal(&plan, &extra, &format!("{}\nq\n", old_key.display()));
     assert!(out.contains("signed by its own key"), "{out}");
     assert!(out.contains("verified -> revoked"), "{out}");
-    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    let serial = plan.old_serial();
     assert_eq!(p.status(&serial)["Reason"], 1);
 }
 
@@ -915,70 +879,30 @@ fn walk_offers_the_acme_steps() {
 /// demand: refuse a good nonce. It answers the directory, nonces and revokeCert; the first
 /// revokeCert gets `badNonce` with a fresh nonce, the next is accepted. It keeps the bodies.
 fn fake_acme() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let posts: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-    let (b, seen) = (base.clone(), posts.clone());
-    std::thread::spawn(move || {
-        let mut nonce = 0;
-        for sock in listener.incoming().flatten() {
-            let mut reader = BufReader::new(sock.try_clone().unwrap());
-            let mut sock = sock;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                let (method, path) = {
-                    let mut w = line.split_whitespace();
-                    (
-                        w.next().unwrap_or("").to_owned(),
-                        w.next().unwrap_or("").to_owned(),
-                    )
-                };
-                let mut length = 0;
-                loop {
-                    let mut h = String::new();
-                    reader.read_line(&mut h).unwrap();
-                    if h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap();
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                nonce += 1;
-                let (status, text) = match (method.as_str(), path.as_str()) {
-                    ("GET", "/dir") => (
-                        "200 OK",
-                        format!(r#"{{"newNonce": "{b}/nonce", "revokeCert": "{b}/revoke"}}"#),
-                    ),
-                    ("HEAD", "/nonce") => ("200 OK", String::new()),
-                    ("POST", "/revoke") => {
-                        let mut seen = seen.lock().unwrap();
-                        seen.push(String::from_utf8(body).unwrap());
-                        if seen.len() == 1 {
-                            (
-                                "400 Bad Request",
-                                r#"{"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce"}"#.to_owned(),
-                            )
-                        } else {
-                            ("200 OK", String::new())
-                        }
-                    }
-                    _ => ("404 Not Found", String::new()),
-                };
-                let len = if method == "HEAD" { 0 } else { text.len() };
-                let _ = write!(
-                    sock,
-                    "HTTP/1.1 {status}\r\nReplay-Nonce: n{nonce}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n{}",
-                    if method == "HEAD" { "" } else { &text }
-                );
+    let seen = posts.clone();
+    let json = || "Content-Type: application/json\r\n".to_owned();
+    let base = scripted_ca(move |b, method, path, body| match (method, path) {
+        ("GET", "/dir") => (
+            "200 OK",
+            json(),
+            format!(r#"{{"newNonce": "{b}/nonce", "revokeCert": "{b}/revoke"}}"#),
+        ),
+        ("HEAD", "/nonce") => ("200 OK", json(), String::new()),
+        ("POST", "/revoke") => {
+            let mut seen = seen.lock().unwrap();
+            seen.push(String::from_utf8(body.to_vec()).unwrap());
+            if seen.len() == 1 {
+                (
+                    "400 Bad Request",
+                    json(),
+                    r#"{"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce"}"#.to_owned(),
+                )
+            } else {
+                ("200 OK", json(), String::new())
             }
         }
+        _ => ("404 Not Found", json(), String::new()),
     });
     (base, posts)
 }
@@ -988,10 +912,8 @@ fn a_refused_nonce_is_retried_and_the_request_is_signed_by_the_old_key() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     let (base, posts) = fake_acme();
-    let plan = Plan::new();
     // The fixture shop certificate with its key in the same file.
-    let shop = root().join("fixtures/demo/uploads/shop.pem");
-    plan.init(&shop, "2016-05-10", CUTOFF);
+    let (plan, shop) = shop_planned();
     let id = plan.id();
     plan.run(&[
         "revoke",
@@ -1060,10 +982,7 @@ fn a_refused_nonce_is_retried_and_the_request_is_signed_by_the_old_key() {
 #[test]
 fn the_account_file_is_not_read_through_a_symlink_or_when_others_can_read_it() {
     use std::os::unix::fs::PermissionsExt;
-    let plan = Plan::new();
-    let shop = root().join("fixtures/demo/uploads/shop.pem");
-    plan.init(&shop, "2016-05-10", CUTOFF);
-    plan.run(&["csr", "--all"]).code(0);
+    let (plan, _) = shop_plan();
     let closed = format!("https://127.0.0.1:{}/dir", free_port());
     let issue = |account: &Path| {
         plan.run(&[
@@ -1099,9 +1018,7 @@ fn the_account_file_is_not_read_through_a_symlink_or_when_others_can_read_it() {
 
 #[test]
 fn an_old_key_file_that_cannot_sign_is_named_with_the_reason() {
-    let plan = Plan::new();
-    let shop = root().join("fixtures/demo/uploads/shop.pem");
-    plan.init(&shop, "2016-05-10", CUTOFF);
+    let (plan, _) = shop_planned();
     let ed = write(
         plan.dir.path(),
         "ed.key",
@@ -1143,44 +1060,16 @@ fn issue_all_goes_on_past_an_item_that_fails_and_says_so() {
     let plan = Plan::new();
     let mut entries = Vec::new();
     for host in ["a.example.test", "b.example.test"] {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
-        params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-        params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-        let file = write(
-            plan.dir.path(),
-            &format!("{host}.pem"),
-            params.self_signed(&key).unwrap().pem(),
-        );
+        let (file, _) = old_cert(plan.dir.path(), &format!("{host}.pem"), host);
         entries.push(serde_json::json!({"id": host, "file": file, "uploaded_at": "2016-05-10", "host": host}));
     }
-    let manifest = write(
-        plan.dir.path(),
-        "manifest.json",
-        serde_json::Value::from(entries).to_string(),
-    );
-    plan.run(&[
-        "init",
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--cutoff",
-        CUTOFF,
-    ])
-    .code(0);
+    plan.init_manifest(entries.into(), CUTOFF).code(0);
     plan.run(&["csr", "--all"]).code(0);
     let plan_json: serde_json::Value = serde_json::from_str(&plan.plan_text()).unwrap();
     let items = plan_json["items"].as_array().unwrap().clone();
     let gone = plan.file(&items[0]["csr"]["csr_path"]);
     std::fs::remove_file(&gone).unwrap();
-    let mut args: Vec<String> = vec!["issue".into(), "--all".into()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        p.root_file().display().to_string(),
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-    ]);
-    plan.run(&args)
+    plan.run(&issue_from_webroot(&p, &plan, "--all"))
         .code(2)
         .stderr_has(&format!("the CSR {}", gone.display()))
         .stdout_has(&format!(
@@ -1195,10 +1084,9 @@ fn issue_all_goes_on_past_an_item_that_fails_and_says_so() {
 
 #[test]
 fn a_certificate_the_ca_issued_on_the_old_key_is_refused_and_the_item_stays() {
-    let Some(p) = Pebble::start(Options::default()) else {
+    let Some((p, old, old_key)) = pebble_with_issued("ecdsa-p256") else {
         return;
     };
-    let (old, old_key) = pebble_issued(&p, "ecdsa-p256");
     let plan = plan_around(&old);
     plan.run(&["csr", "--all"]).code(0);
     // The CSR on disk swapped for one on the OLD key (pebble does not block compromised keys).
@@ -1215,15 +1103,7 @@ fn a_certificate_the_ca_issued_on_the_old_key_is_refused_and_the_item_stays() {
         .unwrap();
     assert!(made.success());
     let before = plan.plan_text();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        p.root_file().display().to_string(),
-        "--http01-webroot".into(),
-        plan.dir.path().join("www").display().to_string(),
-    ]);
-    plan.run(&args)
+    plan.run(&issue_from_webroot(&p, &plan, &plan.id()))
         .code(2)
         .stderr_has("uses the OLD (exposed) key")
         .stderr_has("was not accepted and the item is unchanged");
@@ -1264,30 +1144,8 @@ fn a_kill_9_at_any_instant_of_issue_never_makes_a_second_certificate() {
         return;
     };
     // A plan at csr-generated, copied fresh for each try.
-    let pristine = Plan::new();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![NAME.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-    let old = write(
-        pristine.dir.path(),
-        "old.pem",
-        params.self_signed(&key).unwrap().pem(),
-    );
-    pristine.init(&old, "2016-05-10", CUTOFF);
-    pristine.run(&["csr", "--all"]).code(0);
-    let root = p.root_file();
-    let issue_args = |plan: &Plan| -> Vec<String> {
-        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-        args.extend(p.acme_args());
-        args.extend([
-            "--roots".into(),
-            root.display().to_string(),
-            "--http01-webroot".into(),
-            plan.dir.path().join("www").display().to_string(),
-        ]);
-        args
-    };
+    let pristine = Plan::at_csr_generated("shop", NAME);
+    let issue_args = |plan: &Plan| issue_from_webroot(&p, plan, &plan.id());
     let spawn = |plan: &Plan| {
         Command::new(env!("CARGO_BIN_EXE_certsweep"))
             .args(["rotate", "--state", plan.state().to_str().unwrap()])
@@ -1328,15 +1186,9 @@ fn a_kill_9_at_any_instant_of_issue_never_makes_a_second_certificate() {
         let plan = fresh();
         let issued_before = p.issued_orders().len();
         let mut child = spawn(&plan);
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_micros(seed % span.max(1)));
-        if child.try_wait().unwrap().is_some() {
+        if !kill_9_within(&mut child, &mut seed, span) {
             continue; // it had finished: not a kill
         }
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
         kills += 1;
         let i = kills;
         let intent = plan.item().get("acme_intent").cloned();
@@ -1397,55 +1249,21 @@ fn a_kill_9_at_any_instant_of_issue_never_makes_a_second_certificate() {
 
 #[test]
 fn an_account_the_ca_does_not_let_revoke_is_a_clear_refusal_and_the_plan_stays() {
-    let Some(p) = Pebble::start(Options::default()) else {
+    let Some((p, old, _old_key)) = pebble_with_issued("ecdsa-p256") else {
         return;
     };
-    let (old, _old_key) = pebble_issued(&p, "ecdsa-p256");
-    let plan = plan_around(&old);
-    walk_to_verified(&p, &plan);
-    let serial = plan.item()["old"]["serial"].as_str().unwrap().to_owned();
+    let plan = verified_around(&p, &old);
+    let serial = plan.old_serial();
     // An account that never ordered (nor validated) the old certificate's name: the account
     // of a walk for another host.
-    let other = Plan::new();
-    let host = "other.example.test";
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
-    params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-    params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-    let file = write(
-        other.dir.path(),
-        "other.pem",
-        params.self_signed(&key).unwrap().pem(),
-    );
-    let manifest = write(
-        other.dir.path(),
-        "manifest.json",
-        serde_json::json!([{"id": "other", "file": file, "uploaded_at": "2016-05-10", "host": host}])
-            .to_string(),
-    );
-    other
-        .run(&[
-            "init",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--cutoff",
-            CUTOFF,
-        ])
-        .code(0);
+    let (other, _) = Plan::with_old_cert("other", "other.example.test");
     walk_to_issued(&p, &other);
     let account = other.file(&other.item()["issued"]["acme"]["account_path"]);
 
     let before = plan.plan_text();
-    let mut args: Vec<String> = vec!["revoke".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--with-account".into(),
-        "--acme-account".into(),
-        account.display().to_string(),
-    ]);
     // The item, the CA's problem type and detail, and the fix.
     let run = plan
-        .run(&args)
+        .run(&revoke_with_account_args(&p, &plan, &account))
         .code(2)
         .stderr_has(&format!("item {}: ", plan.id()))
         .stderr_has("(unauthorized: The certificate being revoked is not associated with account")
@@ -1544,53 +1362,30 @@ fn issue_manually(
     (code, out.join().unwrap(), all)
 }
 
+/// `issue --manual` given up at the prompt (exit 2): the plan then, its pending order
+/// recorded, and that order's URL.
+fn abandon_manual_issue(p: &Pebble, plan: &Plan) -> (String, String) {
+    let args = p.issue_args(&plan.id(), &["--manual"]);
+    let (code, _, err) = issue_manually(plan, &args, |_| false);
+    assert_eq!(code, 2, "{err}");
+    let recorded = plan.plan_text();
+    let order = plan.item()["acme_intent"]["order_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (recorded, order)
+}
+
 #[test]
 fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
-    let port = free_port();
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(port),
-        ..Options::default()
-    }) else {
+    let Some((p, port)) = validating_pebble() else {
         return;
     };
     let webroot = p.dir.path().join("site");
     std::fs::create_dir_all(&webroot).unwrap();
     serve_webroot(port, webroot.clone());
-    let root = p.root_file();
-    let new_plan = |host: &str| {
-        let plan = Plan::new();
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![host.to_owned()]).unwrap();
-        params.not_before = time::macros::datetime!(2016-01-01 0:00 UTC);
-        params.not_after = time::macros::datetime!(2099-01-01 0:00 UTC);
-        let file = write(
-            plan.dir.path(),
-            "old.pem",
-            params.self_signed(&key).unwrap().pem(),
-        );
-        let manifest = write(
-            plan.dir.path(),
-            "manifest.json",
-            serde_json::json!([{"id": "x", "file": file, "uploaded_at": "2016-05-10", "host": host}])
-                .to_string(),
-        );
-        plan.run(&[
-            "init",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--cutoff",
-            CUTOFF,
-        ])
-        .code(0);
-        plan.run(&["csr", "--all"]).code(0);
-        plan
-    };
-    let args = |plan: &Plan, how: &str| -> Vec<String> {
-        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-        args.extend(p.acme_args());
-        args.extend(["--roots".into(), root.display().to_string(), how.into()]);
-        args
-    };
+    let new_plan = |host: &str| Plan::at_csr_generated("x", host);
+    let args = |plan: &Plan, how: &str| p.issue_args(&plan.id(), &[how]);
 
     // http-01, as a person reads it. First the script gives up (stdin ends): nothing issued,
     // the order is kept; the next run resumes it and the script serves the file it is told.
@@ -1672,10 +1467,11 @@ fn manual_http01_and_dns01_answered_by_a_script_with_real_validation() {
     );
 }
 
-/// A plain-HTTP server on loopback answering each request with `answer(base, method, path)`:
-/// (status line, extra header lines, body). Every answer carries a fresh Replay-Nonce.
+/// A plain-HTTP server on loopback answering each request with
+/// `answer(base, method, path, request body)`: (status line, extra header lines, body).
+/// Every answer carries a fresh Replay-Nonce.
 fn scripted_ca(
-    answer: impl Fn(&str, &str, &str) -> (&'static str, String, String) + Send + 'static,
+    answer: impl Fn(&str, &str, &str, &[u8]) -> (&'static str, String, String) + Send + 'static,
 ) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1709,7 +1505,7 @@ fn scripted_ca(
                     break;
                 }
                 nonce += 1;
-                let (status, headers, text) = answer(&b, &method, &path);
+                let (status, headers, text) = answer(&b, &method, &path, &body);
                 let text = if method == "HEAD" {
                     String::new()
                 } else {
@@ -1726,19 +1522,42 @@ fn scripted_ca(
     base
 }
 
+/// `revoke ID --force` (before verification, reason "test") through the ACME `directory`,
+/// signed by the old key in `old_key`.
+fn forced_revoke(plan: &Plan, directory: &str, old_key: &Path) -> Run {
+    plan.run(&[
+        "revoke",
+        &plan.id(),
+        "--acme-directory",
+        directory,
+        "--old-key",
+        old_key.to_str().unwrap(),
+        "--force",
+        "--reason",
+        "test",
+    ])
+}
+
 /// A plan whose one item is the demo shop certificate (its key is in the same file), at
 /// csr-generated.
 fn shop_plan() -> (Plan, PathBuf) {
+    let (plan, shop) = shop_planned();
+    plan.run(&["csr", "--all"]).code(0);
+    (plan, shop)
+}
+
+/// A plan whose one item is the demo shop certificate (its key is in the same file),
+/// planned.
+fn shop_planned() -> (Plan, PathBuf) {
     let plan = Plan::new();
     let shop = root().join("fixtures/demo/uploads/shop.pem");
     plan.init(&shop, "2016-05-10", CUTOFF);
-    plan.run(&["csr", "--all"]).code(0);
     (plan, shop)
 }
 
 #[test]
 fn a_url_that_is_not_an_acme_directory_is_named_as_such() {
-    let base = scripted_ca(|_, _, path| match path {
+    let base = scripted_ca(|_, _, path, _| match path {
         "/html" => (
             "200 OK",
             "Content-Type: text/html\r\n".into(),
@@ -1770,20 +1589,10 @@ fn a_url_that_is_not_an_acme_directory_is_named_as_such() {
         .stderr_has(&url)
         .stderr_has(why)
         .stderr_has("check --acme-directory");
-        plan.run(&[
-            "revoke",
-            &plan.id(),
-            "--acme-directory",
-            &url,
-            "--old-key",
-            shop.to_str().unwrap(),
-            "--force",
-            "--reason",
-            "test",
-        ])
-        .code(2)
-        .stderr_has(why)
-        .stderr_has("check --acme-directory");
+        forced_revoke(&plan, &url, &shop)
+            .code(2)
+            .stderr_has(why)
+            .stderr_has("check --acme-directory");
     }
     // No account was made, nothing changed.
     assert_eq!(plan.plan_text(), before);
@@ -1798,7 +1607,7 @@ fn a_url_that_is_not_an_acme_directory_is_named_as_such() {
 #[test]
 fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
     let problem = r#"{"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many certificates already issued"}"#;
-    let base = scripted_ca(move |b, method, path| {
+    let base = scripted_ca(move |b, method, path, _| {
         match (method, path) {
         ("GET", "/dir") => (
             "200 OK",
@@ -1841,18 +1650,7 @@ fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
     .stderr_has("(rateLimited: too many certificates already issued)")
     .stderr_has("the CA asks to try again after 2026-12-02T10:00:00Z");
     let start = time::OffsetDateTime::now_utc();
-    let run = plan
-        .run(&[
-            "revoke",
-            &plan.id(),
-            "--acme-directory",
-            &directory,
-            "--old-key",
-            shop.to_str().unwrap(),
-            "--force",
-            "--reason",
-            "test",
-        ])
+    let run = forced_revoke(&plan, &directory, &shop)
         .code(2)
         .stderr_has("(rateLimited: too many certificates already issued)")
         .stderr_has("the item is unchanged");
@@ -1871,30 +1669,13 @@ fn a_rate_limit_is_reported_with_the_time_the_ca_gives() {
 
 #[test]
 fn a_recorded_order_that_is_dead_or_for_another_ca_is_replaced_and_the_run_says_so() {
-    let port = free_port();
-    let Some(p) = Pebble::start(Options {
-        validate_http_port: Some(port),
-        ..Options::default()
-    }) else {
+    let Some((p, port)) = validating_pebble() else {
         return;
     };
     let (plan, _) = shop_plan();
-    let root = p.root_file();
-    let args = |how: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-        args.extend(p.acme_args());
-        args.extend(["--roots".into(), root.display().to_string()]);
-        args.extend(how.iter().map(|s| s.to_string()));
-        args
-    };
+    let args = |how: &[&str]| p.issue_args(&plan.id(), how);
     // A run that gives up at the prompt leaves its pending order recorded.
-    let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| false);
-    assert_eq!(code, 2, "{err}");
-    let recorded = plan.plan_text();
-    let order = plan.item()["acme_intent"]["order_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (recorded, order) = abandon_manual_issue(&p, &plan);
     // The next run resumes it, is told the answer is served when it is not: pebble's
     // validation fails, the order is invalid, and its record is dropped.
     let (code, _, err) = issue_manually(&plan, &args(&["--manual"]), |_| true);
@@ -1949,20 +1730,7 @@ fn an_order_in_progress_shows_in_status_and_issue_as_json_notes_the_resume() {
     };
     let (plan, _) = shop_plan();
     let root = p.root_file();
-    let mut args: Vec<String> = vec!["issue".into(), plan.id()];
-    args.extend(p.acme_args());
-    args.extend([
-        "--roots".into(),
-        root.display().to_string(),
-        "--manual".into(),
-    ]);
-    let (code, _, err) = issue_manually(&plan, &args, |_| false);
-    assert_eq!(code, 2, "{err}");
-    let recorded = plan.plan_text();
-    let order = plan.item()["acme_intent"]["order_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (recorded, order) = abandon_manual_issue(&p, &plan);
 
     let status = plan.run(&["status", "--format", "json"]).code(1).json();
     let shown = &status["items"][0]["acme_order_in_progress"];

@@ -130,6 +130,22 @@ impl Bounded {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
+    /// stdout as NDJSON: one value a line.
+    fn ndjson(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn stdout_has(&self, needle: &str) {
+        assert!(self.stdout.contains(needle), "{}", self.stdout);
+    }
+
+    fn stderr_has(&self, needle: &str) {
+        assert!(self.stderr.contains(needle), "{}", self.stderr);
+    }
+
     /// The reasons of the error records naming `path`.
     fn errors_for(&self, path: &str) -> Vec<String> {
         self.json()["errors"]
@@ -144,6 +160,13 @@ impl Bounded {
 
 const GOOD: &str = "fixtures/demo/uploads/fresh.pem";
 const SECS: Duration = Duration::from_secs(60);
+
+/// A bounded run with nothing on stdin that must end within `SECS`, incomplete (exit 2).
+fn incomplete(args: &[&str]) -> Bounded {
+    let run = bounded(args, Input::Nothing, SECS);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    run
+}
 
 fn mkfifo(path: &Path) {
     let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
@@ -528,14 +551,20 @@ fn one_item_plan() -> (tempfile::TempDir, String) {
             root().join("fixtures/demo/uploads/shop.pem").display()
         ),
     );
-    let state = dir.path().join("plan.json").display().to_string();
+    let state = init_plan(dir.path(), &manifest);
+    (dir, state)
+}
+
+/// `rotate init` from `manifest` of a plan in `dir`; the plan's path.
+fn init_plan(dir: &Path, manifest: &Path) -> String {
+    let state = dir.join("plan.json").display().to_string();
     Test::new()
         .args(["rotate", "--state", &state, "init", "--manifest"])
-        .arg(&manifest)
+        .arg(manifest)
         .args(["--cutoff", CUTOFF])
         .run()
         .code(0);
-    (dir, state)
+    state
 }
 
 fn rotate(state: &str, args: &[&str]) -> Run {
@@ -732,15 +761,9 @@ fn rotate_csr_survives_a_hundred_kill_9s_and_the_walk_goes_on() {
         std::fs::write(&state, &pristine).unwrap();
         let state = state.display().to_string();
         let mut child = spawn(&state);
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_micros(seed % span.max(1)));
-        if child.try_wait().unwrap().is_some() {
+        if !kill_9_within(&mut child, &mut seed, span) {
             continue; // it had finished: not a kill
         }
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
         killed_mid_run += 1;
         let keys_before = count_keys(dir.path());
 
@@ -928,12 +951,10 @@ fn certificates_past_the_per_input_cap_are_skipped_with_a_record() {
     let dir = temp();
     let pem = repeated(dir.path(), "many.pem", ONE_CERT, 3000);
     let p7b = p7b_of(&pem, &dir.path().join("many.p7b"));
-    let run = bounded(
-        &scan_json(&[&pem, &p7b, GOOD], &["--max-certs-per-input", "1000"]),
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&scan_json(
+        &[&pem, &p7b, GOOD],
+        &["--max-certs-per-input", "1000"],
+    ));
     // Each input has its own cap; the good file is read whole.
     assert_eq!(run.errors_for(&pem), [cap_record(1000, 2000, false)]);
     assert_eq!(run.errors_for(&p7b), [cap_record(1000, 2000, false)]);
@@ -949,24 +970,15 @@ fn certificates_past_the_per_input_cap_are_skipped_with_a_record() {
         .unwrap();
     assert_eq!(api["also_uploaded"].as_array().unwrap().len(), 1999);
     // `inspect` reads through the same cap.
-    let run = bounded(
-        &[
-            "inspect",
-            &pem,
-            "--format",
-            "json",
-            "--max-certs-per-input",
-            "10",
-        ],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&cap_record(10, 2990, false)),
-        "{}",
-        run.stderr
-    );
+    let run = incomplete(&[
+        "inspect",
+        &pem,
+        "--format",
+        "json",
+        "--max-certs-per-input",
+        "10",
+    ]);
+    run.stderr_has(&cap_record(10, 2990, false));
 }
 
 #[test]
@@ -1009,11 +1021,7 @@ fn the_default_certificate_cap_bounds_one_input() {
         Duration::from_secs(300),
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let lines: Vec<serde_json::Value> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = run.ndjson();
     let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
     assert_eq!(certs, 100_000);
     let stream_errors: Vec<&serde_json::Value> =
@@ -1045,11 +1053,7 @@ fn stream_mode_caps_each_upload_and_the_spooled_stdin() {
         ]);
         let run = bounded(&args, input, SECS);
         assert_eq!(run.code, 2, "{}", run.stderr);
-        let lines: Vec<serde_json::Value> = run
-            .stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = run.ndjson();
         let certs = lines.iter().filter(|l| l["type"] == "certificate").count();
         assert_eq!(certs, 1000, "{shown}");
         let errors: Vec<&serde_json::Value> =
@@ -1079,12 +1083,7 @@ fn stream_mode_caps_each_upload_and_the_spooled_stdin() {
         SECS,
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("only the first 24 MiB were read: the input is larger than --max-input-size"),
-        "{}",
-        run.stdout
-    );
+    run.stdout_has("only the first 24 MiB were read: the input is larger than --max-input-size");
 }
 
 #[test]
@@ -1135,13 +1134,19 @@ fn quiet_stream_mode_prints_no_data_only_errors() {
         .contains("\"type\":\"summary\""));
 }
 
+/// rcgen's default certificate, naming the `n` hosts n0.example.com, n1.example.com, ….
+fn naming_hosts(n: usize) -> rcgen::CertificateParams {
+    let mut params = rcgen::CertificateParams::default();
+    params.subject_alt_names = (0..n)
+        .map(|i| rcgen::SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
+        .collect();
+    params
+}
+
 #[test]
 fn a_certificate_with_100000_sans_and_rdns_is_listed_cut_and_says_so() {
-    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
-    let mut params = CertificateParams::default();
-    params.subject_alt_names = (0..100_000)
-        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
-        .collect();
+    use rcgen::{DnType, KeyPair};
+    let mut params = naming_hosts(100_000);
     params
         .distinguished_name
         .push(DnType::CommonName, "huge.example.com");
@@ -1240,12 +1245,7 @@ fn csv_and_targets_lines_over_the_limit_are_left_out() {
         150 << 20,
         &format!("two,{api},2015-01-01\n"),
     );
-    let run = bounded(
-        &scan_json(&[], &["--manifest", &manifest]),
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&scan_json(&[], &["--manifest", &manifest]));
     assert_eq!(
         run.errors_for(&manifest),
         [
@@ -1264,12 +1264,7 @@ fn csv_and_targets_lines_over_the_limit_are_left_out() {
     assert_eq!(json["errors"][0]["kind"], "too-large");
     // A header over the limit: the manifest is not read.
     let header = with_long_line(dir.path(), "h.csv", "", b'c', 2 << 20, "one,x,2015-01-01\n");
-    let run = bounded(
-        &scan_json(&[], &["--manifest", &header]),
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&scan_json(&[], &["--manifest", &header]));
     assert_eq!(
         run.errors_for(&header),
         [
@@ -1287,28 +1282,19 @@ fn csv_and_targets_lines_over_the_limit_are_left_out() {
         150 << 20,
         "127.0.0.1:1\n",
     );
-    let run = bounded(
-        &[
-            "probe",
-            "--targets",
-            &targets,
-            "--format",
-            "json",
-            "--connect-timeout",
-            "2",
-        ],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&format!(
-            "{targets}: --targets: line 2 is 150 MiB long, more than the limit of 1 MiB for \
-             one line; not read"
-        )),
-        "{}",
-        run.stderr
-    );
+    let run = incomplete(&[
+        "probe",
+        "--targets",
+        &targets,
+        "--format",
+        "json",
+        "--connect-timeout",
+        "2",
+    ]);
+    run.stderr_has(&format!(
+        "{targets}: --targets: line 2 is 150 MiB long, more than the limit of 1 MiB for one \
+         line; not read"
+    ));
     // The target after it is still probed (and refused: nothing listens on port 1).
     assert_eq!(run.json()["summary"]["targets"], 1, "{}", run.stdout);
 }
@@ -1327,44 +1313,14 @@ fn json_nested_past_the_depth_limit_is_refused_by_name() {
     let targets = write(dir.path(), "targets.json", &deep)
         .display()
         .to_string();
-    let run = bounded(
-        &["apps", &page, "--cutoff", CUTOFF, "--format", "json"],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&["apps", &page, "--cutoff", CUTOFF, "--format", "json"]);
     assert_eq!(run.errors_for(&page), [format!("not JSON: {want}")]);
-    let run = bounded(
-        &["rotate", "--state", &plan, "status"],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains(&format!("{plan} is unreadable: not valid JSON: {want}")),
-        "{}",
-        run.stderr
-    );
-    let run = bounded(&["merge", &summary], Input::Nothing, SECS);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&format!("{summary}: {want}")),
-        "{}",
-        run.stderr
-    );
-    let run = bounded(
-        &["probe", "--targets", &targets, "--format", "json"],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains(&format!("{targets}: --targets: JSON: {want}")),
-        "{}",
-        run.stderr
-    );
+    let run = incomplete(&["rotate", "--state", &plan, "status"]);
+    run.stderr_has(&format!("{plan} is unreadable: not valid JSON: {want}"));
+    let run = incomplete(&["merge", &summary]);
+    run.stderr_has(&format!("{summary}: {want}"));
+    let run = incomplete(&["probe", "--targets", &targets, "--format", "json"]);
+    run.stderr_has(&format!("{targets}: --targets: JSON: {want}"));
     // A manifest entry's deep value is skipped without being built (the manifest reader
     // never keeps an unknown value), and the entry is reported.
     let manifest = write(
@@ -1374,12 +1330,7 @@ fn json_nested_past_the_depth_limit_is_refused_by_name() {
     )
     .display()
     .to_string();
-    let run = bounded(
-        &scan_json(&[], &["--manifest", &manifest]),
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&scan_json(&[], &["--manifest", &manifest]));
     let errors = run.errors_for(&manifest);
     assert!(
         errors.contains(&"entry 1: field 'id' must be a string, not an array".to_owned()),
@@ -1419,21 +1370,16 @@ fn apps_pages_are_judged_one_at_a_time() {
     assert_eq!(json["summary"]["installations"], 1);
     assert_eq!(json["summary"]["complete"], true);
     // A page over --max-page-mib is not read.
-    let run = bounded(
-        &[
-            "apps",
-            "--cutoff",
-            CUTOFF,
-            "--format",
-            "json",
-            "--max-page-mib",
-            "4",
-            &files[0],
-        ],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&[
+        "apps",
+        "--cutoff",
+        CUTOFF,
+        "--format",
+        "json",
+        "--max-page-mib",
+        "4",
+        &files[0],
+    ]);
     assert_eq!(
         run.errors_for(&files[0]),
         ["larger than the limit of 4 MiB; not read"]
@@ -1451,12 +1397,7 @@ fn exposed_key_lists_bound_their_lines_and_records() {
     text.push('\n');
     let list = write(dir.path(), "keys.txt", &text).display().to_string();
     // In memory: ten records of a kind and a count; the long line named.
-    let run = bounded(
-        &scan_json(&[GOOD], &["--exposed-keys", &list]),
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&scan_json(&[GOOD], &["--exposed-keys", &list]));
     let errors = run.errors_for(&list);
     assert_eq!(errors.len(), 12, "{errors:?}");
     assert_eq!(errors[0], "exposed keys: line 3: not a SHA-256 hex digest");
@@ -1471,24 +1412,18 @@ fn exposed_key_lists_bound_their_lines_and_records() {
         "{errors:?}"
     );
     // Stream mode: the same list, ten lines listed and the rest counted.
-    let run = bounded(
-        &[
-            "scan",
-            "--stream",
-            GOOD,
-            "--exposed-keys",
-            &list,
-            "--format",
-            "ndjson",
-        ],
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&[
+        "scan",
+        "--stream",
+        GOOD,
+        "--exposed-keys",
+        &list,
+        "--format",
+        "ndjson",
+    ]);
     let errors: Vec<String> = run
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .ndjson()
+        .into_iter()
         .filter(|l| l["type"] == "error" && l["path"] == list.as_str())
         .map(|l| l["reason"].as_str().unwrap().to_owned())
         .collect();
@@ -1500,12 +1435,7 @@ fn exposed_key_lists_bound_their_lines_and_records() {
     // A list of 1 GiB without a line end: one line, and the list is cut at 256 MiB, saying
     // so (it was cut silently, and the line held whole).
     let zeros = sparse(dir.path(), "zeros.txt", b"", 1 << 30);
-    let run = bounded(
-        &scan_json(&[GOOD], &["--exposed-keys", &zeros]),
-        Input::Nothing,
-        SECS,
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = incomplete(&scan_json(&[GOOD], &["--exposed-keys", &zeros]));
     assert_eq!(
         run.errors_for(&zeros),
         [
@@ -1518,11 +1448,8 @@ fn exposed_key_lists_bound_their_lines_and_records() {
 
 #[test]
 fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
-    use rcgen::{CertificateParams, KeyPair, SanType};
-    let mut params = CertificateParams::default();
-    params.subject_alt_names = (0..1500)
-        .map(|i| SanType::DnsName(format!("n{i}.example.com").try_into().unwrap()))
-        .collect();
+    use rcgen::KeyPair;
+    let mut params = naming_hosts(1500);
     params.not_before = rcgen::date_time_ymd(2015, 1, 1);
     params.not_after = rcgen::date_time_ymd(2099, 1, 1);
     let key = KeyPair::generate().unwrap();
@@ -1534,13 +1461,7 @@ fn a_rotation_plan_keeps_every_name_past_the_san_cap() {
         "m.json",
         r#"[{"id": "many", "file": "many-names.pem", "uploaded_at": "2015-06-01"}]"#,
     );
-    let state = dir.path().join("plan.json").display().to_string();
-    Test::new()
-        .args(["rotate", "--state", &state, "init", "--manifest"])
-        .arg(&manifest)
-        .args(["--cutoff", CUTOFF])
-        .run()
-        .code(0);
+    let state = init_plan(dir.path(), &manifest);
     // The scan lists 1,000; the plan, which the replacement must cover, has all 1,500.
     let names = plan_item(&state)["old"]["dns_names"].clone();
     let names = names.as_array().unwrap();

@@ -191,6 +191,22 @@ pub fn leaf<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Valu
     found[0]
 }
 
+/// Kills `child` with SIGKILL at a pseudo-random instant under `span_us` microseconds (the
+/// next xorshift of `seed`, so a test's instants are the same at each run). False when the
+/// child had already ended by then: no kill.
+pub fn kill_9_within(child: &mut std::process::Child, seed: &mut u64, span_us: u64) -> bool {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    std::thread::sleep(std::time::Duration::from_micros(*seed % span_us.max(1)));
+    if child.try_wait().expect("child status").is_some() {
+        return false;
+    }
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    true
+}
+
 pub fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }

@@ -552,29 +552,32 @@ fn every_command_speaks_every_format_or_refuses_it() {
     }
 }
 
+/// `rotate init` of the demo inventory.
+const DEMO_INIT: [&str; 5] = [
+    "init",
+    "--manifest",
+    "fixtures/demo/manifest.json",
+    "--cutoff",
+    CUTOFF,
+];
+
+/// `rotate --state STATE ARGS --format FORMAT`.
+fn rotate_as(state: &str, args: &[&str], format: &str) -> Run {
+    Test::new()
+        .args(["rotate", "--state", state])
+        .args(args.iter().copied())
+        .args(["--format", format])
+        .run()
+}
+
 #[test]
 fn rotate_speaks_every_format_and_reports_steps_as_data() {
     let dir = temp();
     let state = dir.path().join("plan.json");
     let state = state.to_str().unwrap();
-    let rotate = |args: &[&str], format: &str| {
-        Test::new()
-            .args(["rotate", "--state", state])
-            .args(args.iter().copied())
-            .args(["--format", format])
-            .run()
-    };
+    let rotate = |args: &[&str], format: &str| rotate_as(state, args, format);
     // init as JSON: every planned item is a change from nothing to `planned`.
-    let run = rotate(
-        &[
-            "init",
-            "--manifest",
-            "fixtures/demo/manifest.json",
-            "--cutoff",
-            CUTOFF,
-        ],
-        "json",
-    );
+    let run = rotate(&DEMO_INIT, "json");
     assert_eq!(
         run.code, 1,
         "one demo certificate has no upload date: {}",
@@ -882,24 +885,8 @@ fn rotate_status_and_next_tell_about_an_acme_order_in_progress_in_every_format()
     let dir = temp();
     let state = dir.path().join("plan.json");
     let st = state.to_str().unwrap();
-    let rotate = |args: &[&str], format: &str| {
-        Test::new()
-            .args(["rotate", "--state", st])
-            .args(args.iter().copied())
-            .args(["--format", format])
-            .run()
-    };
-    let init = rotate(
-        &[
-            "init",
-            "--manifest",
-            "fixtures/demo/manifest.json",
-            "--cutoff",
-            CUTOFF,
-        ],
-        "json",
-    )
-    .json();
+    let rotate = |args: &[&str], format: &str| rotate_as(st, args, format);
+    let init = rotate(&DEMO_INIT, "json").json();
     let shop = init["changes"]
         .as_array()
         .unwrap()
@@ -1058,13 +1045,7 @@ fn rotate_next_hints_name_every_challenge_option_and_parse() {
             .args(args.iter().copied())
             .run()
     };
-    rotate(&[
-        "init",
-        "--manifest",
-        "fixtures/demo/manifest.json",
-        "--cutoff",
-        CUTOFF,
-    ]);
+    rotate(&DEMO_INIT);
     rotate(&["csr", "--all"]).code(0);
     let next = rotate(&[
         "next",

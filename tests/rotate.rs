@@ -1211,6 +1211,38 @@ fn walk_at_terminal(
 }
 
 /// Every long flag of `certsweep` and its `rotate` subcommands.
+/// Checks the `certsweep rotate …` commands a walk's `screen` suggests: one starts with
+/// `expected`, each parses, and every `--flag` on the screen is one a command takes.
+fn check_suggestions(screen: &str, expected: &str) {
+    use clap::Parser;
+    let suggested: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.find("certsweep rotate ").map(|at| &l[at..]))
+        .map(|c| c.split('`').next().unwrap_or(c))
+        .collect();
+    assert!(
+        suggested.iter().any(|c| c.starts_with(expected)),
+        "{screen}"
+    );
+    for command in &suggested {
+        certsweep::cli::Cli::try_parse_from(command.split_whitespace())
+            .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
+    }
+    let flags = known_flags();
+    for word in screen.split(|c: char| c.is_whitespace() || c == '`' || c == ',') {
+        if let Some(flag) = word.strip_prefix("--") {
+            let flag = format!(
+                "--{}",
+                flag.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+            );
+            assert!(
+                flags.contains(&flag),
+                "the walk names {flag}, which no command takes:\n{screen}"
+            );
+        }
+    }
+}
+
 fn known_flags() -> std::collections::HashSet<String> {
     use clap::CommandFactory;
     fn collect(cmd: &clap::Command, out: &mut std::collections::HashSet<String>) {
@@ -1234,7 +1266,6 @@ fn known_flags() -> std::collections::HashSet<String> {
 #[cfg(target_os = "linux")]
 #[test]
 fn walk_skips_items_and_suggests_only_what_parses() {
-    use clap::Parser;
     use std::io::Write;
     let w = walk();
     let shop = w.id("shop.example.com");
@@ -1272,34 +1303,7 @@ fn walk_skips_items_and_suggests_only_what_parses() {
     assert_eq!(w.item("shop.example.com")["step"], "csr-generated");
     assert_eq!(w.item("legacy.example.com")["step"], "planned");
 
-    let suggested: Vec<&str> = screen
-        .lines()
-        .filter_map(|l| l.find("certsweep rotate ").map(|at| &l[at..]))
-        .map(|c| c.split('`').next().unwrap_or(c))
-        .collect();
-    assert!(
-        suggested
-            .iter()
-            .any(|c| c.starts_with(&format!("certsweep rotate csr {legacy}"))),
-        "{screen}"
-    );
-    for command in &suggested {
-        certsweep::cli::Cli::try_parse_from(command.split_whitespace())
-            .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
-    }
-    let flags = known_flags();
-    for word in screen.split(|c: char| c.is_whitespace() || c == '`' || c == ',') {
-        if let Some(flag) = word.strip_prefix("--") {
-            let flag = format!(
-                "--{}",
-                flag.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
-            );
-            assert!(
-                flags.contains(&flag),
-                "the walk names {flag}, which no command takes:\n{screen}"
-            );
-        }
-    }
+    check_suggestions(&screen, &format!("certsweep rotate csr {legacy}"));
 
     // Skipping the only item left ends the walk with what remains (exit 1).
     let one = one_item_walk();
@@ -1353,33 +1357,9 @@ fn walk_names_manual_challenges_and_an_acme_order_in_progress() {
     let w = one_item_walk();
     let shop = w.id("shop.example.com");
     w.run(&["csr", &shop]).code(0);
-    let check = |screen: &str| {
-        let suggested: Vec<&str> = screen
-            .lines()
-            .filter_map(|l| l.find("certsweep rotate ").map(|at| &l[at..]))
-            .map(|c| c.split('`').next().unwrap_or(c))
-            .collect();
-        assert!(
-            suggested.iter().any(|c| c.starts_with(&format!(
-                "certsweep rotate issue {shop} --acme-directory https://ca.example.test/dir "
-            ))),
-            "{screen}"
-        );
-        for command in &suggested {
-            certsweep::cli::Cli::try_parse_from(command.split_whitespace())
-                .unwrap_or_else(|e| panic!("suggested `{command}` does not parse: {e}"));
-        }
-        let flags = known_flags();
-        for word in screen.split(|c: char| c.is_whitespace() || c == '`' || c == ',') {
-            if let Some(flag) = word.strip_prefix("--") {
-                let flag = format!(
-                    "--{}",
-                    flag.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
-                );
-                assert!(flags.contains(&flag), "the walk names {flag}:\n{screen}");
-            }
-        }
-    };
+    let issue =
+        format!("certsweep rotate issue {shop} --acme-directory https://ca.example.test/dir ");
+    let check = |screen: &str| check_suggestions(screen, &issue);
     let (screen, code) = walk_at_terminal(
         &w,
         "--acme-directory https://ca.example.test/dir",

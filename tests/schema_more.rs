@@ -382,23 +382,13 @@ fn rotate_json_shapes_are_locked() {
         .unwrap();
     let shop = shop.id.clone();
     rotate(&["csr", &shop]);
-    let mut plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    let item = plan["items"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|i| i["id"] == shop.as_str())
-        .unwrap();
-    item["acme_intent"] = serde_json::json!({
-        "directory": "https://ca.example.test/dir",
-        "order_url": "https://ca.example.test/order/7",
-        "account_path": "acme-account-ca.example.test.json",
-        "new_spki_sha256": item["csr"]["new_spki_sha256"],
-        "finalize_sent": true,
-        "at": "2026-11-23T10:00:00Z",
-    });
-    std::fs::write(&state, plan.to_string()).unwrap();
+    crate::output::record_acme_order(
+        &state,
+        &shop,
+        "acme-account-ca.example.test.json",
+        true,
+        "2026-11-23T10:00:00Z",
+    );
     let status: Status = locked("rotate status", &rotate(&["status"]).stdout);
     let row = status.items.iter().find(|i| i.id == shop).unwrap();
     let order = row.acme_order_in_progress.as_ref().expect("the order");

@@ -331,6 +331,9 @@ pub fn decode(input: &[u8], password: Option<&[u8]>) -> Result<Contents, P12Erro
     Ok(contents)
 }
 
+/// `pkcs12::kdf::derive_key` for one digest: (password, salt, key type, rounds, length).
+type DeriveKey = fn(&[u8], &[u8], Pkcs12KeyType, i32, usize) -> Vec<u8>;
+
 /// True if the MAC over `data` verifies with `password` (constant-time comparison).
 fn verify_mac(
     mac: &pkcs12::mac_data::MacData,
@@ -338,26 +341,24 @@ fn verify_mac(
     count: u32,
     data: &[u8],
 ) -> Result<bool, P12Error> {
-    let id = Pkcs12KeyType::Mac;
     let rounds = count as i32; // Invariant: count <= MAX_ITERATIONS < i32::MAX.
     let salt = mac.mac_salt.as_bytes();
+    // The MAC key is as long as the digest's output (RFC 7292, appendix B.2).
+    let mac_key = |alg: hmac::Algorithm, derive: DeriveKey| {
+        let len = alg.digest_algorithm().output_len();
+        (
+            alg,
+            derive(&password.bmp, salt, Pkcs12KeyType::Mac, rounds, len),
+        )
+    };
     let (alg, key) = match mac.mac.algorithm.oid {
-        SHA1 => (
+        SHA1 => mac_key(
             hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-            derive_key::<sha1::Sha1>(&password.bmp, salt, id, rounds, 20),
+            derive_key::<sha1::Sha1>,
         ),
-        SHA256 => (
-            hmac::HMAC_SHA256,
-            derive_key::<sha2::Sha256>(&password.bmp, salt, id, rounds, 32),
-        ),
-        SHA384 => (
-            hmac::HMAC_SHA384,
-            derive_key::<sha2::Sha384>(&password.bmp, salt, id, rounds, 48),
-        ),
-        SHA512 => (
-            hmac::HMAC_SHA512,
-            derive_key::<sha2::Sha512>(&password.bmp, salt, id, rounds, 64),
-        ),
+        SHA256 => mac_key(hmac::HMAC_SHA256, derive_key::<sha2::Sha256>),
+        SHA384 => mac_key(hmac::HMAC_SHA384, derive_key::<sha2::Sha384>),
+        SHA512 => mac_key(hmac::HMAC_SHA512, derive_key::<sha2::Sha512>),
         other => {
             return Err(P12Error::Unsupported(format!("the MAC digest {other}")));
         }
