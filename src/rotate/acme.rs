@@ -1035,15 +1035,24 @@ pub fn order(
                     AuthorizationStatus::Valid => continue,
                     AuthorizationStatus::Pending => {}
                     other => {
+                        // RFC 8555's word for it ("invalid", "expired"…), as the CA sent it.
+                        let word = serde_json::to_value(other)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| "not usable".to_owned());
                         return Err(format!(
-                            "the CA's authorization for {} is {other:?}, not pending; run again for a new order",
+                            "the CA's authorization for {} is {word}, not pending; run again for a new order",
                             auth.identifier()
-                        ))
+                        ));
                     }
                 }
                 let name = auth.identifier().to_string();
                 let mut challenge = auth.challenge(kind.clone()).ok_or_else(|| {
-                    format!("the CA offers no {kind:?} challenge for {name}; use another challenge option")
+                    let kind = match kind {
+                        ChallengeType::Dns01 => "dns-01",
+                        _ => "http-01",
+                    };
+                    format!("the CA offers no {kind} challenge for {name}; use another challenge option")
                 })?;
                 let key_auth = challenge.key_authorization();
                 solver.present(&name, &challenge.token, key_auth.as_str(), &key_auth.dns_value())?;
