@@ -272,7 +272,7 @@ fn real_world_p12s(dir: &std::path::Path) -> Vec<(&'static str, usize, usize)> {
     let shop = root().join("fixtures/demo/uploads/shop.pem");
     let shop = shop.to_str().unwrap();
     write(dir, "pass.txt", format!("{PASSWORD}\n"));
-    let openssl: [(&str, &[&str]); 8] = [
+    let openssl: [(&str, &[&str]); 9] = [
         ("default.p12", &[]),
         ("legacy.p12", &["-legacy"]),
         ("nomac.p12", &["-nomac"]),
@@ -291,6 +291,7 @@ fn real_world_p12s(dir: &std::path::Path) -> Vec<(&'static str, usize, usize)> {
         ),
         ("descert.p12", &["-descert"]),
         ("one-iteration.p12", &["-noiter", "-nomaciter"]),
+        ("sha384-mac.p12", &["-macalg", "sha384"]),
     ];
     let mut files = Vec::new();
     for (name, flags) in openssl {
