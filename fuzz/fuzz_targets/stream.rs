@@ -11,7 +11,7 @@ use certsweep::stream::ndjson_in::{self, Body, Lines, Next};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    inventory::limits::configure(1 << 20, 200_000);
+    inventory::limits::configure(1 << 20, inventory::limits::DEFAULT_MAX_CERTS, 200_000);
     let _ = ndjson_in::looks_like(data);
     let mut lines = Lines::new(Cursor::new(data), 64 * 1024);
     let mut buf = Vec::new();
