@@ -288,12 +288,7 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
                 continue;
             }
             let text = String::from_utf8_lossy(&line);
-            let token = text
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .next();
+            let token = exposed_key_token(&text);
             let Some(token) = token else { continue };
             match Sha256::parse_hex(token) {
                 Some(d) => {
@@ -321,4 +316,13 @@ fn read_exposed_lists(paths: &[PathBuf], inv: &mut Inventory) -> ExposedList {
         }
     }
     list
+}
+
+/// The key digest on a line of an exposed-keys list: its first word, before any `#` comment.
+pub(crate) fn exposed_key_token(line: &str) -> Option<&str> {
+    line.split('#')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
 }

@@ -720,13 +720,7 @@ fn session(
     let (mut sock, peer) = connect(&addrs, shared.limits.connect, deadline, total)?;
     p.address = Some(peer);
     let _ = sock.set_nodelay(true);
-    if let Some(proto) = target.starttls {
-        let host = target
-            .sni
-            .clone()
-            .unwrap_or_else(|| target.host.to_string());
-        starttls::prelude(proto, &mut sock, &host, deadline, total)?;
-    }
+    starttls_if_asked(target, &mut sock, deadline, total)?;
 
     let server_name = match target.server_name() {
         Some(n) => n,
@@ -803,13 +797,7 @@ fn legacy_session(
     let total = shared.limits.total;
     let (mut sock, _) = connect(&[peer], shared.limits.connect, deadline, total)?;
     let _ = sock.set_nodelay(true);
-    if let Some(proto) = target.starttls {
-        let host = target
-            .sni
-            .clone()
-            .unwrap_or_else(|| target.host.to_string());
-        starttls::prelude(proto, &mut sock, &host, deadline, total)?;
-    }
+    starttls_if_asked(target, &mut sock, deadline, total)?;
     let captured = legacy::capture(&mut sock, target.sni.as_deref(), deadline, total)?;
     p.legacy_tls = true;
     p.tls_version = Some(captured.version);
@@ -1123,6 +1111,24 @@ impl<'a> Judge<'a> {
         j.key_exposed = Some(key_exposed || leaf_exposed);
         j
     }
+}
+
+/// Speaks the target's STARTTLS prelude (if it has one) on a fresh connection, naming the
+/// server by its SNI name or else its host.
+fn starttls_if_asked(
+    target: &Target,
+    sock: &mut TcpStream,
+    deadline: Instant,
+    total: Duration,
+) -> Result<(), String> {
+    let Some(proto) = target.starttls else {
+        return Ok(());
+    };
+    let host = target
+        .sni
+        .clone()
+        .unwrap_or_else(|| target.host.to_string());
+    starttls::prelude(proto, sock, &host, deadline, total)
 }
 
 #[cfg(test)]

@@ -136,12 +136,7 @@ impl ExposedSet {
                 None
             };
             let text = String::from_utf8_lossy(&line);
-            let token = text
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .next();
+            let token = crate::audit::exposed_key_token(&text);
             let problem = match (problem, token) {
                 (Some(p), _) => Some(p),
                 (None, None) => None,
