@@ -1748,7 +1748,17 @@ fn an_order_in_progress_shows_in_status_and_issue_as_json_notes_the_resume() {
         .code(1)
         .stdout_has(&format!("    {resume}\n"));
 
-    // The printed command, DIR filled in, plus the trust this test CA needs.
+    // The printed command carries the trust the order was made with (this test CA's TLS
+    // root and its issuing root): only DIR is filled in.
+    let words: Vec<&str> = resume.split_whitespace().collect();
+    for (flag, file) in [("--acme-roots", &p.tls_ca), ("--roots", &root)] {
+        let named = words
+            .windows(2)
+            .find(|w| w[0] == flag)
+            .unwrap_or_else(|| panic!("{flag} missing in {resume}"))[1];
+        let same = |f: &Path| std::fs::canonicalize(f).unwrap();
+        assert_eq!(same(Path::new(named)), same(file), "{resume}");
+    }
     let webroot = plan.dir.path().join("www");
     let issue_json = |command: &str| {
         let mut words: Vec<String> = command
@@ -1760,10 +1770,6 @@ fn an_order_in_progress_shows_in_status_and_issue_as_json_notes_the_resume() {
             })
             .collect();
         words.extend([
-            "--acme-roots".into(),
-            p.tls_ca.display().to_string(),
-            "--roots".into(),
-            root.display().to_string(),
             "--format".into(),
             "json".into(),
             "--now".into(),
@@ -1800,9 +1806,11 @@ fn an_order_in_progress_shows_in_status_and_issue_as_json_notes_the_resume() {
     before["items"][0]["acme_intent"]["directory"] = "https://ca.invalid/dir".into();
     std::fs::write(plan.state(), before.to_string()).unwrap();
     let command = format!(
-        "certsweep rotate issue {} --acme-directory {} --http01-webroot DIR --state {}",
+        "certsweep rotate issue {} --acme-directory {} --acme-roots {} --roots {} --http01-webroot DIR --state {}",
         plan.id(),
         p.directory,
+        p.tls_ca.display(),
+        root.display(),
         plan.state().display()
     );
     let report = issue_json(&command);

@@ -143,6 +143,8 @@ pub fn issue_noted(
                 ))
             })?;
             let account_stored = stored_path(&args.state, &account_path);
+            let stored_paths =
+                |ps: &[PathBuf]| ps.iter().map(|p| stored_path(&args.state, p)).collect();
             // An order an interrupted run recorded: resumed if it is for this CA, account
             // and CSR; otherwise replaced (and said so).
             let mut notes = Vec::new();
@@ -178,6 +180,8 @@ pub fn issue_noted(
                     new_spki_sha256: csr_spki.clone(),
                     finalize_sent,
                     at: timefmt::rfc3339(ctx.at_this_step().now),
+                    acme_roots: stored_paths(&a.acme.acme_roots),
+                    roots: stored_paths(&a.roots),
                 };
                 set_intent(args, &item.id, Some(intent)).map_err(|e| {
                     format!("the order {url} could not be recorded in the plan ({e}); nothing was finalized")

@@ -79,13 +79,22 @@ pub fn acme_order_in_progress(item: &Item, state_path: &Path) -> Option<AcmeOrde
             super::shown_path(state_path, &intent.account_path)
         )
     };
+    // The same trust as the run that made the order: without it a private CA's resume fails.
+    let trust: String = [
+        ("--acme-roots", &intent.acme_roots),
+        ("--roots", &intent.roots),
+    ]
+    .into_iter()
+    .flat_map(|(flag, paths)| paths.iter().map(move |p| (flag, p)))
+    .map(|(flag, p)| format!(" {flag} {}", super::shown_path(state_path, p)))
+    .collect();
     Some(AcmeOrderInProgress {
         directory: intent.directory.clone(),
         order_url: intent.order_url.clone(),
         finalize_sent: intent.finalize_sent,
         at: intent.at.clone(),
         resume_command: format!(
-            "certsweep rotate issue {} --acme-directory {}{account} --http01-webroot DIR --state {}",
+            "certsweep rotate issue {} --acme-directory {}{account}{trust} --http01-webroot DIR --state {}",
             item.id,
             intent.directory,
             state_path.display()

@@ -102,6 +102,12 @@ pub struct AcmeIntent {
     /// Finalize was about to be sent (the CA may have issued the certificate).
     pub finalize_sent: bool,
     pub at: String,
+    /// The `--acme-roots` and `--roots` files the order was made with (stored like
+    /// `account_path`): the printed resume command trusts the same CA. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acme_roots: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
