@@ -171,6 +171,62 @@ fn manifest_entry_whose_file_is_missing() {
     assert_eq!(e["reason"], "file not found");
 }
 
+/// Same-named files in two folders with entries alternating between them, a folder reached
+/// through a symlink, a folder that does not exist and a folder named as a file: each entry
+/// is read from its own folder and its problems are its own.
+#[test]
+fn manifest_entries_in_many_folders_are_each_read_from_their_own() {
+    let dir = temp();
+    // (folder, file, demo upload it holds)
+    let files = [
+        ("a", "1.pem", "api"),
+        ("b", "1.pem", "edge"),
+        ("a", "2.pem", "late"),
+        ("b", "2.pem", "retired"),
+        ("link", "3.pem", "unknown"),
+    ];
+    for folder in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(folder)).unwrap();
+    }
+    std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("link")).unwrap();
+    for (folder, file, upload) in files {
+        let cert = fixture(&format!("demo/uploads/{upload}.pem"));
+        write(&dir.path().join(folder), file, cert);
+    }
+    let entry = |id: &str, file: &str| {
+        format!(r#"{{"id": "{id}", "file": "{file}", "uploaded_at": "2016-01-01"}}"#)
+    };
+    let mut entries: Vec<String> = files
+        .iter()
+        .map(|(folder, file, upload)| entry(upload, &format!("{folder}/{file}")))
+        .collect();
+    entries.insert(2, entry("gone", "nowhere/1.pem"));
+    entries.insert(4, entry("folder", "b"));
+    let m = write(dir.path(), "m.json", format!("[{}]", entries.join(",")));
+    let r = manifest_scan(&m).code(2).json();
+    for (_, _, upload) in files {
+        assert_eq!(
+            leaf(&r, upload)["subject"],
+            format!("CN={upload}.example.com"),
+            "{r}"
+        );
+    }
+    let errors: Vec<(&str, &str)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].0.ends_with("nowhere/1.pem"), "{errors:?}");
+    assert_eq!(errors[0].1, "file not found");
+    assert!(errors[1].0.ends_with("/b"), "{errors:?}");
+    assert_eq!(
+        errors[1].1,
+        "is a directory (a manifest entry names one file)"
+    );
+}
+
 fn manifest_scan(m: &std::path::Path) -> Run {
     Test::new()
         .args([
