@@ -169,13 +169,7 @@ fn table_for_people_lists_findings_first_with_next_step() {
 
 #[test]
 fn colour_on_request_and_never_with_no_color() {
-    let base = [
-        "scan",
-        "--manifest",
-        "fixtures/demo/manifest.json",
-        "--cutoff",
-        CUTOFF,
-    ];
+    let base = DEMO_SCAN;
     let run = Test::new()
         .args(base)
         .args(["--color", "always"])

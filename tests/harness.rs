@@ -9,6 +9,14 @@ use std::process::{Command, Output, Stdio};
 /// The `--now` every test passes: results never depend on today's date.
 pub const NOW: &str = "2026-11-24T00:00:00Z";
 pub const CUTOFF: &str = "2016-11-01";
+/// `scan` of the bundled demo inventory against the incident's cutoff.
+pub const DEMO_SCAN: [&str; 5] = [
+    "scan",
+    "--manifest",
+    "fixtures/demo/manifest.json",
+    "--cutoff",
+    CUTOFF,
+];
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,7 +6,7 @@ use std::path::Path;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::harness::{temp, Test, CUTOFF};
+use crate::harness::{temp, Test, CUTOFF, DEMO_SCAN};
 
 /// fingerprint → (status, action), and the summary line, of an NDJSON scan output.
 fn verdicts(stdout: &str) -> (BTreeMap<String, (String, String)>, Value) {
@@ -50,13 +50,7 @@ const NDJSON: [&str; 2] = ["--format", "ndjson"];
 
 #[test]
 fn stream_gives_the_in_memory_verdicts_on_the_demo_inventory() {
-    let base = [
-        "scan",
-        "--manifest",
-        "fixtures/demo/manifest.json",
-        "--cutoff",
-        CUTOFF,
-    ];
+    let base = DEMO_SCAN;
     let mem = Test::new().args(base).args(NDJSON).run();
     let stream = Test::new().args(base).args(NDJSON).arg("--stream").run();
     assert_eq!(stream.code, mem.code, "{}", stream.stderr);
@@ -245,29 +239,15 @@ fn exposed_keys_given_is_the_join_and_no_first_pass_is_made() {
     // in-memory scan: the same keys.
     let list = p(d, "exposed.txt");
     let mem_list = p(d, "mem-exposed.txt");
-    Test::new()
-        .args([
-            "scan",
-            "--stream",
-            "--manifest",
-            &p(d, "certs.json"),
-            "--cutoff",
-            CUTOFF,
-        ])
-        .args(["--export-exposed-keys", &list, "--summary-only"])
-        .args(NDJSON)
-        .run();
-    Test::new()
-        .args([
-            "scan",
-            "--manifest",
-            &p(d, "certs.json"),
-            "--cutoff",
-            CUTOFF,
-        ])
-        .args(["--export-exposed-keys", &mem_list, "--summary-only"])
-        .args(NDJSON)
-        .run();
+    for (mode, out) in [(Some("--stream"), &list), (None, &mem_list)] {
+        Test::new()
+            .arg("scan")
+            .args(mode)
+            .args(["--manifest", &p(d, "certs.json"), "--cutoff", CUTOFF])
+            .args(["--export-exposed-keys", out, "--summary-only"])
+            .args(NDJSON)
+            .run();
+    }
     let keys = |f: &str| -> Vec<String> {
         std::fs::read_to_string(f)
             .unwrap()

@@ -7,17 +7,6 @@ use certsweep::probe::legacy;
 use certsweep::probe::starttls::{self, Starttls};
 use libfuzzer_sys::fuzz_target;
 
-const PROTOS: [Starttls; 8] = [
-    Starttls::Smtp,
-    Starttls::Imap,
-    Starttls::Pop3,
-    Starttls::Ftp,
-    Starttls::Ldap,
-    Starttls::Postgres,
-    Starttls::Mysql,
-    Starttls::Xmpp,
-];
-
 fuzz_target!(|data: &[u8]| {
     let Some(([which, chunk], server)) = data.split_first_chunk::<2>().map(|(h, r)| (*h, r))
     else {
@@ -32,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             }
             Err(e) => e,
         },
-        i => match starttls::fuzz_prelude(PROTOS[i], server, chunk) {
+        i => match starttls::fuzz_prelude(Starttls::ALL[i], server, chunk) {
             Ok(()) => return,
             Err(e) => e,
         },
