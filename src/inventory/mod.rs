@@ -231,20 +231,29 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
     // the per-job results of a 100,000-file manifest never all exist at once.
     inv.certs.reserve_exact(jobs.len());
     let mut jobs = jobs.into_iter();
+    // A batch is merged while the next one is read: merging on the main thread between
+    // batches left the pool idle for that time.
+    let mut read: Option<Vec<(Arc<Upload>, Loaded)>> = None;
     loop {
         let batch: Vec<Job> = jobs.by_ref().take(JOB_BATCH).collect();
         if batch.is_empty() {
             break;
         }
-        let results: Vec<(Arc<Upload>, Loaded)> = batch
-            .into_par_iter()
-            .map(|job| {
-                let loaded = run_job(&job, sources);
-                (Arc::new(job.upload), loaded)
-            })
-            .collect();
-        merge(&mut inv, results);
+        let (results, ()) = rayon::join(
+            || {
+                batch
+                    .into_par_iter()
+                    .map(|job| {
+                        let loaded = run_job(&job, sources);
+                        (Arc::new(job.upload), loaded)
+                    })
+                    .collect()
+            },
+            || read.take().into_iter().for_each(|r| merge(&mut inv, r)),
+        );
+        read = Some(results);
     }
+    read.into_iter().for_each(|r| merge(&mut inv, r));
     merge_duplicates(&mut inv);
     inv
 }
