@@ -228,17 +228,36 @@ print_table() {
     done
 }
 
-# Per N and shape: the per-file manifest scan's time over the bundle scan's.
+# Per N and shape: the per-file manifest scan's time over the bundle scan's, two ways: the
+# ratio of the two medians, and the median of the ratios within each repetition (the two
+# scans run back to back, so a change of the machine's speed between repetitions cancels).
 print_manifest_ratio() {
     local n shape
     for n in "$@"; do
         for shape in "${SHAPES[@]}"; do
             awk -v n="$n" -v shape="$shape" \
                 -v m="$(median_secs "$n" "$shape" certsweep-manifest)" \
-                -v b="$(median_secs "$n" "$shape" certsweep-bundle)" '
-                BEGIN { printf "- N=%d keys=%s: manifest / bundle time %.2f\n", n, shape, m / b }'
+                -v b="$(median_secs "$n" "$shape" certsweep-bundle)" \
+                -v paired="$(paired_ratio_median "$n" "$shape" certsweep-manifest certsweep-bundle)" '
+                BEGIN {
+                    printf "- N=%d keys=%s: manifest / bundle time %.2f (median of per-repetition ratios %.2f)\n",
+                        n, shape, m / b, paired
+                }'
         done
     done
+}
+
+# paired_ratio_median N SHAPE CASE_A CASE_B: the median over repetitions of A's time / B's.
+paired_ratio_median() {
+    local -a a b
+    read -r -a a <<< "${SAMPLES["$1|$2|$3"]}"
+    read -r -a b <<< "${SAMPLES["$1|$2|$4"]}"
+    local i
+    for i in "${!a[@]}"; do
+        printf '%s %s\n' "${a[$i]%%:*}" "${b[$i]%%:*}"
+    done | awk '{ print $1 / $2 }' | sort -g | awk '
+        { v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Peak-RSS slope of the certsweep bundle scan: how much memory each extra certificate costs.
