@@ -17,8 +17,7 @@ pub fn read_all(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     } else {
         // A regular file only: a FIFO or device named here would block or never end. One
         // already over the limit is refused before a byte is read.
-        let file = crate::inventory::limits::open_regular(path)?;
-        let len = file.metadata()?.len();
+        let (file, len) = crate::inventory::limits::open_regular_sized(path)?;
         if len > limit {
             return Err(too_large(limit));
         }

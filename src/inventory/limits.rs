@@ -378,8 +378,7 @@ pub fn open_regular_in_folder(path: &Path) -> io::Result<(File, u64)> {
 /// Reads a whole side file (a manifest, CRL, page, plan), refusing non-regular files and
 /// files over `MAX_SIDE_FILE` before reading them.
 pub fn read_side_file(path: &Path) -> io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
-    let len = file.metadata()?.len();
+    let (file, len) = open_regular_sized(path)?;
     if len > MAX_SIDE_FILE {
         return Err(io::Error::other(TooLarge(MAX_SIDE_FILE)));
     }

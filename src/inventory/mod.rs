@@ -507,9 +507,7 @@ fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
         key_passphrase: sources.key_passphrase,
     };
     let result = match &job.input {
-        Input::File(path) => {
-            limits::open_regular_in_folder(path).and_then(|(f, len)| read_file(f, len, &opts))
-        }
+        Input::File(path) => read_path(path, &opts),
         Input::Stdin => read_input_with(io::stdin().lock(), &opts),
         Input::Inline(text) => read_input_with(Cursor::new(text.as_bytes()), &opts),
     };
@@ -517,6 +515,11 @@ fn run_job(job: &Job, sources: &Sources<'_>) -> Loaded {
         errors: vec![(None, describe_io(&e))],
         ..Loaded::default()
     })
+}
+
+/// Reads the input in the file at `path` (in-memory and stream mode alike).
+pub fn read_path(path: &Path, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
+    limits::open_regular_in_folder(path).and_then(|(f, len)| read_file(f, len, opts))
 }
 
 /// Reads one file of `len` bytes (its size when opened). Most files (a manifest's one

@@ -590,9 +590,7 @@ fn load(unit: Unit, opts: &ReadOptions<'_>) -> Inventory {
     let Unit { mut upload, body } = unit;
     let read = |r: io::Result<Loaded>| r.unwrap_or_else(|e| loaded_error(describe_io(&e)));
     let loaded = match body {
-        Body::File(p) => read(inventory::limits::open_regular(&p).and_then(|f| {
-            inventory::read_input_with(BufReader::with_capacity(256 * 1024, f), opts)
-        })),
+        Body::File(p) => read(inventory::read_path(&p, opts)),
         Body::Inline(t) => read(inventory::read_input_with(Cursor::new(t.as_bytes()), opts)),
         Body::Stdin => read(inventory::read_input_with(io::stdin().lock(), opts)),
         Body::Bad(reason) => loaded_error(reason),
