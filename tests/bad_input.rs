@@ -304,3 +304,137 @@ fn manifest_that_is_not_json() {
         .unwrap()
         .contains("not valid JSON"));
 }
+
+/// The messages of a report's `errors` (or `warnings`), as (path, reason).
+fn records<'a>(r: &'a serde_json::Value, list: &str) -> Vec<(&'a str, &'a str)> {
+    r[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_manifest_found_unusable_at_its_end_adds_none_of_its_entries() {
+    // Its files are read while it is parsed: a syntax error after thousands of entries must
+    // still leave nothing of it but its error, in its place among the others.
+    let dir = temp();
+    write(dir.path(), "api.pem", fixture("demo/uploads/api.pem"));
+    for i in 0..5000 {
+        let name = ["edge", "late", "retired"][i % 3];
+        write(
+            dir.path(),
+            &format!("{i}.pem"),
+            fixture(&format!("demo/uploads/{name}.pem")),
+        );
+    }
+    let good = write(
+        dir.path(),
+        "good.json",
+        r#"[{"id": "api", "file": "api.pem", "uploaded_at": "2016-01-01"},
+            {"id": "gone", "file": "gone.pem", "uploaded_at": "2016-01-01"},
+            {"id": "note", "file": "api.pem", "uploaded_at": "outside"}]"#,
+    );
+    let entries: Vec<String> = (0..5000)
+        .map(|i| format!(r#"{{"id": "b{i}", "file": "{i}.pem", "uploaded_at": "2015-01-01"}}"#))
+        .collect();
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        format!("[{}, {{\"id\": \"last\",}}]", entries.join(",\n")),
+    );
+    let missing = dir.path().join("missing.pem");
+    let r = Test::new()
+        .args(["scan", missing.to_str().unwrap()])
+        .args(["--manifest", good.to_str().unwrap()])
+        .args(["--manifest", bad.to_str().unwrap()])
+        .args(["--cutoff", CUTOFF, "--format", "json"])
+        .run()
+        .code(2)
+        .json();
+    let subjects: Vec<&str> = r["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["CN=api.example.com"], "{r}");
+    assert_eq!(
+        r["summary"]["uploads"], 3,
+        "the bad manifest's entries are not counted"
+    );
+    let errors = records(&r, "errors");
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(errors[0].0.ends_with("missing.pem"), "{errors:?}");
+    assert!(errors[1].0.ends_with("good.json"), "{errors:?}");
+    assert!(
+        errors[1]
+            .1
+            .starts_with("entry 3 (id 'note'): bad uploaded_at"),
+        "{errors:?}"
+    );
+    assert!(errors[2].0.ends_with("bad.json"), "{errors:?}");
+    assert!(
+        errors[2].1.starts_with("manifest is not valid JSON: ")
+            && errors[2].1.contains("line 5000"),
+        "{errors:?}"
+    );
+    assert!(errors[3].0.ends_with("gone.pem"), "{errors:?}");
+    assert_eq!(errors[3].1, "file not found");
+}
+
+#[test]
+fn manifest_problems_name_the_entry_by_its_place_counting_skipped_ones() {
+    let dir = temp();
+    write(dir.path(), "api.pem", fixture("demo/uploads/api.pem"));
+    let m = write(
+        dir.path(),
+        "m.json",
+        r#"[5, {"id": "x", "file": "api.pem", "uploaded_at": "soon"}]"#,
+    );
+    let r = manifest_scan(&m).code(2).json();
+    let reasons: Vec<&str> = records(&r, "errors").into_iter().map(|e| e.1).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0], "entry 1: not a JSON object; skipped");
+    assert!(
+        reasons[1].starts_with("entry 2 (id 'x'): bad uploaded_at"),
+        "{reasons:?}"
+    );
+    // CSV: the entry is the data row, a row that could not be read counted too.
+    let csv = write(
+        dir.path(),
+        "m.csv",
+        "id,file,uploaded_at\nshort,api.pem\nx,api.pem,soon\n",
+    );
+    let r = manifest_scan(&csv).code(2).json();
+    let reasons: Vec<&str> = records(&r, "errors").into_iter().map(|e| e.1).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].starts_with("row 2: "), "{reasons:?}");
+    assert!(
+        reasons[1].starts_with("entry 2 (id 'x'): bad uploaded_at"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_manifest_with_two_uploads_lists_is_refused_not_read_by_a_guess() {
+    let dir = temp();
+    write(dir.path(), "api.pem", fixture("demo/uploads/api.pem"));
+    write(dir.path(), "edge.pem", fixture("demo/uploads/edge.pem"));
+    let m = write(
+        dir.path(),
+        "m.json",
+        r#"{"uploads": [{"file": "api.pem"}], "uploads": [{"file": "edge.pem"}]}"#,
+    );
+    let r = manifest_scan(&m).code(2).json();
+    assert_eq!(r["certificates"], serde_json::json!([]), "{r}");
+    let errors = records(&r, "errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .1
+            .starts_with("manifest has \"uploads\" more than once"),
+        "{errors:?}"
+    );
+}
