@@ -255,12 +255,22 @@ pub fn load(sources: &Sources<'_>) -> Inventory {
 fn read_jobs(inv: &mut Inventory, feed: &mut Feed, settled: &mut Settled, sources: &Sources<'_>) {
     // Batches read, with the id after their last job.
     let mut pending: std::collections::VecDeque<(u32, BatchRead)> = Default::default();
+    let mut reserved = false;
     loop {
-        let batch: Vec<Job> = std::iter::from_fn(|| feed.next()).take(JOB_BATCH).collect();
+        let mut batch = Vec::with_capacity(JOB_BATCH);
+        batch.extend(std::iter::from_fn(|| feed.next()).take(JOB_BATCH));
         if batch.is_empty() {
             break;
         }
         settled.update();
+        if !reserved && settled.manifests.len() == sources.manifests.len() {
+            // Every job is known now, and most uploads hold one certificate: room for that
+            // at once, not by doubling.
+            reserved = true;
+            let jobs = settled.below as usize;
+            inv.certs
+                .reserve_exact(jobs.saturating_sub(inv.certs.len()));
+        }
         let ready = pending
             .iter()
             .take_while(|(end, _)| *end <= settled.below)
