@@ -366,7 +366,14 @@ pub fn open_regular_in_folder(path: &Path) -> io::Result<(File, u64)> {
             Some(rustix::fs::openat(fd, name, flags, Mode::empty()))
         });
         match opened {
-            Some(Ok(fd)) => regular(File::from(fd)),
+            // Straight to the kernel: std's `metadata` goes through libc's statx wrapper.
+            Some(Ok(fd)) => match rustix::fs::fstat(&fd) {
+                Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => {
+                    Ok((File::from(fd), st.st_size as u64))
+                }
+                // Not a regular file, or fstat failed: std says which, as everywhere else.
+                _ => regular(File::from(fd)),
+            },
             Some(Err(e)) => Err(io::Error::from(e)),
             None => open_regular_sized(path),
         }

@@ -685,7 +685,7 @@ pub fn read_path(path: &Path, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
 /// and page faults than the reading itself on a 100,000-file manifest. A small file is read
 /// to its size without the read that finds its end (a file that grows meanwhile is read as
 /// it was when opened).
-fn read_file(mut file: File, len: u64, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
+fn read_file(file: File, len: u64, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
     thread_local! {
         static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
     }
@@ -696,10 +696,11 @@ fn read_file(mut file: File, len: u64, opts: &ReadOptions<'_>) -> io::Result<Loa
     buf.resize(SMALL_FILE, 0);
     let mut filled = 0;
     let result = loop {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break read_input_with(Cursor::new(&buf[..filled]), opts),
+        // A raw read(2): libc's wrapper (a cancellation point) cost more than the read.
+        match rustix::io::read(&file, &mut buf[filled..]).map_err(io::Error::from) {
+            Ok(0) => break read_input_bytes(&buf[..filled], opts),
             Ok(n) if (filled + n) as u64 == len => {
-                break read_input_with(Cursor::new(&buf[..len as usize]), opts)
+                break read_input_bytes(&buf[..len as usize], opts)
             }
             Ok(n) if filled + n == SMALL_FILE => {
                 let head = Cursor::new(buf[..SMALL_FILE].to_vec());
@@ -722,12 +723,7 @@ fn read_file(mut file: File, len: u64, opts: &ReadOptions<'_>) -> io::Result<Loa
 pub fn read_input_with(reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
     let mut capped = limits::Capped::new(reader, limits::max_input());
     let mut loaded = read_capped(&mut capped, opts)?;
-    for summary in std::mem::take(&mut loaded.tally).summaries() {
-        loaded.errors.push((None, summary));
-    }
-    if let Some(record) = loaded.cap_record() {
-        loaded.errors.push((None, record));
-    }
+    summarise(&mut loaded);
     if capped.hit {
         loaded.errors.push((
             None,
@@ -739,6 +735,43 @@ pub fn read_input_with(reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Resu
         ));
     }
     Ok(loaded)
+}
+
+/// As [`read_input_with`], for a text input held whole in memory (most files of a manifest,
+/// read in one go): its PEM is parsed where it lies, not copied through a reader first.
+fn read_input_bytes(bytes: &[u8], opts: &ReadOptions<'_>) -> io::Result<Loaded> {
+    let whole_pem = bytes.first().is_some_and(|&b| b != 0x30)
+        && bytes.len() < SIZES.piece
+        && bytes.len() as u64 <= limits::max_input();
+    if !whole_pem {
+        return read_input_with(Cursor::new(bytes), opts);
+    }
+    let mut loaded = Loaded {
+        keep_der: opts.keep_der,
+        ..Loaded::default()
+    };
+    // The one piece of `read_pem_sized`, at the input's end.
+    let position = Position {
+        lines_before: 0,
+        blocks_before: 0,
+        first_piece: true,
+        more_follows: false,
+    };
+    let (_, blocks) = parse_piece(bytes, position, SIZES.sub_piece, opts, &mut loaded);
+    let mut loaded = finish(loaded, Some(blocks), opts.key_only_ok);
+    summarise(&mut loaded);
+    Ok(loaded)
+}
+
+/// Ends an input's problems with the counts of those left out, and the certificate cap's
+/// record if it was reached.
+fn summarise(loaded: &mut Loaded) {
+    for summary in std::mem::take(&mut loaded.tally).summaries() {
+        loaded.errors.push((None, summary));
+    }
+    if let Some(record) = loaded.cap_record() {
+        loaded.errors.push((None, record));
+    }
 }
 
 fn read_capped(mut reader: impl BufRead, opts: &ReadOptions<'_>) -> io::Result<Loaded> {
