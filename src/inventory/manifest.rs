@@ -44,13 +44,13 @@ pub fn read(path: &Path, inv: &mut Inventory) -> Vec<Entry> {
 /// As [`read`]; a `file` outside the manifest's folder (absolute, or climbing out with
 /// `..`) is named in a warning, or with `confined` refused as an error.
 pub fn read_confined(path: &Path, inv: &mut Inventory, confined: bool) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let findings = read_each(path, confined, |e| entries.push(e));
-    if !findings.usable {
-        entries.clear();
+    match crate::input::read_all(path, super::limits::MAX_SIDE_FILE) {
+        Ok(bytes) => parse(path, bytes, inv, confined),
+        Err(e) => {
+            unreadable(&e).record(path, inv);
+            Vec::new()
+        }
     }
-    findings.record(path, inv);
-    entries
 }
 
 /// The manifest `path` whose bytes were read: its entries, problems into `inv` (the fuzz
@@ -112,8 +112,13 @@ impl Findings {
 pub fn read_each(path: &Path, confined: bool, sink: impl FnMut(Entry)) -> Findings {
     match crate::input::read_all(path, super::limits::MAX_SIDE_FILE) {
         Ok(bytes) => parse_each(path, bytes, confined, sink),
-        Err(e) => Findings::unusable(format!("manifest: {}", describe_io(&e))),
+        Err(e) => unreadable(&e),
     }
+}
+
+/// A manifest that could not be read at all.
+fn unreadable(e: &std::io::Error) -> Findings {
+    Findings::unusable(format!("manifest: {}", describe_io(e)))
 }
 
 /// As [`read_each`], for the manifest `path` whose bytes were read.
