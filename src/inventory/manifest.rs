@@ -209,6 +209,12 @@ enum Note {
 /// `..` than folders before them.
 fn outside_reason(file: &Path) -> Option<&'static str> {
     use std::path::Component;
+    // Most are plainly inside: relative, and no `..` to climb with.
+    if file.is_relative()
+        && memchr::memmem::find(file.as_os_str().as_encoded_bytes(), b"..").is_none()
+    {
+        return None;
+    }
     let mut depth = 0usize;
     for c in file.components() {
         match c {
