@@ -211,12 +211,7 @@ fn manifest_entries_in_many_folders_are_each_read_from_their_own() {
             "{r}"
         );
     }
-    let errors: Vec<(&str, &str)> = r["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["path"].as_str().unwrap(), e["reason"].as_str().unwrap()))
-        .collect();
+    let errors = errors(&r);
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].0.ends_with("nowhere/1.pem"), "{errors:?}");
     assert_eq!(errors[0].1, "file not found");
@@ -225,6 +220,16 @@ fn manifest_entries_in_many_folders_are_each_read_from_their_own() {
         errors[1].1,
         "is a directory (a manifest entry names one file)"
     );
+}
+
+/// A report's error records, as (path, reason).
+fn errors(r: &serde_json::Value) -> Vec<(&str, &str)> {
+    r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect()
 }
 
 fn manifest_scan(m: &std::path::Path) -> Run {
@@ -305,16 +310,6 @@ fn manifest_that_is_not_json() {
         .contains("not valid JSON"));
 }
 
-/// The messages of a report's `errors` (or `warnings`), as (path, reason).
-fn records<'a>(r: &'a serde_json::Value, list: &str) -> Vec<(&'a str, &'a str)> {
-    r[list]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["path"].as_str().unwrap(), e["reason"].as_str().unwrap()))
-        .collect()
-}
-
 #[test]
 fn a_manifest_found_unusable_at_its_end_adds_none_of_its_entries() {
     // Its files are read while it is parsed: a syntax error after thousands of entries must
@@ -364,7 +359,7 @@ fn a_manifest_found_unusable_at_its_end_adds_none_of_its_entries() {
         r["summary"]["uploads"], 3,
         "the bad manifest's entries are not counted"
     );
-    let errors = records(&r, "errors");
+    let errors = errors(&r);
     assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(errors[0].0.ends_with("missing.pem"), "{errors:?}");
     assert!(errors[1].0.ends_with("good.json"), "{errors:?}");
@@ -394,7 +389,7 @@ fn manifest_problems_name_the_entry_by_its_place_counting_skipped_ones() {
         r#"[5, {"id": "x", "file": "api.pem", "uploaded_at": "soon"}]"#,
     );
     let r = manifest_scan(&m).code(2).json();
-    let reasons: Vec<&str> = records(&r, "errors").into_iter().map(|e| e.1).collect();
+    let reasons: Vec<&str> = errors(&r).into_iter().map(|e| e.1).collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert_eq!(reasons[0], "entry 1: not a JSON object; skipped");
     assert!(
@@ -408,7 +403,7 @@ fn manifest_problems_name_the_entry_by_its_place_counting_skipped_ones() {
         "id,file,uploaded_at\nshort,api.pem\nx,api.pem,soon\n",
     );
     let r = manifest_scan(&csv).code(2).json();
-    let reasons: Vec<&str> = records(&r, "errors").into_iter().map(|e| e.1).collect();
+    let reasons: Vec<&str> = errors(&r).into_iter().map(|e| e.1).collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons[0].starts_with("row 2: "), "{reasons:?}");
     assert!(
@@ -429,7 +424,7 @@ fn a_manifest_with_two_uploads_lists_is_refused_not_read_by_a_guess() {
     );
     let r = manifest_scan(&m).code(2).json();
     assert_eq!(r["certificates"], serde_json::json!([]), "{r}");
-    let errors = records(&r, "errors");
+    let errors = errors(&r);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
         errors[0]
