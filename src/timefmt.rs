@@ -25,11 +25,18 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
 /// RFC 3339 in UTC with a `Z`, e.g. `2016-11-01T00:00:00Z`. Written by hand: it runs several
 /// times per record, and the generic formatter dominated profiles of large scans.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    let year = t.year();
+    let t = if t.offset().is_utc() {
+        t
+    } else {
+        t.to_offset(UtcOffset::UTC)
+    };
+    // The calendar date once (each of `month()` and `day()` works it out from the day of the
+    // year again).
+    let (year, month, day) = t.to_calendar_date();
     if !(0..=9999).contains(&year) {
         return t.unix_timestamp().to_string();
     }
+    let (hour, minute, second) = t.to_hms();
     let mut b = *b"0000-00-00T00:00:00Z";
     let put = |b: &mut [u8; 20], at: usize, width: usize, mut v: u32| {
         for i in (0..width).rev() {
@@ -38,12 +45,14 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         }
     };
     put(&mut b, 0, 4, year as u32);
-    put(&mut b, 5, 2, u32::from(u8::from(t.month())));
-    put(&mut b, 8, 2, u32::from(t.day()));
-    put(&mut b, 11, 2, u32::from(t.hour()));
-    put(&mut b, 14, 2, u32::from(t.minute()));
-    put(&mut b, 17, 2, u32::from(t.second()));
-    String::from_utf8_lossy(&b).into_owned()
+    put(&mut b, 5, 2, u32::from(u8::from(month)));
+    put(&mut b, 8, 2, u32::from(day));
+    put(&mut b, 11, 2, u32::from(hour));
+    put(&mut b, 14, 2, u32::from(minute));
+    put(&mut b, 17, 2, u32::from(second));
+    // ASCII digits only, so this never falls back; `from_utf8_lossy` walked the bytes as
+    // chunks and then copied them (1.6 % of a large scan's instructions).
+    String::from_utf8(b.to_vec()).unwrap_or_default()
 }
 
 /// `YYYY-MM-DD` in UTC, for tables and reasons.
