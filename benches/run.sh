@@ -5,6 +5,9 @@
 #
 # Usage (from the crate root): benches/run.sh [N...]      default: 10000 100000
 # Environment: BENCH_REPS  timed repetitions per case, median reported (default 3)
+#              BENCH_PAIRS  back-to-back manifest/bundle pairs per N and shape, after the
+#                           interleaved repetitions, for the manifest / bundle ratio (default 11;
+#                           0 skips them)
 #              BENCH_SHAPES  key-sharing shapes, gen-corpus --keys values (default: 20 1000 distinct);
 #                            certsweep runs on every shape, the baselines on the first one
 #              CARGO_TARGET_DIR  honoured when locating the built binaries
@@ -16,6 +19,7 @@ set -euo pipefail
 export LC_ALL=C
 
 readonly REPS="${BENCH_REPS:-3}"
+readonly PAIRS="${BENCH_PAIRS:-11}"
 read -r -a SHAPES <<< "${BENCH_SHAPES:-20 1000 distinct}"
 readonly SHAPES
 readonly CORPUS_ROOT="benches/corpus"
@@ -33,8 +37,12 @@ readonly UPLOADED_AT="2016-01-01"
 readonly CASES=(certsweep-bundle certsweep-manifest openssl-storeutl sha256-bundle sha256-files)
 readonly CERTSWEEP_CASES=(certsweep-bundle certsweep-manifest)
 
-# Samples per "N|shape|case": space-separated "seconds:kib" pairs.
+# Samples per "N|shape|case": space-separated "seconds:kib:disk_kib" triples.
 declare -A SAMPLES=()
+# Per "N|shape": space-separated manifest / bundle time ratios of the back-to-back pairs.
+declare -A PAIR_RATIOS=()
+# Per "N|shape": KiB read from disk during each scan of the pairs.
+declare -A PAIR_DISK=()
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "run.sh: $*"; exit 2; }
@@ -43,6 +51,7 @@ check_args() {
     [[ -n "${EPOCHREALTIME:-}" ]] || die "bash 5 or later needed (EPOCHREALTIME)"
     [[ -f Cargo.toml && -d benches ]] || die "run from the crate root (benches/run.sh)"
     [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, got '$REPS'"
+    [[ "$PAIRS" =~ ^[0-9]+$ ]] || die "BENCH_PAIRS must be 0 or a positive integer, got '$PAIRS'"
     local n shape
     for n in "$@"; do
         [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$n'"
@@ -96,11 +105,28 @@ ensure_corpus() {
     mv "$dir.tmp" "$dir"
 }
 
-# Pulls the corpus into the page cache so every case, including the first, runs warm.
-warm_cache() {
-    local dir="$1"
-    cat "$dir/bundle.pem" > /dev/null
-    find "$dir/certs" -type f -print0 | xargs -0 cat > /dev/null
+# Pulls what a case reads into the page cache, right before the case runs. Warming each
+# corpus once per N was not enough on the 2-core VM these figures come from: its page cache
+# shrank by ~1.8 MB/s while the machine was idle (no reclaim counted in /proc/vmstat), and
+# 10-20 minutes after warming, 22 % of a 100,000-file corpus had to be read from disk again.
+# A per-file scan pays for every such file with a wait; a bundle scan reads ahead.
+warm_case() {
+    local case="$1" dir="$2"
+    # The program too: its code is paged in from the file as it runs.
+    [[ "$case" == certsweep-* ]] && cat "$CERTSWEEP" > /dev/null
+    case "$case" in
+        certsweep-manifest | sha256-files)
+            cat "$dir/manifest.json" > /dev/null
+            find "$dir/certs" -type f -print0 | xargs -0 cat > /dev/null ;;
+        *)
+            cat "$dir/bundle.pem" > /dev/null ;;
+    esac
+}
+
+# KiB read from disk by the whole machine so far (pgpgin), or 0 when it cannot be read.
+disk_kib() {
+    awk '$1 == "pgpgin" { print $2; found = 1 } END { if (!found) print 0 }' /proc/vmstat 2> /dev/null ||
+        echo 0
 }
 
 # Sets CMD to the argv of one case. The per-file floor is a pipeline, so it runs under bash;
@@ -136,43 +162,97 @@ allowed_exit_codes() {
     esac
 }
 
-# Times one run of a case with stdout discarded; prints "seconds:kib".
+# Times one run of a case with stdout discarded, its input just read into the page cache;
+# prints "seconds:kib:disk_kib", the last being what the machine read from disk meanwhile
+# (0 when the cache held everything).
 # Peak RSS comes from GNU time (%M); for the pipeline case that is the largest single process,
 # not the sum. Wall time comes from bash's microsecond clock around the same call, because
 # GNU time's %e has 10 ms resolution, too coarse for the sha256 floor at small N. The
 # fork/exec of /usr/bin/time itself (well under 1 ms) is included.
 time_case() {
-    local case="$1" dir="$2" out rc=0 start end
+    local case="$1" dir="$2" out rc=0 start end disk_start disk_end
     local -a CMD
     case_command "$case" "$dir"
     out="$(mktemp)"
+    warm_case "$case" "$dir"
+    disk_start="$(disk_kib)"
     start="$EPOCHREALTIME"
     /usr/bin/time -f '%e %M' -o "$out" "${CMD[@]}" > /dev/null || rc=$?
     end="$EPOCHREALTIME"
+    disk_end="$(disk_kib)"
     if [[ " $(allowed_exit_codes "$case") " != *" $rc "* ]]; then
         rm -f "$out"
         die "case $case on $dir exited with status $rc: ${CMD[*]}"
     fi
     # GNU time writes "Command exited with non-zero status N" first when rc != 0.
-    tail -n 1 "$out" | awk -v start="$start" -v end="$end" '{ printf "%.6f:%s\n", end - start, $2 }'
+    tail -n 1 "$out" | awk -v start="$start" -v end="$end" -v disk="$((disk_end - disk_start))" \
+        '{ printf "%.6f:%s:%d\n", end - start, $2, disk }'
     rm -f "$out"
 }
 
 # Interleaves repetitions across cases, so slow drift (thermal, background load) hits all
 # cases alike instead of biasing whichever ran last.
 measure_n() {
-    local n="$1" rep case sample shape dir
-    for shape in "${SHAPES[@]}"; do
-        warm_cache "$(corpus_dir "$n" "$shape")"
-    done
+    local n="$1" rep case sample shape dir secs kib disk
     for ((rep = 1; rep <= REPS; rep++)); do
         for shape in "${SHAPES[@]}"; do
             dir="$(corpus_dir "$n" "$shape")"
             for case in $(shape_cases "$shape"); do
                 sample="$(time_case "$case" "$dir")"
-                log "  N=$n keys=$shape rep $rep/$REPS $case: ${sample%%:*} s, ${sample##*:} KiB"
+                IFS=: read -r secs kib disk <<< "$sample"
+                log "  N=$n keys=$shape rep $rep/$REPS $case: $secs s, $kib KiB, $disk KiB read from disk"
                 SAMPLES["$n|$shape|$case"]+="$sample "
             done
+        done
+    done
+}
+
+# The manifest / bundle ratio measured the way two programs are compared on a machine whose
+# speed drifts: many pairs, each run back to back, the order swapped every pair (so neither
+# always runs second), nothing else in between. The interleaved repetitions above put the
+# openssl baseline (20 s at N = 100,000) and the other shapes between the two scans of a
+# shape; their per-repetition ratio moved by up to 0.25 between runs on the same binary.
+measure_pairs() {
+    local n="$1" shape dir i m b ratio
+    for shape in "${SHAPES[@]}"; do
+        dir="$(corpus_dir "$n" "$shape")"
+        for ((i = 1; i <= PAIRS; i++)); do
+            if ((i % 2)); then
+                m="$(time_case certsweep-manifest "$dir")"
+                b="$(time_case certsweep-bundle "$dir")"
+            else
+                b="$(time_case certsweep-bundle "$dir")"
+                m="$(time_case certsweep-manifest "$dir")"
+            fi
+            ratio="$(awk -v m="${m%%:*}" -v b="${b%%:*}" 'BEGIN { printf "%.4f", m / b }')"
+            log "  N=$n keys=$shape pair $i/$PAIRS: manifest ${m%%:*} s (${m##*:} KiB from disk)," \
+                "bundle ${b%%:*} s (${b##*:} KiB from disk), ratio $ratio"
+            PAIR_RATIOS["$n|$shape"]+="$ratio "
+            PAIR_DISK["$n|$shape"]+="${m##*:} ${b##*:} "
+        done
+    done
+}
+
+# Median, quartiles and range of the pair ratios of one N and shape: "median q1 q3 min max".
+pair_stats() {
+    printf '%s\n' ${PAIR_RATIOS["$1|$2"]} | sort -g | awk '
+        { v[NR] = $1 }
+        function at(p,   i, f) { i = 1 + (NR - 1) * p; f = int(i); return v[f] + (i - f) * (v[f + 1] - v[f]) }
+        END { v[NR + 1] = v[NR]; printf "%.2f %.2f %.2f %.2f %.2f", at(0.5), at(0.25), at(0.75), v[1], v[NR] }'
+}
+
+print_pair_ratios() {
+    local n shape stats disk
+    [[ "$PAIRS" -gt 0 ]] || return 0
+    echo
+    echo "Manifest / bundle time in $PAIRS back-to-back pairs per N and shape (order swapped every pair):"
+    for n in "$@"; do
+        for shape in "${SHAPES[@]}"; do
+            read -r -a stats <<< "$(pair_stats "$n" "$shape")"
+            # shellcheck disable=SC2086  # word splitting wanted: one number per line.
+            disk="$(printf '%s\n' ${PAIR_DISK["$n|$shape"]} | sort -g | tail -n 1)"
+            printf -- '- N=%d keys=%s: median %s (quartiles %s-%s, range %s-%s); disk read during a scan: at most %s KiB\n' \
+                "$n" "$shape" "${stats[@]}" "$disk"
         done
     done
 }
@@ -189,6 +269,13 @@ median() {
 median_secs() { median "$1" "$2" "$3" 1; }
 median_kib() { median "$1" "$2" "$3" 2; }
 
+# max_disk N SHAPE CASE: the most KiB read from disk during any repetition of a case.
+max_disk() {
+    local -a samples
+    read -r -a samples <<< "${SAMPLES["$1|$2|$3"]}"
+    printf '%s\n' "${samples[@]}" | cut -d: -f3 | sort -g | tail -n 1
+}
+
 # The floor that matches a case's file layout: one bundle file or one file per certificate.
 floor_case() {
     case "$1" in
@@ -198,9 +285,9 @@ floor_case() {
 }
 
 print_table() {
-    local n shape case secs kib base openssl_secs floor_secs dsecs dkib
-    echo "| N | keys | case | median s | certs/s | peak RSS MiB | speedup vs openssl storeutl | × sha256 floor | time × distinct | RSS × distinct |"
-    echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    local n shape case secs kib base openssl_secs floor_secs dsecs dkib disk
+    echo "| N | keys | case | median s | certs/s | peak RSS MiB | speedup vs openssl storeutl | × sha256 floor | time × distinct | RSS × distinct | disk read KiB, max |"
+    echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for n in "$@"; do
         base="${SHAPES[0]}"
         openssl_secs="$(median_secs "$n" "$base" openssl-storeutl)"
@@ -209,19 +296,20 @@ print_table() {
                 secs="$(median_secs "$n" "$shape" "$case")"
                 kib="$(median_kib "$n" "$shape" "$case")"
                 floor_secs="$(median_secs "$n" "$base" "$(floor_case "$case")")"
+                disk="$(max_disk "$n" "$shape" "$case")"
                 dsecs=0 dkib=0
                 if [[ " ${SHAPES[*]} " == *" distinct "* && "$case" == certsweep-* ]]; then
                     dsecs="$(median_secs "$n" distinct "$case")"
                     dkib="$(median_kib "$n" distinct "$case")"
                 fi
                 awk -v n="$n" -v shape="$shape" -v c="$case" -v t="$secs" -v kib="$kib" \
-                    -v o="$openssl_secs" -v f="$floor_secs" -v dt="$dsecs" -v dk="$dkib" '
+                    -v o="$openssl_secs" -v f="$floor_secs" -v dt="$dsecs" -v dk="$dkib" -v disk="$disk" '
                     function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
                     BEGIN {
                         rate = t > 0 ? sprintf("%.0f", n / t) : "n/a"
-                        printf "| %d | %s | %s | %.3f | %s | %.1f | %s | %s | %s | %s |\n",
+                        printf "| %d | %s | %s | %.3f | %s | %.1f | %s | %s | %s | %s | %d |\n",
                             n, shape, c, t, rate, kib / 1024, ratio(o, t), ratio(t, f),
-                            ratio(t, dt), ratio(kib, dk)
+                            ratio(t, dt), ratio(kib, dk), disk
                     }'
             done
         done
@@ -286,6 +374,7 @@ print_report() {
     echo "- certsweep: $(git describe --always --dirty 2> /dev/null || echo 'unknown revision')"
     echo "- baseline: $(openssl version)"
     echo "- median of $REPS runs per case, warm page cache, all cases measured in this run"
+    echo "  ($PAIRS back-to-back manifest/bundle pairs per N and shape after them)"
     echo "- speedup = openssl storeutl time / case time; × floor = case time / sha256 time"
     echo "  (bundle cases against sha256sum of bundle.pem, per-file cases against cat certs/* | sha256sum)"
     echo
@@ -293,6 +382,7 @@ print_report() {
     echo
     print_manifest_ratio "${sorted[@]}"
     print_memory_growth "${sorted[0]}" "${sorted[-1]}"
+    print_pair_ratios "${sorted[@]}"
 }
 
 main() {
@@ -312,6 +402,10 @@ main() {
         done
         log "measuring N=$n ($REPS repetitions)"
         measure_n "$n"
+        if [[ "$PAIRS" -gt 0 ]]; then
+            log "measuring N=$n manifest / bundle ($PAIRS pairs per shape)"
+            measure_pairs "$n"
+        fi
     done
 
     local results
