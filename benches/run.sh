@@ -209,9 +209,9 @@ measure_n() {
 
 # The manifest / bundle ratio measured the way two programs are compared on a machine whose
 # speed drifts: many pairs, each run back to back, the order swapped every pair (so neither
-# always runs second), nothing else in between. The interleaved repetitions above put the
-# openssl baseline (20 s at N = 100,000) and the other shapes between the two scans of a
-# shape; their per-repetition ratio moved by up to 0.25 between runs on the same binary.
+# always runs second), nothing else in between. The interleaved repetitions above give only
+# BENCH_REPS samples of each scan, minutes apart, with the openssl baseline (20 s at
+# N = 100,000) and the other shapes in between.
 measure_pairs() {
     local n="$1" shape dir i m b ratio
     for shape in "${SHAPES[@]}"; do
@@ -233,14 +233,6 @@ measure_pairs() {
     done
 }
 
-# Median, quartiles and range of the pair ratios of one N and shape: "median q1 q3 min max".
-pair_stats() {
-    printf '%s\n' ${PAIR_RATIOS["$1|$2"]} | sort -g | awk '
-        { v[NR] = $1 }
-        function at(p,   i, f) { i = 1 + (NR - 1) * p; f = int(i); return v[f] + (i - f) * (v[f + 1] - v[f]) }
-        END { v[NR + 1] = v[NR]; printf "%.2f %.2f %.2f %.2f %.2f", at(0.5), at(0.25), at(0.75), v[1], v[NR] }'
-}
-
 print_pair_ratios() {
     local n shape stats disk
     [[ "$PAIRS" -gt 0 ]] || return 0
@@ -248,22 +240,39 @@ print_pair_ratios() {
     echo "Manifest / bundle time in $PAIRS back-to-back pairs per N and shape (order swapped every pair):"
     for n in "$@"; do
         for shape in "${SHAPES[@]}"; do
-            read -r -a stats <<< "$(pair_stats "$n" "$shape")"
             # shellcheck disable=SC2086  # word splitting wanted: one number per line.
-            disk="$(printf '%s\n' ${PAIR_DISK["$n|$shape"]} | sort -g | tail -n 1)"
-            printf -- '- N=%d keys=%s: median %s (quartiles %s-%s, range %s-%s); disk read during a scan: at most %s KiB\n' \
+            read -r -a stats <<< "$(printf '%s\n' ${PAIR_RATIOS["$n|$shape"]} | spread)"
+            # shellcheck disable=SC2086
+            read -r _ _ _ _ disk <<< "$(printf '%s\n' ${PAIR_DISK["$n|$shape"]} | spread)"
+            printf -- '- N=%d keys=%s: median %.2f (quartiles %.2f-%.2f, range %.2f-%.2f); disk read during a scan: at most %d KiB\n' \
                 "$n" "$shape" "${stats[@]}" "$disk"
         done
     done
 }
 
-# median N SHAPE CASE FIELD: median of one field of the samples, 1 = seconds, 2 = KiB.
-median() {
+# spread: numbers on stdin, one per line; prints "median q1 q3 min max" (quartiles and the
+# median interpolated between neighbours, so the median of an even count is the mean of the
+# middle two).
+spread() {
+    sort -g | awk '
+        { v[NR] = $1 }
+        function at(p,   i, f) { i = 1 + (NR - 1) * p; f = int(i); return v[f] + (i - f) * (v[f + 1] - v[f]) }
+        END { v[NR + 1] = v[NR]; print at(0.5), at(0.25), at(0.75), v[1], v[NR] }'
+}
+
+# field N SHAPE CASE FIELD: one field of the samples, one per line; 1 = seconds, 2 = KiB,
+# 3 = KiB read from disk.
+field() {
     local -a samples
     read -r -a samples <<< "${SAMPLES["$1|$2|$3"]}"
-    printf '%s\n' "${samples[@]}" | cut -d: -f"$4" | sort -g | awk '
-        { v[NR] = $1 }
-        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    printf '%s\n' "${samples[@]}" | cut -d: -f"$4"
+}
+
+# median N SHAPE CASE FIELD: the median of one field of the samples.
+median() {
+    local med
+    read -r med _ <<< "$(field "$@" | spread)"
+    echo "$med"
 }
 
 median_secs() { median "$1" "$2" "$3" 1; }
@@ -271,9 +280,9 @@ median_kib() { median "$1" "$2" "$3" 2; }
 
 # max_disk N SHAPE CASE: the most KiB read from disk during any repetition of a case.
 max_disk() {
-    local -a samples
-    read -r -a samples <<< "${SAMPLES["$1|$2|$3"]}"
-    printf '%s\n' "${samples[@]}" | cut -d: -f3 | sort -g | tail -n 1
+    local max
+    read -r _ _ _ _ max <<< "$(field "$1" "$2" "$3" 3 | spread)"
+    echo "$max"
 }
 
 # The floor that matches a case's file layout: one bundle file or one file per certificate.
@@ -340,12 +349,11 @@ paired_ratio_median() {
     local -a a b
     read -r -a a <<< "${SAMPLES["$1|$2|$3"]}"
     read -r -a b <<< "${SAMPLES["$1|$2|$4"]}"
-    local i
-    for i in "${!a[@]}"; do
+    local i med
+    read -r med _ <<< "$(for i in "${!a[@]}"; do
         printf '%s %s\n' "${a[$i]%%:*}" "${b[$i]%%:*}"
-    done | awk '{ print $1 / $2 }' | sort -g | awk '
-        { v[NR] = $1 }
-        END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    done | awk '{ print $1 / $2 }' | spread)"
+    echo "$med"
 }
 
 # Peak-RSS slope of the certsweep bundle scan: how much memory each extra certificate costs.
