@@ -7,17 +7,19 @@ use time::{Date, OffsetDateTime, UtcOffset};
 /// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 with any offset; the result is in UTC.
 pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
     let text = text.trim();
-    let rfc3339 = |text| OffsetDateTime::parse(text, &Rfc3339).map(|t| t.to_offset(UtcOffset::UTC));
+    let parse_rfc3339 =
+        |text| OffsetDateTime::parse(text, &Rfc3339).map(|t| t.to_offset(UtcOffset::UTC));
     // A time has a `T` that a date cannot have: try it first (a manifest has 100,000s).
     if text.contains(['T', 't']) {
-        if let Ok(t) = rfc3339(text) {
+        if let Ok(t) = parse_rfc3339(text) {
             return Ok(t);
         }
     }
     if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
         return Ok(date.midnight().assume_utc());
     }
-    rfc3339(text).map_err(|_| {
+    // Any separator, not only `T` (RFC 3339 allows a space there).
+    parse_rfc3339(text).map_err(|_| {
         format!("'{text}' is not a date: use YYYY-MM-DD (midnight UTC) or RFC 3339, e.g. 2016-11-01T00:00:00Z")
     })
 }
